@@ -1,0 +1,51 @@
+//! Use cases: one function per thing a user does, each one database transaction.
+
+pub mod accounts;
+pub mod error;
+pub mod notifications;
+pub mod tokens;
+
+use crate::db::{Pool, PooledConn};
+use crate::domain::clock::Clock;
+use chrono::{DateTime, Duration, Utc};
+use error::AppResult;
+use std::sync::Arc;
+
+/// Limits that use cases enforce, from the settings.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub refresh_token_ttl: Duration,
+    pub login_max_failures_per_account: i64,
+    pub login_max_failures_per_address: i64,
+    pub login_window: Duration,
+}
+
+/// What every use case may reach: the database, the clock, the token keys and the policy.
+pub struct Ctx {
+    pub pool: Pool,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: tokens::AccessTokens,
+    pub policy: Policy,
+    pub public_url: String,
+    /// The newest migration this build embeds; `/readyz` checks that it was applied.
+    pub latest_migration: String,
+}
+
+impl Ctx {
+    pub async fn conn(&self) -> AppResult<PooledConn> {
+        Ok(self.pool.get().await?)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("public_url", &self.public_url)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,43 @@
+//! Writing notifications into the outbox, inside the caller's transaction.
+
+use crate::db::outbox::{enqueue, NewOutboxRow};
+use chrono::{DateTime, Utc};
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+/// The channels every notification goes out on; delivery honours each user's settings.
+const CHANNELS: [&str; 2] = ["email", "in_app"];
+
+/// Queues `event` for each recipient on every channel. `occurrence` tells one happening of
+/// the event from another (for example the time of a status change), so that a retried
+/// transaction does not queue it twice while a later, separate happening is still told.
+pub async fn notify(
+    conn: &mut AsyncPgConnection,
+    event: &str,
+    occurrence: &str,
+    recipients: &[Uuid],
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    for recipient in recipients {
+        for channel in CHANNELS {
+            let dedupe_key = format!("{event}:{occurrence}:{recipient}:{channel}");
+            enqueue(
+                conn,
+                &NewOutboxRow {
+                    id: Uuid::now_v7(),
+                    dedupe_key: &dedupe_key,
+                    event,
+                    recipient_user_id: *recipient,
+                    channel,
+                    payload,
+                    next_attempt_at: now,
+                    created_at: now,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}

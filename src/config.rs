@@ -1,0 +1,132 @@
+//! Configuration: defaults, then an optional TOML file, then `KRINGLOOP_*` environment
+//! variables (and `DATABASE_URL`). Secrets are wrapped so that they never print.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// PostgreSQL to use; when absent kringloop runs its own cluster under `data_dir`.
+    pub database_url: Option<SecretString>,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    /// Signing secret for access tokens; when absent one is generated and kept in `data_dir`.
+    pub jwt_secret: Option<SecretString>,
+    /// The address people use to reach the service; links in mail point here.
+    pub public_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub log_format: LogFormat,
+    /// HTTP worker threads; defaults to the number of cores.
+    pub workers: Option<usize>,
+    pub db_pool_size: usize,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    /// Failed logins per account, and per client address, within the window before 429.
+    pub login_max_failures_per_account: i64,
+    pub login_max_failures_per_address: i64,
+    pub login_window_secs: i64,
+    /// Largest JSON body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    bind: &'static str,
+    data_dir: &'static str,
+    mail_from: &'static str,
+    log_format: LogFormat,
+    db_pool_size: usize,
+    access_token_ttl_secs: i64,
+    refresh_token_ttl_days: i64,
+    login_max_failures_per_account: i64,
+    login_max_failures_per_address: i64,
+    login_window_secs: i64,
+    max_body_bytes: usize,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    bind: "127.0.0.1:8080",
+    data_dir: "./kringloop-data",
+    mail_from: "kringloop <noreply@localhost>",
+    log_format: LogFormat::Text,
+    db_pool_size: 16,
+    access_token_ttl_secs: 900,
+    refresh_token_ttl_days: 30,
+    login_max_failures_per_account: 5,
+    login_max_failures_per_address: 50,
+    login_window_secs: 900,
+    max_body_bytes: 256 * 1024,
+};
+
+impl Settings {
+    /// Reads the settings from the defaults, `file` (when given) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(DEFAULTS));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("KRINGLOOP_").ignore(&["config"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .extract()
+    }
+
+    /// The public base URL, derived from the bind address when not configured.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "KRINGLOOP_JWT_SECRET",
+                "super-secret-signing-key-0123456789",
+            );
+            jail.set_env("DATABASE_URL", "postgres://app:hunter2@db/kringloop");
+            let settings = Settings::load(None)?;
+            let printed = format!("{settings:?}");
+            assert!(!printed.contains("super-secret"), "{printed}");
+            assert!(!printed.contains("hunter2"), "{printed}");
+            assert!(settings.database_url.is_some());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "kringloop.toml",
+                "bind = \"0.0.0.0:9000\"\nlog_format = \"json\"\n",
+            )?;
+            jail.set_env("KRINGLOOP_BIND", "127.0.0.1:9100");
+            let settings = Settings::load(Some(Path::new("kringloop.toml")))?;
+            assert_eq!(settings.bind, "127.0.0.1:9100");
+            assert_eq!(settings.log_format, LogFormat::Json);
+            assert_eq!(settings.public_url(), "http://127.0.0.1:9100");
+            assert_eq!(settings.data_dir, PathBuf::from("./kringloop-data"));
+            Ok(())
+        });
+    }
+}

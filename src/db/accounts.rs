@@ -1,0 +1,363 @@
+//! Rows and queries for organisations, users, refresh tokens and login failures.
+
+use super::schema::{login_failures, organisations, refresh_tokens, users};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+diesel::define_sql_function!(fn lower(x: Text) -> Text);
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organisations, check_for_backend(diesel::pg::Pg))]
+pub struct OrganisationRow {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub kvk_number: Option<String>,
+    pub address: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub verified_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct NewOrganisationRow<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub kvk_number: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct UserRow {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub locale: String,
+    pub org_role: String,
+    pub is_broker: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUserRow<'a> {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub display_name: &'a str,
+    pub locale: &'a str,
+    pub org_role: &'a str,
+    pub is_broker: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::pg::Pg))]
+pub struct RefreshTokenRow {
+    pub id: Uuid,
+    pub family_id: Uuid,
+    pub user_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+    pub rotated_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct NewRefreshTokenRow<'a> {
+    pub id: Uuid,
+    pub family_id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: &'a [u8],
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_organisation(
+    conn: &mut AsyncPgConnection,
+    row: &NewOrganisationRow<'_>,
+) -> QueryResult<OrganisationRow> {
+    diesel::insert_into(organisations::table)
+        .values(row)
+        .returning(OrganisationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn insert_user(
+    conn: &mut AsyncPgConnection,
+    row: &NewUserRow<'_>,
+) -> QueryResult<UserRow> {
+    diesel::insert_into(users::table)
+        .values(row)
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find_user_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(lower(users::email).eq(email.trim().to_lowercase()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_user_with_organisation(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<Option<(UserRow, OrganisationRow)>> {
+    users::table
+        .inner_join(organisations::table)
+        .filter(users::id.eq(user_id))
+        .select((UserRow::as_select(), OrganisationRow::as_select()))
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_organisation(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn lock_organisation(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_municipality_by_name(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::kind.eq("municipality"))
+        .filter(organisations::name.eq(name))
+        .select(OrganisationRow::as_select())
+        .order(organisations::id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Organisations in id (creation) order after `after`, optionally of one status.
+pub async fn list_organisations(
+    conn: &mut AsyncPgConnection,
+    status: Option<&str>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<OrganisationRow>> {
+    let mut query = organisations::table
+        .select(OrganisationRow::as_select())
+        .order(organisations::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(organisations::status.eq(status.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(organisations::id.gt(after));
+    }
+    query.load(conn).await
+}
+
+pub async fn set_organisation_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: &str,
+    verified: Option<(DateTime<Utc>, Uuid)>,
+    now: DateTime<Utc>,
+) -> QueryResult<OrganisationRow> {
+    diesel::update(organisations::table.find(id))
+        .set((
+            organisations::status.eq(status),
+            organisations::verified_at.eq(verified.map(|(at, _)| at)),
+            organisations::verified_by.eq(verified.map(|(_, by)| by)),
+            organisations::updated_at.eq(now),
+        ))
+        .returning(OrganisationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn members(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::organisation_id.eq(organisation_id))
+        .select(UserRow::as_select())
+        .order(users::id)
+        .load(conn)
+        .await
+}
+
+pub async fn insert_refresh_token(
+    conn: &mut AsyncPgConnection,
+    row: &NewRefreshTokenRow<'_>,
+) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The token with this hash, locked until the transaction ends.
+pub async fn lock_refresh_token(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> QueryResult<Option<RefreshTokenRow>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(RefreshTokenRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_refresh_token(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> QueryResult<Option<RefreshTokenRow>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn mark_rotated(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(refresh_tokens::table.find(id))
+        .set(refresh_tokens::rotated_at.eq(now))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Revokes every live token of a login session.
+pub async fn revoke_family(
+    conn: &mut AsyncPgConnection,
+    family_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .await
+}
+
+pub async fn record_login_failure(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    client_addr: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(login_failures::table)
+        .values((
+            login_failures::id.eq(Uuid::now_v7()),
+            login_failures::email.eq(email.trim().to_lowercase()),
+            login_failures::client_addr.eq(client_addr),
+            login_failures::failed_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The times of the newest `limit` failures since `since`, newest first, for an account
+/// (by e-mail address) and for a client address.
+pub async fn recent_login_failures(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    client_addr: &str,
+    since: DateTime<Utc>,
+    account_limit: i64,
+    address_limit: i64,
+) -> QueryResult<(Vec<DateTime<Utc>>, Vec<DateTime<Utc>>)> {
+    let by_account = login_failures::table
+        .filter(lower(login_failures::email).eq(email.trim().to_lowercase()))
+        .filter(login_failures::failed_at.gt(since))
+        .order(login_failures::failed_at.desc())
+        .limit(account_limit)
+        .select(login_failures::failed_at)
+        .load(conn)
+        .await?;
+    let by_address = login_failures::table
+        .filter(login_failures::client_addr.eq(client_addr))
+        .filter(login_failures::failed_at.gt(since))
+        .order(login_failures::failed_at.desc())
+        .limit(address_limit)
+        .select(login_failures::failed_at)
+        .load(conn)
+        .await?;
+    Ok((by_account, by_address))
+}
+
+/// Deletes what no longer counts: refresh tokens expired before `token_cutoff` and login
+/// failures older than `failure_cutoff`.
+pub async fn purge_expired(
+    conn: &mut AsyncPgConnection,
+    token_cutoff: DateTime<Utc>,
+    failure_cutoff: DateTime<Utc>,
+) -> QueryResult<(usize, usize)> {
+    let tokens =
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(token_cutoff)))
+            .execute(conn)
+            .await?;
+    let failures =
+        diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(failure_cutoff)))
+            .execute(conn)
+            .await?;
+    Ok((tokens, failures))
+}

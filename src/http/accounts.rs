@@ -1,0 +1,306 @@
+//! Accounts and organisations: registration, tokens, the current user and profiles.
+
+use super::extract::{Authenticated, ClientAddr};
+use super::json::Json;
+use super::problem::Problem;
+use crate::app::accounts::{self, Me, Organisation, OrganisationProfile, Page, TokenPair};
+use crate::app::error::AppError;
+use crate::app::Ctx;
+use crate::domain::account::{
+    Locale, OrganisationKind, OrganisationStatus, Registration, RegistrationInput,
+};
+use crate::domain::geo::Location;
+use actix_web::http::header::{CacheControl, CacheDirective};
+use actix_web::{get, post, web, HttpResponse};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(register)
+        .service(token)
+        .service(refresh)
+        .service(logout)
+        .service(current_user)
+        .service(organisation_profile)
+        .service(list_organisations)
+        .service(verify_organisation)
+        .service(suspend_organisation);
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schema(example = "sanne@sloopbedrijf.nl")]
+    email: String,
+    /// 10 to 128 characters.
+    #[schema(value_type = String, format = Password)]
+    password: SecretString,
+    #[schema(example = "Sanne de Vries")]
+    display_name: String,
+    /// Language for mail and messages; `nl` when absent.
+    locale: Option<Locale>,
+    organisation: NewOrganisationRequest,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisationRequest {
+    #[schema(example = "Sloopbedrijf Haaglanden")]
+    name: String,
+    kind: OrganisationKind,
+    /// Chamber of Commerce number, eight digits.
+    #[schema(example = "12345678")]
+    kvk_number: Option<String>,
+    address: Option<String>,
+    location: Option<Location>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    email: String,
+    #[schema(value_type = String, format = Password)]
+    password: SecretString,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    #[schema(value_type = String)]
+    refresh_token: SecretString,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationFilter {
+    /// Only organisations with this status.
+    status: Option<OrganisationStatus>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    limit: Option<u32>,
+}
+
+/// Sign up, founding an organisation that starts `unverified`.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered", body = Me),
+        (status = 409, description = "E-mail address taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/register")]
+async fn register(
+    ctx: web::Data<Ctx>,
+    body: Json<RegisterRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.0;
+    let registration = Registration::parse(RegistrationInput {
+        email: &body.email,
+        password: body.password.expose_secret(),
+        display_name: &body.display_name,
+        locale: body.locale,
+        organisation_name: &body.organisation.name,
+        organisation_kind: body.organisation.kind,
+        kvk_number: body.organisation.kvk_number.as_deref(),
+        address: body.organisation.address.as_deref(),
+        location: body.organisation.location.map(|l| (l.lat, l.lon)),
+    })?;
+    let me = accounts::register(&ctx, registration).await?;
+    Ok(HttpResponse::Created().json(me))
+}
+
+fn no_store(pair: TokenPair) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(pair)
+}
+
+/// Log in: exchange e-mail address and password for an access and a refresh token.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "A new session", body = TokenPair),
+        (status = 401, description = "Wrong e-mail address or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/token")]
+async fn token(
+    ctx: web::Data<Ctx>,
+    addr: ClientAddr,
+    body: Json<TokenRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.0;
+    let pair = accounts::login(
+        &ctx,
+        &body.email,
+        body.password.expose_secret().to_owned(),
+        &addr.0,
+    )
+    .await?;
+    Ok(no_store(pair))
+}
+
+/// Rotate a refresh token: the old one stops working; presenting it again ends the session.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens", body = TokenPair),
+        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+async fn refresh(
+    ctx: web::Data<Ctx>,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
+    let pair = accounts::refresh(&ctx, body.0.refresh_token.expose_secret()).await?;
+    Ok(no_store(pair))
+}
+
+/// Log out: end the session that the refresh token belongs to.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = RefreshRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session has ended"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/logout")]
+async fn logout(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
+    accounts::logout(&ctx, &auth.0, body.0.refresh_token.expose_secret()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The signed-in user, their organisation and its status.
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Me),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me")]
+async fn current_user(ctx: web::Data<Ctx>, auth: Authenticated) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(accounts::me(&ctx, &auth.0).await?))
+}
+
+/// An organisation's public profile. Members' e-mail addresses are shown only to the
+/// organisation itself and to brokers.
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Organisation id")),
+    responses(
+        (status = 200, body = OrganisationProfile),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organisations/{id}")]
+async fn organisation_profile(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .json(accounts::organisation_profile(&ctx, &auth.0, id.into_inner()).await?))
+}
+
+/// Organisations for review (brokers only), oldest first.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(OrganisationFilter),
+    responses(
+        (status = 200, body = Page<Organisation>),
+        (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/organisations")]
+async fn list_organisations(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    filter: web::Query<OrganisationFilter>,
+) -> Result<HttpResponse, AppError> {
+    let filter = filter.into_inner();
+    let page = accounts::list_organisations(
+        &ctx,
+        &auth.0,
+        filter.status,
+        filter.cursor.as_deref(),
+        filter.limit.unwrap_or(50),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Verify an organisation (brokers only): it may then list, wish and reserve. Its owners are told.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Organisation id")),
+    responses(
+        (status = 200, body = Organisation),
+        (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/organisations/{id}/verify")]
+async fn verify_organisation(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let organisation = accounts::set_organisation_status(
+        &ctx,
+        &auth.0,
+        id.into_inner(),
+        OrganisationStatus::Verified,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(organisation))
+}
+
+/// Suspend an organisation (brokers only): it keeps its data but may no longer list, wish or
+/// reserve until verified again. Its owners are told.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Organisation id")),
+    responses(
+        (status = 200, body = Organisation),
+        (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/organisations/{id}/suspend")]
+async fn suspend_organisation(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let organisation = accounts::set_organisation_status(
+        &ctx,
+        &auth.0,
+        id.into_inner(),
+        OrganisationStatus::Suspended,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(organisation))
+}

@@ -1,0 +1,72 @@
+//! Extractors: the authenticated actor and the client's address.
+
+use crate::app::accounts::{self, Actor};
+use crate::app::error::AppError;
+use crate::app::Ctx;
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::{ready, LocalBoxFuture, Ready};
+
+/// The user behind a valid `Authorization: Bearer` access token.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Actor);
+
+impl FromRequest for Authenticated {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ctx = req.app_data::<web::Data<Ctx>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let ctx =
+                ctx.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no application context")))?;
+            let token = token?;
+            let user_id = ctx.tokens.verify(&token, ctx.now())?;
+            let actor = accounts::actor(&ctx, user_id)
+                .await?
+                .ok_or(AppError::Unauthenticated("the account no longer exists"))?;
+            Ok(Authenticated(actor))
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .ok_or(AppError::Unauthenticated(
+            "send an access token as `Authorization: Bearer <token>`",
+        ))?;
+    let value = header
+        .to_str()
+        .map_err(|_| AppError::Unauthenticated("the Authorization header is not readable"))?;
+    let (scheme, token) = value.split_once(' ').ok_or(AppError::Unauthenticated(
+        "the Authorization header must be `Bearer <token>`",
+    ))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AppError::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`",
+        ));
+    }
+    Ok(token.trim().to_owned())
+}
+
+/// The peer address of the connection. Forwarded headers are not trusted: any client can
+/// write them.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+impl FromRequest for ClientAddr {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let addr = req
+            .peer_addr()
+            .map(|addr| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        ready(Ok(ClientAddr(addr)))
+    }
+}

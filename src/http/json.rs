@@ -1,0 +1,153 @@
+//! The JSON body extractor: checks the media type, bounds the size, and reports fields that do
+//! not deserialize with a JSON pointer to where they stand.
+
+use super::problem::{HttpProblem, ProblemField};
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
+
+/// A request body parsed from JSON. Request types reject unknown fields themselves.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req.mime_type().ok().flatten().is_some_and(|mime| {
+            mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json")
+        });
+        if !is_json {
+            let problem = HttpProblem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                Some("send the body as application/json".into()),
+            );
+            return Box::pin(async move { Err(problem.into()) });
+        }
+        // Bytes honours the app's PayloadConfig limit and answers 413 past it.
+        let body = Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = body.await?;
+            parse(&bytes).map(Json).map_err(Into::into)
+        })
+    }
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpProblem> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer);
+    if value.is_ok() {
+        if let Err(trailing) = deserializer.end() {
+            return Err(malformed(&trailing));
+        }
+    }
+    value.map_err(|error| {
+        let inner = error.inner();
+        if inner.is_data() {
+            let pointer = pointer(error.path());
+            let detail = strip_position(&inner.to_string());
+            HttpProblem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid fields",
+                Some(detail.clone()),
+            )
+            .with_errors(vec![ProblemField {
+                pointer,
+                code: "invalid".into(),
+                detail,
+            }])
+        } else {
+            malformed(inner)
+        }
+    })
+}
+
+fn malformed(error: &serde_json::Error) -> HttpProblem {
+    HttpProblem::new(
+        StatusCode::BAD_REQUEST,
+        "malformed-body",
+        "Malformed JSON body",
+        Some(error.to_string()),
+    )
+}
+
+fn pointer(path: &serde_path_to_error::Path) -> String {
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(index.to_string()),
+            Segment::Map { key } => Some(key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .fold(String::new(), |mut acc, part| {
+            acc.push('/');
+            acc.push_str(&part);
+            acc
+        })
+}
+
+/// serde_json appends " at line L column C"; for field errors the pointer says more.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Outer {
+        #[allow(dead_code)]
+        inner: Inner,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        #[allow(dead_code)]
+        amount: u32,
+    }
+
+    #[test]
+    fn points_at_the_bad_field() {
+        let problem = parse::<Outer>(br#"{"inner": {"amount": -1}}"#).unwrap_err();
+        assert_eq!(problem.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem.body.errors[0].pointer, "/inner/amount");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let problem = parse::<Outer>(br#"{"inner": {"amount": 1, "extra": true}}"#).unwrap_err();
+        assert_eq!(problem.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(problem
+            .body
+            .detail
+            .unwrap()
+            .contains("unknown field `extra`"));
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed() {
+        for body in [
+            &b"{\"inner\": "[..],
+            b"not json",
+            b"",
+            b"{\"inner\":{\"amount\":1}} trailing",
+        ] {
+            let problem = parse::<Outer>(body).unwrap_err();
+            assert_eq!(problem.status, StatusCode::BAD_REQUEST, "{body:?}");
+        }
+    }
+}

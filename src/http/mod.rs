@@ -1,0 +1,132 @@
+//! HTTP: routes, extractors, request and response types, and the mapping of errors to
+//! problem+json. Handlers extract, call one use case, and answer.
+
+pub mod accounts;
+pub mod extract;
+pub mod json;
+pub mod ops;
+pub mod problem;
+
+use crate::app::Ctx;
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{web, App, HttpMessage, HttpServer};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use std::net::TcpListener;
+use std::time::Duration;
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kringloop",
+        description = "The open service a city runs to keep building materials in its own loop. \
+                       Errors are RFC 9457 problem+json with a stable `type` per kind.",
+        license(name = "EUPL-1.2")
+    ),
+    components(schemas(problem::Problem, problem::ProblemField)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "accounts", description = "Registration, tokens and organisations"),
+        (name = "admin", description = "The city's materials broker"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route of the contract; the same list feeds the server and the OpenAPI document.
+fn configure(cfg: &mut ServiceConfig) {
+    ops::routes(cfg);
+    cfg.service(scope::scope("/api/v1").configure(accounts::routes));
+}
+
+/// The OpenAPI document, derived from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(configure)
+        .split_for_parts();
+    doc
+}
+
+/// The document as committed in `openapi/kringloop.json`.
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+/// Builds the HTTP server on `listener`; it stops gracefully on SIGINT and SIGTERM.
+pub fn server(
+    ctx: web::Data<Ctx>,
+    listener: TcpListener,
+    workers: usize,
+    max_body_bytes: usize,
+) -> anyhow::Result<Server> {
+    let metrics: PrometheusMetrics = PrometheusMetricsBuilder::new("kringloop")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNMATCHED")
+        .build()
+        .map_err(|error| anyhow::anyhow!("metrics: {error}"))?;
+    let doc = openapi();
+    let known = web::Data::new(ops::KnownRoutes::from_openapi(&doc));
+    let server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .app_data(ctx.clone())
+            .app_data(known.clone())
+            .app_data(web::PayloadConfig::new(max_body_bytes))
+            .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+            .app_data(web::PathConfig::default().error_handler(problem::path_error))
+            .configure(configure)
+            .split_for_parts();
+        app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+            .default_service(web::to(ops::fallback))
+            .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
+            .wrap(metrics.clone())
+            .wrap_fn(|req, srv| {
+                let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                let response = srv.call(req);
+                async move {
+                    let mut response = response.await?;
+                    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                        response
+                            .headers_mut()
+                            .insert(HeaderName::from_static("x-request-id"), id);
+                    }
+                    Ok(response)
+                }
+            })
+            .wrap(TracingLogger::default())
+    })
+    .workers(workers)
+    .shutdown_timeout(10)
+    .client_request_timeout(Duration::from_secs(30))
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

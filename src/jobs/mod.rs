@@ -1,0 +1,3 @@
+//! Background work, safe to run in several instances at once.
+
+pub mod housekeeping;

@@ -1,0 +1,141 @@
+//! Bringing the service up: finding or starting the database, migrating, building the
+//! context, serving, and shutting down cleanly.
+
+use crate::app::tokens::AccessTokens;
+use crate::app::{Ctx, Policy};
+use crate::config::Settings;
+use crate::db::cluster::{ClusterOptions, LocalCluster};
+use crate::domain::clock::{Clock, SystemClock};
+use crate::{db, http, jobs};
+use actix_web::web;
+use anyhow::Context as _;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Duration;
+use secrecy::{ExposeSecret, SecretString};
+use std::fs;
+use std::io::Write;
+use std::net::TcpListener;
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::Arc;
+
+/// The database the service runs on, and the cluster it owns when it started one.
+pub struct Database {
+    pub url: SecretString,
+    pub cluster: Option<LocalCluster>,
+}
+
+pub const DATABASE_NAME: &str = "kringloop";
+
+/// Uses `DATABASE_URL` when set; otherwise starts (or adopts) the cluster under the data folder
+/// and makes sure the database exists.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
+    if let Some(url) = &settings.database_url {
+        return Ok(Database {
+            url: url.clone(),
+            cluster: None,
+        });
+    }
+    let root = settings.data_dir.clone();
+    let cluster =
+        tokio::task::spawn_blocking(move || LocalCluster::start(&root, &ClusterOptions::default()))
+            .await??;
+    tracing::info!(folder = %cluster.data_dir().display(), "running kringloop's own PostgreSQL cluster (set DATABASE_URL to use another)");
+    db::ensure_database(&cluster.connection_string("postgres"), DATABASE_NAME).await?;
+    let url = SecretString::from(cluster.connection_string(DATABASE_NAME));
+    Ok(Database {
+        url,
+        cluster: Some(cluster),
+    })
+}
+
+/// The configured JWT secret, or one generated once and kept in the data folder.
+pub fn jwt_secret(settings: &Settings) -> anyhow::Result<SecretString> {
+    if let Some(secret) = &settings.jwt_secret {
+        return Ok(secret.clone());
+    }
+    let path = settings.data_dir.join("jwt-secret");
+    if let Ok(existing) = fs::read_to_string(&path) {
+        if existing.trim().len() >= 32 {
+            return Ok(SecretString::from(existing.trim().to_owned()));
+        }
+    }
+    fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    let mut bytes = [0u8; 48];
+    OsRng.fill_bytes(&mut bytes);
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(secret.as_bytes())?;
+    tracing::warn!(file = %path.display(), "KRINGLOOP_JWT_SECRET is not set; generated a signing secret and kept it in the data folder");
+    Ok(SecretString::from(secret))
+}
+
+/// The context every use case runs in.
+pub fn context(
+    settings: &Settings,
+    url: &SecretString,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Ctx> {
+    let secret = jwt_secret(settings)?;
+    let public_url = settings.public_url();
+    Ok(Ctx {
+        pool: db::pool(url.expose_secret(), settings.db_pool_size)?,
+        clock,
+        tokens: AccessTokens::new(
+            &secret,
+            &public_url,
+            Duration::seconds(settings.access_token_ttl_secs),
+        )?,
+        policy: Policy {
+            refresh_token_ttl: Duration::days(settings.refresh_token_ttl_days),
+            login_max_failures_per_account: settings.login_max_failures_per_account,
+            login_max_failures_per_address: settings.login_max_failures_per_address,
+            login_window: Duration::seconds(settings.login_window_secs),
+        },
+        public_url,
+        latest_migration: db::migrate::latest_version(),
+    })
+}
+
+/// `kringloop serve`: database, migrations, HTTP, background jobs; stops on SIGINT/SIGTERM
+/// and then stops the cluster it started.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let database = open_database(&settings).await?;
+    let result = serve_on(&settings, &database.url).await;
+    if let Some(cluster) = &database.cluster {
+        tracing::info!("stopping the PostgreSQL cluster");
+        cluster.stop()?;
+    }
+    result
+}
+
+async fn serve_on(settings: &Settings, url: &SecretString) -> anyhow::Result<()> {
+    let applied = db::migrate::run_pending(url.expose_secret()).await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    let ctx = web::Data::new(context(settings, url, Arc::new(SystemClock))?);
+    let listener =
+        TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+    let workers = settings
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let server = http::server(ctx.clone(), listener, workers, settings.max_body_bytes)?;
+    tracing::info!(address = %settings.bind, public_url = %ctx.public_url, "kringloop is serving");
+    let housekeeping = tokio::spawn(jobs::housekeeping::run_forever(
+        ctx.into_inner(),
+        std::time::Duration::from_secs(600),
+    ));
+    let result = server.await;
+    housekeeping.abort();
+    tracing::info!("kringloop has stopped");
+    Ok(result?)
+}
