@@ -21,6 +21,8 @@ pub struct Settings {
     pub database_url: Option<SecretString>,
     pub bind: String,
     pub data_dir: PathBuf,
+    /// Where the PostgreSQL server binaries are, for the embedded cluster; searched when absent.
+    pub pg_bindir: Option<PathBuf>,
     /// Signing secret for access tokens; when absent one is generated and kept in `data_dir`.
     pub jwt_secret: Option<SecretString>,
     /// The address people use to reach the service; links in mail point here.

@@ -4,7 +4,7 @@
 use crate::app::tokens::AccessTokens;
 use crate::app::{Ctx, Policy};
 use crate::config::Settings;
-use crate::db::cluster::{ClusterOptions, LocalCluster};
+use crate::db::cluster::{BinarySearch, ClusterOptions, LocalCluster};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::{db, http, jobs};
 use actix_web::web;
@@ -38,9 +38,15 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
         });
     }
     let root = settings.data_dir.clone();
+    let options = ClusterOptions {
+        search: BinarySearch {
+            explicit: settings.pg_bindir.clone(),
+            ..BinarySearch::default()
+        },
+        ..ClusterOptions::default()
+    };
     let cluster =
-        tokio::task::spawn_blocking(move || LocalCluster::start(&root, &ClusterOptions::default()))
-            .await??;
+        tokio::task::spawn_blocking(move || LocalCluster::start(&root, &options)).await??;
     tracing::info!(folder = %cluster.data_dir().display(), "running kringloop's own PostgreSQL cluster (set DATABASE_URL to use another)");
     db::ensure_database(&cluster.connection_string("postgres"), DATABASE_NAME).await?;
     let url = SecretString::from(cluster.connection_string(DATABASE_NAME));

@@ -7,7 +7,7 @@ pub mod tokens;
 
 use crate::db::{Pool, PooledConn};
 use crate::domain::clock::Clock;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use error::AppResult;
 use std::sync::Arc;
 
@@ -36,8 +36,10 @@ impl Ctx {
         Ok(self.pool.get().await?)
     }
 
+    /// Now, at the database's precision (microseconds), so that what is stored compares
+    /// equal to what was computed.
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.clock.now().trunc_subsecs(6)
     }
 }
 

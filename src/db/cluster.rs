@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error(
-        "no PostgreSQL server binaries found (looked for initdb, pg_ctl and postgres in PATH, in \
-         `pg_config --bindir` and in /usr/lib/postgresql/*/bin). Either set DATABASE_URL to a \
+        "no PostgreSQL server binaries found (looked for initdb, pg_ctl and postgres in \
+         KRINGLOOP_PG_BINDIR when set, else in PATH, `pg_config --bindir` and /usr/lib/postgresql/*/bin). Either set DATABASE_URL to a \
          PostgreSQL database you run, install PostgreSQL (for example `apt-get install postgresql`), \
          or start everything with `docker compose up`."
     )]
@@ -40,6 +40,8 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
 /// Where to look for the server binaries; the real machine's places by default.
 #[derive(Debug, Clone)]
 pub struct BinarySearch {
+    /// A folder named by configuration; when set, the only place looked at.
+    pub explicit: Option<PathBuf>,
     pub path_var: Option<std::ffi::OsString>,
     pub pg_config: PathBuf,
     pub versions_root: PathBuf,
@@ -48,6 +50,7 @@ pub struct BinarySearch {
 impl Default for BinarySearch {
     fn default() -> Self {
         Self {
+            explicit: None,
             path_var: std::env::var_os("PATH"),
             pg_config: PathBuf::from("pg_config"),
             versions_root: PathBuf::from("/usr/lib/postgresql"),
@@ -65,6 +68,13 @@ impl BinarySearch {
     /// The folder holding initdb, pg_ctl and postgres: PATH first, then `pg_config --bindir`,
     /// then the newest `<versions_root>/<version>/bin`.
     pub fn find(&self) -> Result<PathBuf, ClusterError> {
+        if let Some(dir) = &self.explicit {
+            return if holds_server_binaries(dir) {
+                Ok(dir.clone())
+            } else {
+                Err(ClusterError::NoBinaries)
+            };
+        }
         if let Some(path_var) = &self.path_var {
             for dir in std::env::split_paths(path_var) {
                 // A PATH entry often holds links (Debian's /usr/local/bin); the real folder is the
@@ -278,23 +288,23 @@ impl LocalCluster {
         run(&mut pg_ctl, "pg_ctl stop")
     }
 
-    /// Leaves behind a watcher that stops the cluster and removes `remove` once process `pid`
-    /// has exited; for throwaway clusters whose owner may exit without cleaning up.
+    /// Leaves behind a watcher that stops the cluster (immediate shutdown) and removes
+    /// `remove` once process `pid` has exited; for throwaway clusters whose owner may exit
+    /// without cleaning up. It signals the postmaster directly, which works for root too.
     pub fn stop_when_gone(&self, pid: u32, remove: Option<&Path>) -> Result<(), ClusterError> {
-        let pg_ctl = self.bin_dir.join("pg_ctl");
-        let mut script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \"$0\" stop -m immediate -D \"$1\" >/dev/null 2>&1"
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+             pm=$(head -n 1 \"$0/postmaster.pid\" 2>/dev/null); \
+             if [ -n \"$pm\" ]; then kill -QUIT \"$pm\" 2>/dev/null; \
+               i=0; while kill -0 \"$pm\" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi; \
+             if [ -n \"$1\" ]; then rm -rf \"$1\"; fi"
         );
-        if remove.is_some() {
-            script.push_str("; rm -rf \"$2\"");
-        }
         let mut watcher = Command::new("sh");
         watcher
             .arg("-c")
             .arg(script)
-            .arg(&pg_ctl)
             .arg(&self.pgdata)
-            .args(remove.map(Path::as_os_str))
+            .arg(remove.map(Path::as_os_str).unwrap_or_default())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -348,6 +358,7 @@ mod tests {
         let empty = std::env::temp_dir().join(format!("kringloop-nobin-{}", std::process::id()));
         fs::create_dir_all(&empty).unwrap();
         let search = BinarySearch {
+            explicit: None,
             path_var: Some(empty.clone().into_os_string()),
             pg_config: empty.join("no-pg-config"),
             versions_root: empty.clone(),
@@ -372,6 +383,7 @@ mod tests {
             }
         }
         let search = BinarySearch {
+            explicit: None,
             path_var: None,
             pg_config: root.join("none"),
             versions_root: root.clone(),

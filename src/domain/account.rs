@@ -195,7 +195,7 @@ pub struct Registration {
 }
 
 /// The raw fields of a registration, as a client sent them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RegistrationInput<'a> {
     pub email: &'a str,
     pub password: &'a str,
@@ -206,12 +206,6 @@ pub struct RegistrationInput<'a> {
     pub kvk_number: Option<&'a str>,
     pub address: Option<&'a str>,
     pub location: Option<(f64, f64)>,
-}
-
-impl Default for OrganisationKind {
-    fn default() -> Self {
-        OrganisationKind::Initiative
-    }
 }
 
 impl Registration {

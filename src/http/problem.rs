@@ -246,16 +246,17 @@ pub fn path_error(
     .into()
 }
 
-/// Last line of defence, as middleware: any error answer that is not yet problem+json (actix's
-/// own 404, 405, 413 …) is replaced by the problem for its status, keeping `Allow`.
+/// Last line of defence, as middleware: any error answer that is not JSON (actix's own 404,
+/// 413, a panic's 500 …) is replaced by the problem for its status, keeping `Allow`. JSON
+/// answers are the handlers' own: problems, or a health report.
 pub fn ensure_problem<B: MessageBody>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
+    let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v == PROBLEM_JSON);
-    if is_problem {
+        .is_some_and(|v| v == PROBLEM_JSON || v == "application/json");
+    if is_json {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
