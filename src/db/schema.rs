@@ -1,5 +1,94 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
+diesel::table! {
+    categories (id) {
+        id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        code -> Text,
+        name_nl -> Text,
+        name_en -> Text,
+        eural_codes -> Array<Nullable<Text>>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    custody_events (id) {
+        id -> Uuid,
+        passport_id -> Uuid,
+        seq -> Int4,
+        kind -> Text,
+        organisation_id -> Nullable<Uuid>,
+        payload -> Jsonb,
+        at -> Timestamptz,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    districts (id) {
+        id -> Uuid,
+        code -> Text,
+        name -> Text,
+        geometry -> Jsonb,
+        min_lat -> Float8,
+        min_lon -> Float8,
+        max_lat -> Float8,
+        max_lon -> Float8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    eural_codes (code) {
+        code -> Text,
+        hazardous -> Bool,
+        description_en -> Text,
+        description_nl -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    listings (id) {
+        id -> Uuid,
+        passport_id -> Uuid,
+        organisation_id -> Uuid,
+        category_id -> Uuid,
+        status -> Text,
+        unit -> Text,
+        quantity -> Int8,
+        quantity_available -> Int8,
+        mass_g_per_unit -> Nullable<Int8>,
+        available_from -> Timestamptz,
+        available_until -> Nullable<Timestamptz>,
+        pickup_lat -> Float8,
+        pickup_lon -> Float8,
+        pickup_address -> Nullable<Text>,
+        district_id -> Nullable<Uuid>,
+        price_amount -> Nullable<Int8>,
+        price_currency -> Nullable<Text>,
+        condition_rank -> Int2,
+        note -> Nullable<Text>,
+        search_text -> Text,
+        search -> Nullable<Tsvector>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::table! {
     login_failures (id) {
         id -> Uuid,
@@ -23,6 +112,7 @@ diesel::table! {
         verified_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        district_id -> Nullable<Uuid>,
     }
 }
 
@@ -41,6 +131,32 @@ diesel::table! {
         created_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
         read_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    passports (id) {
+        id -> Uuid,
+        code -> Text,
+        organisation_id -> Uuid,
+        category_id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        content -> Jsonb,
+        name -> Text,
+        eural_code -> Nullable<Text>,
+        condition_rank -> Int2,
+        unit_mass_g -> Nullable<Int8>,
+        mass_unit -> Nullable<Text>,
+        embodied_co2e_g_per_kg -> Nullable<Int4>,
+        listable -> Bool,
+        origin_lat -> Nullable<Float8>,
+        origin_lon -> Nullable<Float8>,
+        origin_district_id -> Nullable<Uuid>,
+        custody_head -> Text,
+        custody_seq -> Int4,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -72,14 +188,31 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(custody_events -> organisations (organisation_id));
+diesel::joinable!(custody_events -> passports (passport_id));
+diesel::joinable!(listings -> categories (category_id));
+diesel::joinable!(listings -> districts (district_id));
+diesel::joinable!(listings -> organisations (organisation_id));
+diesel::joinable!(listings -> passports (passport_id));
+diesel::joinable!(organisations -> districts (district_id));
 diesel::joinable!(outbox -> users (recipient_user_id));
+diesel::joinable!(passports -> categories (category_id));
+diesel::joinable!(passports -> districts (origin_district_id));
+diesel::joinable!(passports -> eural_codes (eural_code));
+diesel::joinable!(passports -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    categories,
+    custody_events,
+    districts,
+    eural_codes,
+    listings,
     login_failures,
     organisations,
     outbox,
+    passports,
     refresh_tokens,
     users,
 );

@@ -5,7 +5,6 @@ use super::validation::{bounded_text, FieldErrors, Invalid};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 /// What an organisation is; decides nothing yet, but is shown to others and used in analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -46,39 +45,6 @@ pub enum Locale {
     #[default]
     Nl,
     En,
-}
-
-/// Text forms of the enums above, as stored in the database.
-macro_rules! text_enum {
-    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(<$ty>::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = Invalid;
-
-            fn from_str(s: &str) -> Result<Self, Invalid> {
-                match s {
-                    $($text => Ok(<$ty>::$variant),)+
-                    _ => Err(Invalid::new(
-                        "unknown_value",
-                        format!("must be one of: {}", [$($text),+].join(", ")),
-                    )),
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
 }
 
 text_enum!(OrganisationKind {

@@ -1,0 +1,117 @@
+-- Districts, material passports with their custody chain, and listings.
+
+CREATE TABLE districts (
+    id          uuid PRIMARY KEY,
+    code        text NOT NULL UNIQUE CHECK (length(code) BETWEEN 1 AND 64),
+    name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    -- The GeoJSON geometry (Polygon or MultiPolygon, WGS84) as uploaded.
+    geometry    jsonb NOT NULL,
+    min_lat     double precision NOT NULL,
+    min_lon     double precision NOT NULL,
+    max_lat     double precision NOT NULL,
+    max_lon     double precision NOT NULL,
+    created_at  timestamptz NOT NULL,
+    updated_at  timestamptz NOT NULL
+);
+
+ALTER TABLE organisations ADD COLUMN district_id uuid REFERENCES districts (id) ON DELETE SET NULL;
+
+CREATE TABLE passports (
+    id                        uuid PRIMARY KEY,
+    -- A short human code, printed on labels: KL-XXXX-XXXX.
+    code                      text NOT NULL UNIQUE,
+    organisation_id           uuid NOT NULL REFERENCES organisations (id),
+    category_id               uuid NOT NULL REFERENCES categories (id),
+    -- The passport this one was split from, when a lot was partly taken.
+    parent_id                 uuid REFERENCES passports (id),
+    -- Everything the passport says, in its documented export form (kringloop-passport/1),
+    -- validated by the domain core before it is stored.
+    content                   jsonb NOT NULL,
+    -- Copied out of the content for searching, weighing and analysis.
+    name                      text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    eural_code                text REFERENCES eural_codes (code),
+    condition_rank            smallint NOT NULL CHECK (condition_rank BETWEEN 1 AND 5),
+    -- Mass in grams of one unit of `mass_unit` (a piece, a metre, m2 or m3).
+    unit_mass_g               bigint CHECK (unit_mass_g > 0),
+    mass_unit                 text CHECK (mass_unit IN ('piece', 'm', 'm2', 'm3')),
+    -- Cradle-to-gate embodied carbon in grams CO2e per kg of material.
+    embodied_co2e_g_per_kg    integer CHECK (embodied_co2e_g_per_kg >= 0),
+    -- False while a hazardous substance has no clearance document.
+    listable                  boolean NOT NULL,
+    origin_lat                double precision CHECK (origin_lat BETWEEN -90 AND 90),
+    origin_lon                double precision CHECK (origin_lon BETWEEN -180 AND 180),
+    origin_district_id        uuid REFERENCES districts (id) ON DELETE SET NULL,
+    custody_head              text NOT NULL,
+    custody_seq               integer NOT NULL,
+    version                   integer NOT NULL DEFAULT 1,
+    created_at                timestamptz NOT NULL,
+    updated_at                timestamptz NOT NULL,
+    CHECK ((origin_lat IS NULL) = (origin_lon IS NULL)),
+    CHECK ((unit_mass_g IS NULL) = (mass_unit IS NULL))
+);
+CREATE INDEX passports_organisation_idx ON passports (organisation_id, id);
+CREATE INDEX passports_category_idx ON passports (category_id);
+
+-- The append-only custody chain: each event hashes its canonical content with the previous
+-- event's hash.
+CREATE TABLE custody_events (
+    id                uuid PRIMARY KEY,
+    passport_id       uuid NOT NULL REFERENCES passports (id),
+    seq               integer NOT NULL CHECK (seq >= 1),
+    kind              text NOT NULL,
+    organisation_id   uuid REFERENCES organisations (id),
+    payload           jsonb NOT NULL,
+    at                timestamptz NOT NULL,
+    prev_hash         text NOT NULL,
+    hash              text NOT NULL,
+    UNIQUE (passport_id, seq)
+);
+
+CREATE TABLE listings (
+    id                    uuid PRIMARY KEY,
+    passport_id           uuid NOT NULL REFERENCES passports (id),
+    organisation_id       uuid NOT NULL REFERENCES organisations (id),
+    category_id           uuid NOT NULL REFERENCES categories (id),
+    status                text NOT NULL CHECK (status IN ('announced', 'available', 'reserved', 'closed',
+                                                          'withdrawn', 'expired')),
+    unit                  text NOT NULL CHECK (unit IN ('piece', 'kg', 't', 'm', 'm2', 'm3')),
+    quantity              bigint NOT NULL CHECK (quantity > 0),
+    -- What is not held by reservations; never below zero, never above the quantity.
+    quantity_available    bigint NOT NULL CHECK (quantity_available BETWEEN 0 AND quantity),
+    -- Grams per unit of `unit`, when the passport lets the unit be weighed.
+    mass_g_per_unit       bigint CHECK (mass_g_per_unit > 0),
+    available_from        timestamptz NOT NULL,
+    available_until       timestamptz,
+    pickup_lat            double precision NOT NULL CHECK (pickup_lat BETWEEN -90 AND 90),
+    pickup_lon            double precision NOT NULL CHECK (pickup_lon BETWEEN -180 AND 180),
+    pickup_address        text CHECK (length(pickup_address) <= 500),
+    district_id           uuid REFERENCES districts (id) ON DELETE SET NULL,
+    -- Price per unit in minor units (cents); absent for free lots.
+    price_amount          bigint CHECK (price_amount >= 0),
+    price_currency        text CHECK (price_currency ~ '^[A-Z]{3}$'),
+    condition_rank        smallint NOT NULL CHECK (condition_rank BETWEEN 1 AND 5),
+    note                  text CHECK (length(note) <= 2000),
+    -- The words people search by: the passport's name, description, product and maker,
+    -- the category's names and the listing's note. Indexed in Dutch and in English.
+    search_text           text NOT NULL,
+    search                tsvector GENERATED ALWAYS AS
+                          (to_tsvector('dutch', search_text) || to_tsvector('english', search_text)) STORED,
+    version               integer NOT NULL DEFAULT 1,
+    created_at            timestamptz NOT NULL,
+    updated_at            timestamptz NOT NULL,
+    CHECK (available_until IS NULL OR available_until > available_from),
+    CHECK ((price_amount IS NULL) = (price_currency IS NULL))
+);
+-- Stock search: open lots by place (GiST on the pickup point; KNN ordering by distance) …
+CREATE INDEX listings_open_point_idx ON listings USING gist (point(pickup_lon, pickup_lat))
+    WHERE status IN ('announced', 'available');
+-- … by words …
+CREATE INDEX listings_search_idx ON listings USING gin (search);
+-- … by category in date and id order (keyset pages) …
+CREATE INDEX listings_category_idx ON listings (category_id, status, id);
+CREATE INDEX listings_status_idx ON listings (status, id);
+-- … and for the job that opens announced lots and expires old ones.
+CREATE INDEX listings_from_idx ON listings (available_from) WHERE status = 'announced';
+CREATE INDEX listings_until_idx ON listings (available_until) WHERE status IN ('announced', 'available');
+CREATE INDEX listings_organisation_idx ON listings (organisation_id, id);
+CREATE INDEX listings_passport_idx ON listings (passport_id);
