@@ -41,6 +41,8 @@ pub struct Settings {
     pub login_window_secs: i64,
     /// Largest JSON body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The code of the city's local currency (three capital letters).
+    pub local_currency: String,
 }
 
 #[derive(Serialize)]
@@ -56,6 +58,7 @@ struct Defaults {
     login_max_failures_per_address: i64,
     login_window_secs: i64,
     max_body_bytes: usize,
+    local_currency: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -70,6 +73,7 @@ const DEFAULTS: Defaults = Defaults {
     login_max_failures_per_address: 50,
     login_window_secs: 900,
     max_body_bytes: 256 * 1024,
+    local_currency: "KRL",
 };
 
 impl Settings {

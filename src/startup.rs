@@ -12,13 +12,14 @@ use anyhow::Context as _;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::Duration;
+use chrono::Duration as Span;
 use secrecy::{ExposeSecret, SecretString};
 use std::fs;
 use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The database the service runs on, and the cluster it owns when it started one.
 pub struct Database {
@@ -98,13 +99,14 @@ pub fn context(
         tokens: AccessTokens::new(
             &secret,
             &public_url,
-            Duration::seconds(settings.access_token_ttl_secs),
+            Span::seconds(settings.access_token_ttl_secs),
         )?,
         policy: Policy {
-            refresh_token_ttl: Duration::days(settings.refresh_token_ttl_days),
+            refresh_token_ttl: Span::days(settings.refresh_token_ttl_days),
             login_max_failures_per_account: settings.login_max_failures_per_account,
             login_max_failures_per_address: settings.login_max_failures_per_address,
-            login_window: Duration::seconds(settings.login_window_secs),
+            login_window: Span::seconds(settings.login_window_secs),
+            local_currency: settings.local_currency.clone(),
         },
         public_url,
         latest_migration: db::migrate::latest_version(),
@@ -136,12 +138,18 @@ async fn serve_on(settings: &Settings, url: &SecretString) -> anyhow::Result<()>
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let server = http::server(ctx.clone(), listener, workers, settings.max_body_bytes)?;
     tracing::info!(address = %settings.bind, public_url = %ctx.public_url, "kringloop is serving");
-    let housekeeping = tokio::spawn(jobs::housekeeping::run_forever(
-        ctx.into_inner(),
-        std::time::Duration::from_secs(600),
-    ));
+    let ctx = ctx.into_inner();
+    let jobs = [
+        tokio::spawn(jobs::housekeeping::run_forever(
+            ctx.clone(),
+            Duration::from_secs(600),
+        )),
+        tokio::spawn(jobs::lifecycle::run_forever(ctx, Duration::from_secs(60))),
+    ];
     let result = server.await;
-    housekeeping.abort();
+    for job in jobs {
+        job.abort();
+    }
     tracing::info!("kringloop has stopped");
     Ok(result?)
 }

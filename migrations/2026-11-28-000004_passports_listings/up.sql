@@ -72,6 +72,8 @@ CREATE TABLE listings (
     passport_id           uuid NOT NULL REFERENCES passports (id),
     organisation_id       uuid NOT NULL REFERENCES organisations (id),
     category_id           uuid NOT NULL REFERENCES categories (id),
+    -- The passport's name, as shown in results.
+    title                 text NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
     status                text NOT NULL CHECK (status IN ('announced', 'available', 'reserved', 'closed',
                                                           'withdrawn', 'expired')),
     unit                  text NOT NULL CHECK (unit IN ('piece', 'kg', 't', 'm', 'm2', 'm3')),

@@ -78,6 +78,8 @@ pub struct Organisation {
     pub address: Option<String>,
     pub location: Option<Location>,
     pub verified_at: Option<DateTime<Utc>>,
+    /// The district of the organisation's location.
+    pub district_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -145,6 +147,7 @@ impl TryFrom<OrganisationRow> for Organisation {
             address: row.address,
             location: row.lat.zip(row.lon).map(|(lat, lon)| Location { lat, lon }),
             verified_at: row.verified_at,
+            district_id: row.district_id,
             created_at: row.created_at,
         })
     }
@@ -209,6 +212,12 @@ pub async fn register(ctx: &Ctx, registration: Registration) -> AppResult<Me> {
     let password_hash = hash_password(registration.password.clone()).await?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
+    let district_id = match registration.organisation.location {
+        Some(location) => super::districts::index(&mut conn)
+            .await?
+            .locate(location.lat, location.lon),
+        None => None,
+    };
     let result = conn
         .transaction::<_, diesel::result::Error, _>(async move |conn| {
             let org = &registration.organisation;
@@ -224,6 +233,7 @@ pub async fn register(ctx: &Ctx, registration: Registration) -> AppResult<Me> {
                     lat: org.location.map(|l| l.lat),
                     lon: org.location.map(|l| l.lon),
                     verified_at: None,
+                    district_id,
                     created_at: now,
                     updated_at: now,
                 },
@@ -571,6 +581,7 @@ pub async fn create_broker(
                             lat: None,
                             lon: None,
                             verified_at: Some(now),
+                            district_id: None,
                             created_at: now,
                             updated_at: now,
                         },

@@ -20,6 +20,10 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    #[error("send If-Match with the version (ETag) you read")]
+    PreconditionRequired,
+    #[error("the resource has changed since you read it; read it again")]
+    PreconditionFailed,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("the database is not reachable right now")]

@@ -1,8 +1,13 @@
 //! Use cases: one function per thing a user does, each one database transaction.
 
 pub mod accounts;
+pub mod categories;
+pub mod districts;
 pub mod error;
+pub mod listings;
 pub mod notifications;
+pub mod open_data;
+pub mod passports;
 pub mod tokens;
 
 use crate::db::{Pool, PooledConn};
@@ -18,6 +23,8 @@ pub struct Policy {
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_address: i64,
     pub login_window: Duration,
+    /// The code of the city's local currency, beside EUR.
+    pub local_currency: String,
 }
 
 /// What every use case may reach: the database, the clock, the token keys and the policy.

@@ -22,6 +22,7 @@ pub struct OrganisationRow {
     pub lon: Option<f64>,
     pub verified_at: Option<DateTime<Utc>>,
     pub verified_by: Option<Uuid>,
+    pub district_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -38,6 +39,7 @@ pub struct NewOrganisationRow<'a> {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub verified_at: Option<DateTime<Utc>>,
+    pub district_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -1,9 +1,13 @@
 //! Storage: diesel models and queries, the migration runner and the local-cluster starter.
 
 pub mod accounts;
+pub mod categories;
 pub mod cluster;
+pub mod districts;
+pub mod listings;
 pub mod migrate;
 pub mod outbox;
+pub mod passports;
 pub mod schema;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};

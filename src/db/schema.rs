@@ -66,6 +66,7 @@ diesel::table! {
         passport_id -> Uuid,
         organisation_id -> Uuid,
         category_id -> Uuid,
+        title -> Text,
         status -> Text,
         unit -> Text,
         quantity -> Int8,

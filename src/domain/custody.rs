@@ -53,7 +53,14 @@ pub struct CustodyEvent {
 }
 
 /// The text that is hashed: the previous hash, then the event's fields as canonical JSON.
-fn preimage(prev_hash: &str, seq: i32, kind: CustodyKind, organisation_id: Option<Uuid>, payload: &Value, at: DateTime<Utc>) -> String {
+fn preimage(
+    prev_hash: &str,
+    seq: i32,
+    kind: CustodyKind,
+    organisation_id: Option<Uuid>,
+    payload: &Value,
+    at: DateTime<Utc>,
+) -> String {
     let content = serde_json::json!({
         "seq": seq,
         "kind": kind.as_str(),
@@ -73,7 +80,8 @@ pub fn event_hash(
     payload: &Value,
     at: DateTime<Utc>,
 ) -> String {
-    let digest = Sha256::digest(preimage(prev_hash, seq, kind, organisation_id, payload, at).as_bytes());
+    let digest =
+        Sha256::digest(preimage(prev_hash, seq, kind, organisation_id, payload, at).as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -91,7 +99,15 @@ impl CustodyEvent {
             None => (GENESIS.to_owned(), 1),
         };
         let hash = event_hash(&prev_hash, seq, kind, organisation_id, &payload, at);
-        CustodyEvent { seq, kind, organisation_id, payload, at, prev_hash, hash }
+        CustodyEvent {
+            seq,
+            kind,
+            organisation_id,
+            payload,
+            at,
+            prev_hash,
+            hash,
+        }
     }
 }
 
@@ -104,7 +120,14 @@ pub fn verify(events: &[CustodyEvent]) -> bool {
         if event.seq != expected_seq || event.prev_hash != prev {
             return false;
         }
-        let hash = event_hash(&prev, event.seq, event.kind, event.organisation_id, &event.payload, event.at);
+        let hash = event_hash(
+            &prev,
+            event.seq,
+            event.kind,
+            event.organisation_id,
+            &event.payload,
+            event.at,
+        );
         if hash != event.hash {
             return false;
         }
@@ -121,11 +144,24 @@ pub fn canonical_json(value: &Value) -> String {
             keys.sort();
             let fields: Vec<String> = keys
                 .into_iter()
-                .map(|key| format!("{}:{}", Value::String(key.clone()), canonical_json(&map[key])))
+                .map(|key| {
+                    format!(
+                        "{}:{}",
+                        Value::String(key.clone()),
+                        canonical_json(&map[key])
+                    )
+                })
                 .collect();
             format!("{{{}}}", fields.join(","))
         }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(canonical_json)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         other => other.to_string(),
     }
 }
@@ -138,9 +174,27 @@ mod tests {
     fn chain() -> Vec<CustodyEvent> {
         let at = Utc::now();
         let org = Some(Uuid::now_v7());
-        let first = CustodyEvent::next(None, CustodyKind::Created, org, json!({"name": "doors"}), at);
-        let second = CustodyEvent::next(Some((&first.hash, first.seq)), CustodyKind::Listed, org, json!({"listing_id": "x"}), at);
-        let third = CustodyEvent::next(Some((&second.hash, second.seq)), CustodyKind::HandedOver, None, json!({"to": "y", "quantity": 5}), at);
+        let first = CustodyEvent::next(
+            None,
+            CustodyKind::Created,
+            org,
+            json!({"name": "doors"}),
+            at,
+        );
+        let second = CustodyEvent::next(
+            Some((&first.hash, first.seq)),
+            CustodyKind::Listed,
+            org,
+            json!({"listing_id": "x"}),
+            at,
+        );
+        let third = CustodyEvent::next(
+            Some((&second.hash, second.seq)),
+            CustodyKind::HandedOver,
+            None,
+            json!({"to": "y", "quantity": 5}),
+            at,
+        );
         vec![first, second, third]
     }
 
@@ -174,6 +228,9 @@ mod tests {
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
         let a = json!({"b": 1, "a": {"z": [1, {"y": 2, "x": 3}], "c": "é"}});
-        assert_eq!(canonical_json(&a), r#"{"a":{"c":"é","z":[1,{"x":3,"y":2}]},"b":1}"#);
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"c":"é","z":[1,{"x":3,"y":2}]},"b":1}"#
+        );
     }
 }

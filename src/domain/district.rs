@@ -16,17 +16,27 @@ pub struct DistrictShape {
 }
 
 fn string_property(feature: &geojson::Feature, key: &str) -> Option<String> {
-    feature.property(key).and_then(|value| value.as_str()).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    feature
+        .property(key)
+        .and_then(|value| value.as_str())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 /// Parses a FeatureCollection of named (Multi)Polygons in WGS84. Every problem is reported with
 /// a pointer to its feature and the feature's name.
-pub fn parse_feature_collection(raw: &serde_json::Value) -> Result<Vec<DistrictShape>, FieldErrors> {
+pub fn parse_feature_collection(
+    raw: &serde_json::Value,
+) -> Result<Vec<DistrictShape>, FieldErrors> {
     let mut errors = FieldErrors::new();
     let collection = match serde_json::from_value::<geojson::FeatureCollection>(raw.clone()) {
         Ok(collection) => collection,
         Err(error) => {
-            errors.push("", "invalid_geojson", format!("not a GeoJSON FeatureCollection: {error}"));
+            errors.push(
+                "",
+                "invalid_geojson",
+                format!("not a GeoJSON FeatureCollection: {error}"),
+            );
             return Err(errors);
         }
     };
@@ -42,60 +52,126 @@ pub fn parse_feature_collection(raw: &serde_json::Value) -> Result<Vec<DistrictS
     for (i, feature) in collection.features.iter().enumerate() {
         let pointer = format!("/features/{i}");
         let Some(name) = string_property(feature, "name") else {
-            errors.push(format!("{pointer}/properties/name"), "required", "every district needs a name");
+            errors.push(
+                format!("{pointer}/properties/name"),
+                "required",
+                "every district needs a name",
+            );
             continue;
         };
         let label = format!("district {name:?}");
         if name.chars().count() > 200 {
-            errors.push(format!("{pointer}/properties/name"), "too_long", "must be at most 200 characters");
+            errors.push(
+                format!("{pointer}/properties/name"),
+                "too_long",
+                "must be at most 200 characters",
+            );
         }
         let code = string_property(feature, "code").unwrap_or_else(|| name.clone());
         if code.chars().count() > 64 {
-            errors.push(format!("{pointer}/properties/code"), "too_long", format!("{label}: must be at most 64 characters"));
+            errors.push(
+                format!("{pointer}/properties/code"),
+                "too_long",
+                format!("{label}: must be at most 64 characters"),
+            );
         }
         if !codes.insert(code.clone()) {
-            errors.push(format!("{pointer}/properties/code"), "duplicate", format!("{label}: code {code:?} is used twice"));
+            errors.push(
+                format!("{pointer}/properties/code"),
+                "duplicate",
+                format!("{label}: code {code:?} is used twice"),
+            );
         }
         let Some(geometry) = &feature.geometry else {
-            errors.push(format!("{pointer}/geometry"), "required", format!("{label} has no geometry"));
+            errors.push(
+                format!("{pointer}/geometry"),
+                "required",
+                format!("{label} has no geometry"),
+            );
             continue;
         };
         let shape: MultiPolygon<f64> = match &geometry.value {
-            geojson::GeometryValue::Polygon { .. } => match Polygon::<f64>::try_from(&geometry.value) {
-                Ok(polygon) => MultiPolygon(vec![polygon]),
-                Err(error) => {
-                    errors.push(format!("{pointer}/geometry"), "invalid_geometry", format!("{label}: {error}"));
-                    continue;
+            geojson::GeometryValue::Polygon { .. } => {
+                match Polygon::<f64>::try_from(&geometry.value) {
+                    Ok(polygon) => MultiPolygon(vec![polygon]),
+                    Err(error) => {
+                        errors.push(
+                            format!("{pointer}/geometry"),
+                            "invalid_geometry",
+                            format!("{label}: {error}"),
+                        );
+                        continue;
+                    }
                 }
-            },
-            geojson::GeometryValue::MultiPolygon { .. } => match MultiPolygon::<f64>::try_from(&geometry.value) {
-                Ok(multi) => multi,
-                Err(error) => {
-                    errors.push(format!("{pointer}/geometry"), "invalid_geometry", format!("{label}: {error}"));
-                    continue;
+            }
+            geojson::GeometryValue::MultiPolygon { .. } => {
+                match MultiPolygon::<f64>::try_from(&geometry.value) {
+                    Ok(multi) => multi,
+                    Err(error) => {
+                        errors.push(
+                            format!("{pointer}/geometry"),
+                            "invalid_geometry",
+                            format!("{label}: {error}"),
+                        );
+                        continue;
+                    }
                 }
-            },
+            }
             _ => {
-                errors.push(format!("{pointer}/geometry"), "not_a_polygon", format!("{label} must be a Polygon or MultiPolygon"));
+                errors.push(
+                    format!("{pointer}/geometry"),
+                    "not_a_polygon",
+                    format!("{label} must be a Polygon or MultiPolygon"),
+                );
                 continue;
             }
         };
-        let in_range = shape.0.iter().flat_map(|p| p.exterior().coords().chain(p.interiors().iter().flat_map(|r| r.coords())))
-            .all(|c| c.x.is_finite() && c.y.is_finite() && (-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y));
+        let in_range = shape
+            .0
+            .iter()
+            .flat_map(|p| {
+                p.exterior()
+                    .coords()
+                    .chain(p.interiors().iter().flat_map(|r| r.coords()))
+            })
+            .all(|c| {
+                c.x.is_finite()
+                    && c.y.is_finite()
+                    && (-180.0..=180.0).contains(&c.x)
+                    && (-90.0..=90.0).contains(&c.y)
+            });
         if !in_range {
-            errors.push(format!("{pointer}/geometry"), "out_of_range", format!("{label}: coordinates must be WGS84 longitude, latitude"));
+            errors.push(
+                format!("{pointer}/geometry"),
+                "out_of_range",
+                format!("{label}: coordinates must be WGS84 longitude, latitude"),
+            );
             continue;
         }
         if let Err(problem) = shape.check_validation() {
-            errors.push(format!("{pointer}/geometry"), "invalid_polygon", format!("{label}: {problem}"));
+            errors.push(
+                format!("{pointer}/geometry"),
+                "invalid_polygon",
+                format!("{label}: {problem}"),
+            );
             continue;
         }
         let Some(bounds) = shape.bounding_rect() else {
-            errors.push(format!("{pointer}/geometry"), "empty_geometry", format!("{label} has no area"));
+            errors.push(
+                format!("{pointer}/geometry"),
+                "empty_geometry",
+                format!("{label} has no area"),
+            );
             continue;
         };
         let geometry_json = serde_json::to_value(geometry).unwrap_or(serde_json::Value::Null);
-        shapes.push(DistrictShape { code, name, shape, geometry: geometry_json, bounds });
+        shapes.push(DistrictShape {
+            code,
+            name,
+            shape,
+            geometry: geometry_json,
+            bounds,
+        });
     }
     errors.finish().map(|()| shapes)
 }
@@ -134,7 +210,9 @@ impl DistrictIndex {
 pub fn shape_of(geometry: &serde_json::Value) -> Option<MultiPolygon<f64>> {
     let geometry = serde_json::from_value::<geojson::Geometry>(geometry.clone()).ok()?;
     match geometry.value {
-        geojson::GeometryValue::Polygon { .. } => Polygon::try_from(&geometry.value).ok().map(|p| MultiPolygon(vec![p])),
+        geojson::GeometryValue::Polygon { .. } => Polygon::try_from(&geometry.value)
+            .ok()
+            .map(|p| MultiPolygon(vec![p])),
         geojson::GeometryValue::MultiPolygon { .. } => MultiPolygon::try_from(&geometry.value).ok(),
         _ => None,
     }
@@ -177,12 +255,27 @@ mod tests {
     fn bad_uploads_are_refused() {
         for (upload, pointer) in [
             (json!({"type": "Point", "coordinates": [4.0, 52.0]}), ""),
-            (json!({"type": "FeatureCollection", "features": []}), "/features"),
-            (json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": null}]}), "/features/0/properties/name"),
-            (json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "P"},
-                "geometry": {"type": "Point", "coordinates": [4.0, 52.0]}}]}), "/features/0/geometry"),
-            (json!({"type": "FeatureCollection", "features": [square("Ver", 200.0, 52.0)]}), "/features/0/geometry"),
-            (json!({"type": "FeatureCollection", "features": [square("Twee", 4.0, 52.0), square("Twee", 4.5, 52.0)]}), "/features/1/properties/code"),
+            (
+                json!({"type": "FeatureCollection", "features": []}),
+                "/features",
+            ),
+            (
+                json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": null}]}),
+                "/features/0/properties/name",
+            ),
+            (
+                json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "P"},
+                "geometry": {"type": "Point", "coordinates": [4.0, 52.0]}}]}),
+                "/features/0/geometry",
+            ),
+            (
+                json!({"type": "FeatureCollection", "features": [square("Ver", 200.0, 52.0)]}),
+                "/features/0/geometry",
+            ),
+            (
+                json!({"type": "FeatureCollection", "features": [square("Twee", 4.0, 52.0), square("Twee", 4.5, 52.0)]}),
+                "/features/1/properties/code",
+            ),
         ] {
             let errors = parse_feature_collection(&upload).unwrap_err().into_vec();
             assert_eq!(errors[0].pointer, pointer, "{upload}");

@@ -35,7 +35,9 @@ pub enum ListingEvent {
     /// The last unit was reserved.
     ReserveFully,
     /// A reservation released units; `opened` tells whether `available_from` has come.
-    Release { opened: bool },
+    Release {
+        opened: bool,
+    },
     /// Everything reserved was handed over.
     Close,
     Withdraw,
@@ -94,7 +96,12 @@ impl ListingStatus {
             (S::Reserved, E::Close) => S::Closed,
             (S::Announced | S::Available, E::Withdraw) => S::Withdrawn,
             (S::Announced | S::Available, E::Expire) => S::Expired,
-            (from, event) => return Err(IllegalTransition { from, action: event.action() }),
+            (from, event) => {
+                return Err(IllegalTransition {
+                    from,
+                    action: event.action(),
+                })
+            }
         };
         Ok(next)
     }
@@ -119,9 +126,15 @@ mod tests {
     #[test]
     fn starts_announced_only_for_the_future() {
         let now = Utc::now();
-        assert_eq!(S::initial(now + chrono::Duration::days(30), now), S::Announced);
+        assert_eq!(
+            S::initial(now + chrono::Duration::days(30), now),
+            S::Announced
+        );
         assert_eq!(S::initial(now, now), S::Available);
-        assert_eq!(S::initial(now - chrono::Duration::days(1), now), S::Available);
+        assert_eq!(
+            S::initial(now - chrono::Duration::days(1), now),
+            S::Available
+        );
     }
 
     #[test]
@@ -140,7 +153,10 @@ mod tests {
         ];
         for from in S::ALL {
             for event in EVENTS {
-                let expected = legal.iter().find(|(f, e, _)| f == from && *e == event).map(|(_, _, to)| *to);
+                let expected = legal
+                    .iter()
+                    .find(|(f, e, _)| f == from && *e == event)
+                    .map(|(_, _, to)| *to);
                 match (from.apply(event), expected) {
                     (Ok(to), Some(want)) => assert_eq!(to, want, "{from:?} + {event:?}"),
                     (Err(error), None) => assert_eq!(error.from, *from),

@@ -33,13 +33,12 @@ macro_rules! text_enum {
     };
 }
 
-
 pub mod account;
+pub mod clock;
 pub mod custody;
 pub mod district;
+pub mod geo;
 pub mod listing;
 pub mod passport;
 pub mod quantity;
-pub mod clock;
-pub mod geo;
 pub mod validation;

@@ -8,7 +8,19 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// How worn a lot is, best first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
     Poor,
@@ -192,21 +204,48 @@ fn optional_text(errors: &mut FieldErrors, pointer: &str, value: &Option<String>
 }
 
 /// Checks a document on its own; `hazards` are the substances it may clear.
-pub fn validate_document(document: &Document, hazards: &[Hazard], pointer: &str, errors: &mut FieldErrors) {
+pub fn validate_document(
+    document: &Document,
+    hazards: &[Hazard],
+    pointer: &str,
+    errors: &mut FieldErrors,
+) {
     let url = document.url.trim();
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 || url.contains(char::is_whitespace) {
-        errors.push(format!("{pointer}/url"), "invalid_url", "must be an http(s) URL of at most 2000 characters");
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.len() > 2000
+        || url.contains(char::is_whitespace)
+    {
+        errors.push(
+            format!("{pointer}/url"),
+            "invalid_url",
+            "must be an http(s) URL of at most 2000 characters",
+        );
     }
-    let hash_ok = document.sha256.len() == 64 && document.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let hash_ok = document.sha256.len() == 64
+        && document
+            .sha256
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if !hash_ok {
-        errors.push(format!("{pointer}/sha256"), "invalid_sha256", "must be 64 lower-case hex digits");
+        errors.push(
+            format!("{pointer}/sha256"),
+            "invalid_sha256",
+            "must be 64 lower-case hex digits",
+        );
     }
     optional_text(errors, &format!("{pointer}/title"), &document.title, 200);
     if !document.clears.is_empty() && document.kind != DocumentKind::Clearance {
-        errors.push(format!("{pointer}/clears"), "not_a_clearance", "only a clearance document clears substances");
+        errors.push(
+            format!("{pointer}/clears"),
+            "not_a_clearance",
+            "only a clearance document clears substances",
+        );
     }
     for (j, substance) in document.clears.iter().enumerate() {
-        if !hazards.iter().any(|h| h.substance.trim().eq_ignore_ascii_case(substance.trim())) {
+        if !hazards
+            .iter()
+            .any(|h| h.substance.trim().eq_ignore_ascii_case(substance.trim()))
+        {
             errors.push(
                 format!("{pointer}/clears/{j}"),
                 "unknown_hazard",
@@ -228,18 +267,32 @@ impl PassportContent {
 
         if let Some(code) = &self.eural_code {
             let well_formed = code.len() == 8
-                && code.bytes().enumerate().all(|(i, b)| if i == 2 || i == 5 { b == b' ' } else { b.is_ascii_digit() });
+                && code.bytes().enumerate().all(|(i, b)| {
+                    if i == 2 || i == 5 {
+                        b == b' '
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
             if !well_formed {
-                errors.push("/eural_code", "invalid_eural_code", "must be six digits in pairs, like \"17 02 01\"");
+                errors.push(
+                    "/eural_code",
+                    "invalid_eural_code",
+                    "must be six digits in pairs, like \"17 02 01\"",
+                );
             } else {
                 match context.eural {
-                    None | Some(None) => {
-                        errors.push("/eural_code", "unknown_eural_code", "is not on the European List of Waste")
-                    }
+                    None | Some(None) => errors.push(
+                        "/eural_code",
+                        "unknown_eural_code",
+                        "is not on the European List of Waste",
+                    ),
                     Some(Some(true)) if self.hazards.is_empty() => errors.push(
                         "/hazards",
                         "hazards_required",
-                        format!("EURAL {code} is a hazardous waste code: name the hazardous substances"),
+                        format!(
+                            "EURAL {code} is a hazardous waste code: name the hazardous substances"
+                        ),
                     ),
                     Some(Some(_)) => {}
                 }
@@ -249,26 +302,53 @@ impl PassportContent {
         let mut total: i64 = 0;
         let mut materials = HashSet::new();
         for (i, component) in self.composition.iter().enumerate() {
-            errors.take(&format!("/composition/{i}/material"), bounded_text(&component.material, 1, 100));
+            errors.take(
+                &format!("/composition/{i}/material"),
+                bounded_text(&component.material, 1, 100),
+            );
             if !materials.insert(component.material.trim().to_lowercase()) {
-                errors.push(format!("/composition/{i}/material"), "duplicate", "is listed twice");
+                errors.push(
+                    format!("/composition/{i}/material"),
+                    "duplicate",
+                    "is listed twice",
+                );
             }
             if !(1..=1_000_000).contains(&component.fraction_ppm) {
-                errors.push(format!("/composition/{i}/fraction_ppm"), "out_of_range", "must lie between 1 and 1000000");
+                errors.push(
+                    format!("/composition/{i}/fraction_ppm"),
+                    "out_of_range",
+                    "must lie between 1 and 1000000",
+                );
             } else {
                 total += component.fraction_ppm;
             }
         }
         if total > 1_000_000 {
-            errors.push("/composition", "over_100_percent", format!("mass fractions add up to {total} ppm, more than 100 %"));
+            errors.push(
+                "/composition",
+                "over_100_percent",
+                format!("mass fractions add up to {total} ppm, more than 100 %"),
+            );
         }
 
         let mut substances = HashSet::new();
         for (i, hazard) in self.hazards.iter().enumerate() {
-            errors.take(&format!("/hazards/{i}/substance"), bounded_text(&hazard.substance, 1, 100));
-            optional_text(&mut errors, &format!("/hazards/{i}/note"), &hazard.note, 1000);
+            errors.take(
+                &format!("/hazards/{i}/substance"),
+                bounded_text(&hazard.substance, 1, 100),
+            );
+            optional_text(
+                &mut errors,
+                &format!("/hazards/{i}/note"),
+                &hazard.note,
+                1000,
+            );
             if !substances.insert(hazard.substance.trim().to_lowercase()) {
-                errors.push(format!("/hazards/{i}/substance"), "duplicate", "is listed twice");
+                errors.push(
+                    format!("/hazards/{i}/substance"),
+                    "duplicate",
+                    "is listed twice",
+                );
             }
         }
 
@@ -279,20 +359,32 @@ impl PassportContent {
         ] {
             if let Some(mm) = value {
                 if !(1..=MAX_DIMENSION_MM).contains(&mm) {
-                    errors.push(format!("/dimensions/{name}"), "out_of_range", format!("must lie between 1 and {MAX_DIMENSION_MM}"));
+                    errors.push(
+                        format!("/dimensions/{name}"),
+                        "out_of_range",
+                        format!("must lie between 1 and {MAX_DIMENSION_MM}"),
+                    );
                 }
             }
         }
         if let Some(mass) = self.unit_mass {
             if !(1..=MAX_UNIT_MASS_G).contains(&mass.grams) {
-                errors.push("/unit_mass/grams", "out_of_range", format!("must lie between 1 and {MAX_UNIT_MASS_G}"));
+                errors.push(
+                    "/unit_mass/grams",
+                    "out_of_range",
+                    format!("must lie between 1 and {MAX_UNIT_MASS_G}"),
+                );
             }
         }
 
         optional_text(&mut errors, "/origin/site", &self.origin.site, 200);
         if let Some(year) = self.origin.building_year {
             if !(1000..=context.current_year).contains(&year) {
-                errors.push("/origin/building_year", "out_of_range", format!("must lie between 1000 and {}", context.current_year));
+                errors.push(
+                    "/origin/building_year",
+                    "out_of_range",
+                    format!("must lie between 1000 and {}", context.current_year),
+                );
             }
         }
         if let Some(location) = self.origin.location {
@@ -302,16 +394,29 @@ impl PassportContent {
         let mut strategies = HashSet::new();
         for (i, strategy) in self.circularity.r_strategies.iter().enumerate() {
             if !strategies.insert(*strategy) {
-                errors.push(format!("/circularity/r_strategies/{i}"), "duplicate", "is listed twice");
+                errors.push(
+                    format!("/circularity/r_strategies/{i}"),
+                    "duplicate",
+                    "is listed twice",
+                );
             }
         }
         if let Some(co2e) = self.embodied_co2e_g_per_kg {
             if !(0..=MAX_CO2E_G_PER_KG).contains(&co2e) {
-                errors.push("/embodied_co2e_g_per_kg", "out_of_range", format!("must lie between 0 and {MAX_CO2E_G_PER_KG}"));
+                errors.push(
+                    "/embodied_co2e_g_per_kg",
+                    "out_of_range",
+                    format!("must lie between 0 and {MAX_CO2E_G_PER_KG}"),
+                );
             }
         }
         for (i, document) in self.documents.iter().enumerate() {
-            validate_document(document, &self.hazards, &format!("/documents/{i}"), &mut errors);
+            validate_document(
+                document,
+                &self.hazards,
+                &format!("/documents/{i}"),
+                &mut errors,
+            );
         }
         errors.finish()
     }
@@ -324,7 +429,10 @@ impl PassportContent {
             .filter(|substance| {
                 !self.documents.iter().any(|document| {
                     document.kind == DocumentKind::Clearance
-                        && document.clears.iter().any(|cleared| cleared.trim().eq_ignore_ascii_case(substance))
+                        && document
+                            .clears
+                            .iter()
+                            .any(|cleared| cleared.trim().eq_ignore_ascii_case(substance))
                 })
             })
             .collect()
@@ -359,21 +467,44 @@ mod tests {
             product: None,
             manufacturer: None,
             composition: vec![
-                Component { material: "oak".into(), fraction_ppm: 950_000 },
-                Component { material: "steel".into(), fraction_ppm: 50_000 },
+                Component {
+                    material: "oak".into(),
+                    fraction_ppm: 950_000,
+                },
+                Component {
+                    material: "steel".into(),
+                    fraction_ppm: 50_000,
+                },
             ],
             hazards: vec![],
-            dimensions: Dimensions { length_mm: Some(2015), width_mm: Some(830), height_mm: Some(40) },
-            unit_mass: Some(UnitMass { grams: 32_000, per: MassUnit::Piece }),
+            dimensions: Dimensions {
+                length_mm: Some(2015),
+                width_mm: Some(830),
+                height_mm: Some(40),
+            },
+            unit_mass: Some(UnitMass {
+                grams: 32_000,
+                per: MassUnit::Piece,
+            }),
             condition: Condition::Good,
-            origin: Origin { site: Some("Binckhorst".into()), building_year: Some(1968), location: None },
-            circularity: Circularity { r_strategies: vec![RStrategy::Reuse], disassembly: Some(Disassembly::Easy) },
+            origin: Origin {
+                site: Some("Binckhorst".into()),
+                building_year: Some(1968),
+                location: None,
+            },
+            circularity: Circularity {
+                r_strategies: vec![RStrategy::Reuse],
+                disassembly: Some(Disassembly::Easy),
+            },
             embodied_co2e_g_per_kg: Some(460),
             documents: vec![],
         }
     }
 
-    const CONTEXT: PassportContext = PassportContext { eural: Some(Some(false)), current_year: 2026 };
+    const CONTEXT: PassportContext = PassportContext {
+        eural: Some(Some(false)),
+        current_year: 2026,
+    };
 
     fn pointers(errors: FieldErrors) -> Vec<String> {
         errors.into_vec().into_iter().map(|e| e.pointer).collect()
@@ -389,31 +520,61 @@ mod tests {
     fn fractions_cannot_exceed_100_percent() {
         let mut passport = doors();
         passport.composition[1].fraction_ppm = 60_000;
-        assert_eq!(pointers(passport.validate(CONTEXT).unwrap_err()), ["/composition"]);
+        assert_eq!(
+            pointers(passport.validate(CONTEXT).unwrap_err()),
+            ["/composition"]
+        );
         passport.composition[1].fraction_ppm = 0;
-        assert_eq!(pointers(passport.validate(CONTEXT).unwrap_err()), ["/composition/1/fraction_ppm"]);
+        assert_eq!(
+            pointers(passport.validate(CONTEXT).unwrap_err()),
+            ["/composition/1/fraction_ppm"]
+        );
     }
 
     #[test]
     fn eural_codes_must_exist_and_hazardous_ones_need_hazards() {
         let mut passport = doors();
         passport.eural_code = Some("17-02-01".into());
-        assert_eq!(pointers(passport.validate(CONTEXT).unwrap_err()), ["/eural_code"]);
+        assert_eq!(
+            pointers(passport.validate(CONTEXT).unwrap_err()),
+            ["/eural_code"]
+        );
         passport.eural_code = Some("17 99 99".into());
-        let unknown = PassportContext { eural: Some(None), ..CONTEXT };
-        assert_eq!(pointers(passport.validate(unknown).unwrap_err()), ["/eural_code"]);
+        let unknown = PassportContext {
+            eural: Some(None),
+            ..CONTEXT
+        };
+        assert_eq!(
+            pointers(passport.validate(unknown).unwrap_err()),
+            ["/eural_code"]
+        );
         passport.eural_code = Some("17 06 05".into());
-        let hazardous = PassportContext { eural: Some(Some(true)), ..CONTEXT };
-        assert_eq!(pointers(passport.validate(hazardous).unwrap_err()), ["/hazards"]);
-        passport.hazards.push(Hazard { substance: "asbestos".into(), note: None });
+        let hazardous = PassportContext {
+            eural: Some(Some(true)),
+            ..CONTEXT
+        };
+        assert_eq!(
+            pointers(passport.validate(hazardous).unwrap_err()),
+            ["/hazards"]
+        );
+        passport.hazards.push(Hazard {
+            substance: "asbestos".into(),
+            note: None,
+        });
         passport.validate(hazardous).unwrap();
     }
 
     #[test]
     fn a_hazard_blocks_listing_until_a_clearance_names_it() {
         let mut passport = doors();
-        passport.hazards.push(Hazard { substance: "Asbestos".into(), note: Some("in the door seals".into()) });
-        assert_eq!(passport.check_listable().unwrap_err().code, "hazard_not_cleared");
+        passport.hazards.push(Hazard {
+            substance: "Asbestos".into(),
+            note: Some("in the door seals".into()),
+        });
+        assert_eq!(
+            passport.check_listable().unwrap_err().code,
+            "hazard_not_cleared"
+        );
         passport.documents.push(Document {
             url: "https://example.org/photo.jpg".into(),
             sha256: "a".repeat(64),
@@ -445,7 +606,12 @@ mod tests {
         });
         assert_eq!(
             pointers(passport.validate(CONTEXT).unwrap_err()),
-            ["/documents/0/url", "/documents/0/sha256", "/documents/0/clears", "/documents/0/clears/0"]
+            [
+                "/documents/0/url",
+                "/documents/0/sha256",
+                "/documents/0/clears",
+                "/documents/0/clears/0"
+            ]
         );
     }
 
@@ -453,9 +619,15 @@ mod tests {
     fn ranges_are_enforced() {
         let mut passport = doors();
         passport.dimensions.length_mm = Some(-1);
-        passport.unit_mass = Some(UnitMass { grams: 0, per: MassUnit::Piece });
+        passport.unit_mass = Some(UnitMass {
+            grams: 0,
+            per: MassUnit::Piece,
+        });
         passport.origin.building_year = Some(2999);
-        passport.origin.location = Some(Location { lat: 100.0, lon: 0.0 });
+        passport.origin.location = Some(Location {
+            lat: 100.0,
+            lon: 0.0,
+        });
         passport.embodied_co2e_g_per_kg = Some(-3);
         passport.circularity.r_strategies = vec![RStrategy::Reuse, RStrategy::Reuse];
         assert_eq!(
@@ -474,6 +646,9 @@ mod tests {
     #[test]
     fn conditions_rank_in_order() {
         assert!(Condition::New > Condition::Good);
-        assert_eq!(Condition::ALL.iter().map(|c| c.rank()).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            Condition::ALL.iter().map(|c| c.rank()).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
     }
 }

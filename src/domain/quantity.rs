@@ -63,10 +63,16 @@ pub struct Quantity {
 impl Quantity {
     pub fn parse(amount: i64, unit: Unit) -> Result<Quantity, Invalid> {
         if amount <= 0 {
-            return Err(Invalid::new("not_positive", "must be a whole number above zero"));
+            return Err(Invalid::new(
+                "not_positive",
+                "must be a whole number above zero",
+            ));
         }
         if amount > MAX_AMOUNT {
-            return Err(Invalid::new("too_large", format!("must be at most {MAX_AMOUNT}")));
+            return Err(Invalid::new(
+                "too_large",
+                format!("must be at most {MAX_AMOUNT}"),
+            ));
         }
         Ok(Quantity { amount, unit })
     }
@@ -77,7 +83,9 @@ pub fn grams_per_unit(unit: Unit, unit_mass: Option<UnitMass>) -> Option<i64> {
     match unit {
         Unit::Kg => Some(1_000),
         Unit::T => Some(1_000_000),
-        other => unit_mass.filter(|mass| mass.per.as_unit() == other).map(|mass| mass.grams),
+        other => unit_mass
+            .filter(|mass| mass.per.as_unit() == other)
+            .map(|mass| mass.grams),
     }
 }
 
@@ -100,9 +108,16 @@ mod tests {
 
     #[test]
     fn other_units_weigh_through_the_unit_mass() {
-        let door = UnitMass { grams: 32_000, per: MassUnit::Piece };
+        let door = UnitMass {
+            grams: 32_000,
+            per: MassUnit::Piece,
+        };
         assert_eq!(grams_per_unit(Unit::Piece, Some(door)), Some(32_000));
-        assert_eq!(grams_per_unit(Unit::M2, Some(door)), None, "a door mass says nothing about m2");
+        assert_eq!(
+            grams_per_unit(Unit::M2, Some(door)),
+            None,
+            "a door mass says nothing about m2"
+        );
         assert_eq!(mass_kg(8, 32_000), 256);
         assert_eq!(mass_kg(3, 1_400), 4);
     }
@@ -110,9 +125,18 @@ mod tests {
     #[test]
     fn amounts_are_positive_and_bounded() {
         assert!(Quantity::parse(1, Unit::Piece).is_ok());
-        assert_eq!(Quantity::parse(0, Unit::Kg).unwrap_err().code, "not_positive");
-        assert_eq!(Quantity::parse(-5, Unit::Kg).unwrap_err().code, "not_positive");
-        assert_eq!(Quantity::parse(MAX_AMOUNT + 1, Unit::T).unwrap_err().code, "too_large");
+        assert_eq!(
+            Quantity::parse(0, Unit::Kg).unwrap_err().code,
+            "not_positive"
+        );
+        assert_eq!(
+            Quantity::parse(-5, Unit::Kg).unwrap_err().code,
+            "not_positive"
+        );
+        assert_eq!(
+            Quantity::parse(MAX_AMOUNT + 1, Unit::T).unwrap_err().code,
+            "too_large"
+        );
         assert_eq!(mass_kg(MAX_AMOUNT, i64::MAX / 2), i64::MAX, "no overflow");
     }
 

@@ -70,3 +70,55 @@ impl FromRequest for ClientAddr {
         ready(Ok(ClientAddr(addr)))
     }
 }
+
+/// The actor when the request carries a valid access token, `None` when it carries none. A
+/// token that is present but not valid is still refused.
+#[derive(Debug, Clone)]
+pub struct MaybeAuthenticated(pub Option<Actor>);
+
+impl FromRequest for MaybeAuthenticated {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.headers().contains_key(AUTHORIZATION) {
+            let authenticated = Authenticated::from_request(req, payload);
+            Box::pin(async move { Ok(MaybeAuthenticated(Some(authenticated.await?.0))) })
+        } else {
+            Box::pin(async { Ok(MaybeAuthenticated(None)) })
+        }
+    }
+}
+
+/// The version named by `If-Match: "<version>"`, when the header is there. A header that
+/// names no version of ours can never match.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<i32>);
+
+impl FromRequest for IfMatch {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let header = req.headers().get(actix_web::http::header::IF_MATCH);
+        let version = match header.map(|value| {
+            value
+                .to_str()
+                .unwrap_or_default()
+                .trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .parse::<i32>()
+        }) {
+            None => None,
+            Some(Ok(version)) => Some(version),
+            Some(Err(_)) => Some(-1),
+        };
+        ready(Ok(IfMatch(version)))
+    }
+}
+
+/// The ETag of a versioned resource.
+pub fn etag(version: i32) -> actix_web::http::header::EntityTag {
+    actix_web::http::header::EntityTag::new_strong(version.to_string())
+}

@@ -2,9 +2,13 @@
 //! problem+json. Handlers extract, call one use case, and answer.
 
 pub mod accounts;
+pub mod catalog;
 pub mod extract;
 pub mod json;
+pub mod listings;
+pub mod open_data;
 pub mod ops;
+pub mod passports;
 pub mod problem;
 
 use crate::app::Ctx;
@@ -35,6 +39,10 @@ use utoipa_swagger_ui::SwaggerUi;
     tags(
         (name = "accounts", description = "Registration, tokens and organisations"),
         (name = "admin", description = "The city's materials broker"),
+        (name = "catalog", description = "Categories and districts"),
+        (name = "passports", description = "Material passports and their custody chain"),
+        (name = "listings", description = "Offers of material and stock search"),
+        (name = "open data", description = "Published for anyone, without personal data"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -60,7 +68,14 @@ impl Modify for BearerAuth {
 /// Every route of the contract; the same list feeds the server and the OpenAPI document.
 fn configure(cfg: &mut ServiceConfig) {
     ops::routes(cfg);
-    cfg.service(scope::scope("/api/v1").configure(accounts::routes));
+    cfg.service(
+        scope::scope("/api/v1")
+            .configure(accounts::routes)
+            .configure(catalog::routes)
+            .configure(passports::routes)
+            .configure(listings::routes)
+            .configure(open_data::routes),
+    );
 }
 
 /// The OpenAPI document, derived from the handlers.

@@ -179,6 +179,18 @@ impl From<&AppError> for HttpProblem {
             AppError::Conflict { code, .. } => {
                 HttpProblem::new(StatusCode::CONFLICT, code, "Conflict", detail)
             }
+            AppError::PreconditionRequired => HttpProblem::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "Precondition required",
+                detail,
+            ),
+            AppError::PreconditionFailed => HttpProblem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition failed",
+                detail,
+            ),
             AppError::RateLimited { retry_after_secs } => HttpProblem {
                 retry_after: Some(*retry_after_secs),
                 ..HttpProblem::new(

@@ -1,3 +1,4 @@
 //! Background work, safe to run in several instances at once.
 
 pub mod housekeeping;
+pub mod lifecycle;

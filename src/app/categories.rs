@@ -1,0 +1,267 @@
+//! The taxonomy: reading the category tree, and the broker keeping it.
+
+use super::accounts::Actor;
+use super::error::{is_unique_violation, AppError, AppResult};
+use super::Ctx;
+use crate::db::categories::{self as q, CategoryChanges, CategoryRow, NewCategoryRow};
+use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Serialize;
+use std::collections::HashMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Category {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    #[schema(example = "doors-interior")]
+    pub code: String,
+    pub name_nl: String,
+    pub name_en: String,
+    /// EURAL codes of the waste this category becomes.
+    pub eural_codes: Vec<String>,
+}
+
+impl From<CategoryRow> for Category {
+    fn from(row: CategoryRow) -> Self {
+        Category {
+            id: row.id,
+            parent_id: row.parent_id,
+            code: row.code,
+            name_nl: row.name_nl,
+            name_en: row.name_en,
+            eural_codes: row.eural_codes.into_iter().flatten().collect(),
+        }
+    }
+}
+
+/// A new category from the broker.
+#[derive(Debug, Clone)]
+pub struct NewCategory {
+    pub code: String,
+    pub parent_id: Option<Uuid>,
+    pub name_nl: String,
+    pub name_en: String,
+    pub eural_codes: Vec<String>,
+}
+
+/// Changes to a category; `parent_id: Some(None)` moves it to the root.
+#[derive(Debug, Clone, Default)]
+pub struct CategoryPatch {
+    pub parent_id: Option<Option<Uuid>>,
+    pub name_nl: Option<String>,
+    pub name_en: Option<String>,
+    pub eural_codes: Option<Vec<String>>,
+}
+
+fn check_code(code: &str) -> Result<String, Invalid> {
+    let ok = !code.is_empty()
+        && code.len() <= 63
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !code.starts_with('-');
+    if ok {
+        Ok(code.to_owned())
+    } else {
+        Err(Invalid::new(
+            "invalid_code",
+            "must be 1 to 63 lower-case letters, digits and hyphens",
+        ))
+    }
+}
+
+pub async fn list(ctx: &Ctx) -> AppResult<Vec<Category>> {
+    let mut conn = ctx.conn().await?;
+    Ok(q::all(&mut conn)
+        .await?
+        .into_iter()
+        .map(Category::from)
+        .collect())
+}
+
+async fn check_eural(
+    conn: &mut AsyncPgConnection,
+    codes: &[String],
+    errors: &mut FieldErrors,
+) -> AppResult<()> {
+    for code in q::unknown_eural_codes(conn, codes).await? {
+        let index = codes.iter().position(|c| *c == code).unwrap_or_default();
+        errors.push(
+            format!("/eural_codes/{index}"),
+            "unknown_eural_code",
+            format!("{code:?} is not on the European List of Waste"),
+        );
+    }
+    Ok(())
+}
+
+pub async fn create(ctx: &Ctx, actor: &Actor, input: NewCategory) -> AppResult<Category> {
+    actor.require_broker()?;
+    let mut errors = FieldErrors::new();
+    errors.take("/code", check_code(&input.code));
+    errors.take("/name_nl", bounded_text(&input.name_nl, 1, 120));
+    errors.take("/name_en", bounded_text(&input.name_en, 1, 120));
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    check_eural(&mut conn, &input.eural_codes, &mut errors).await?;
+    if let Some(parent) = input.parent_id {
+        if q::find(&mut conn, parent).await?.is_none() {
+            errors.push("/parent_id", "unknown_category", "no category with that id");
+        }
+    }
+    errors.finish()?;
+    let row = q::insert(
+        &mut conn,
+        &NewCategoryRow {
+            id: Uuid::now_v7(),
+            parent_id: input.parent_id,
+            code: &input.code,
+            name_nl: input.name_nl.trim(),
+            name_en: input.name_en.trim(),
+            eural_codes: &input.eural_codes,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .await
+    .map_err(|error| {
+        if is_unique_violation(&error, "categories_code_key") {
+            AppError::Conflict {
+                code: "code-taken",
+                detail: format!("a category with code {:?} exists", input.code),
+            }
+        } else {
+            error.into()
+        }
+    })?;
+    Ok(row.into())
+}
+
+/// True when `candidate` is `id` itself or lies below it.
+fn is_within(rows: &[CategoryRow], id: Uuid, candidate: Uuid) -> bool {
+    let parents: HashMap<Uuid, Option<Uuid>> =
+        rows.iter().map(|row| (row.id, row.parent_id)).collect();
+    let mut current = Some(candidate);
+    let mut steps = 0;
+    while let Some(node) = current {
+        if node == id {
+            return true;
+        }
+        steps += 1;
+        if steps > rows.len() {
+            return true;
+        }
+        current = parents.get(&node).copied().flatten();
+    }
+    false
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: Uuid,
+    patch: CategoryPatch,
+) -> AppResult<Category> {
+    actor.require_broker()?;
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    let row = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            // One broker at a time reshapes the tree, so that two moves cannot make a cycle.
+            diesel_async::RunQueryDsl::execute(
+                diesel::sql_query("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE"),
+                conn,
+            )
+            .await?;
+            let rows = q::all(conn).await?;
+            if !rows.iter().any(|row| row.id == id) {
+                return Err(AppError::NotFound("category"));
+            }
+            let mut errors = FieldErrors::new();
+            if let Some(name) = &patch.name_nl {
+                errors.take("/name_nl", bounded_text(name, 1, 120));
+            }
+            if let Some(name) = &patch.name_en {
+                errors.take("/name_en", bounded_text(name, 1, 120));
+            }
+            if let Some(codes) = &patch.eural_codes {
+                check_eural(conn, codes, &mut errors).await?;
+            }
+            if let Some(Some(parent)) = patch.parent_id {
+                if !rows.iter().any(|row| row.id == parent) {
+                    errors.push("/parent_id", "unknown_category", "no category with that id");
+                } else if is_within(&rows, id, parent) {
+                    errors.push("/parent_id", "cycle", "a category cannot move below itself");
+                }
+            }
+            errors.finish()?;
+            let changes = CategoryChanges {
+                parent_id: patch.parent_id,
+                name_nl: patch.name_nl.as_deref().map(str::trim),
+                name_en: patch.name_en.as_deref().map(str::trim),
+                eural_codes: patch.eural_codes.as_deref(),
+                updated_at: now,
+            };
+            Ok(q::update(conn, id, &changes).await?)
+        })
+        .await?;
+    Ok(row.into())
+}
+
+pub async fn delete(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<()> {
+    actor.require_broker()?;
+    let mut conn = ctx.conn().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE"), conn)
+            .await?;
+        q::find(conn, id).await?.ok_or(AppError::NotFound("category"))?;
+        if q::is_in_use(conn, id).await? {
+            return Err(AppError::Conflict {
+                code: "category-in-use",
+                detail: "the category has subcategories, passports or listings; move or rename it instead".into(),
+            });
+        }
+        q::delete(conn, id).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn row(id: u128, parent: Option<u128>) -> CategoryRow {
+        CategoryRow {
+            id: Uuid::from_u128(id),
+            parent_id: parent.map(Uuid::from_u128),
+            code: id.to_string(),
+            name_nl: String::new(),
+            name_en: String::new(),
+            eural_codes: vec![],
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn moving_below_oneself_is_a_cycle() {
+        let rows = vec![row(1, None), row(2, Some(1)), row(3, Some(2)), row(4, None)];
+        let id = |n| Uuid::from_u128(n);
+        assert!(is_within(&rows, id(1), id(3)));
+        assert!(is_within(&rows, id(2), id(2)));
+        assert!(!is_within(&rows, id(3), id(1)));
+        assert!(!is_within(&rows, id(1), id(4)));
+    }
+
+    #[test]
+    fn codes_are_checked() {
+        assert!(check_code("doors-interior").is_ok());
+        assert!(check_code("Doors").is_err());
+        assert!(check_code("-x").is_err());
+        assert!(check_code("").is_err());
+    }
+}

@@ -1,0 +1,793 @@
+//! Listings: offering a passport's material, changing and withdrawing the offer, the
+//! time-driven lifecycle, and stock search.
+
+use super::accounts::{Actor, Page};
+use super::error::{AppError, AppResult};
+use super::notifications::notify;
+use super::passports::record_custody;
+use super::{districts, Ctx};
+use crate::db::accounts as accounts_q;
+use crate::db::listings::{
+    self as q, After, ListingChanges, ListingRow, NewListingRow, SearchOrder, SearchQuery,
+};
+use crate::db::passports as passports_q;
+use crate::domain::custody::CustodyKind;
+use crate::domain::geo::Location;
+use crate::domain::listing::{ListingEvent, ListingStatus};
+use crate::domain::passport::{Condition, PassportContent};
+use crate::domain::quantity::{grams_per_unit, mass_kg, Quantity, Unit, UnitMass};
+use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Where the material is collected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pickup {
+    pub lat: f64,
+    pub lon: f64,
+    /// Shown to signed-in users only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// A price per unit in minor units (cents) of a currency: `EUR` or the city's local currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub amount: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Listing {
+    pub id: Uuid,
+    pub passport_id: Uuid,
+    pub organisation_id: Uuid,
+    pub category_id: Uuid,
+    pub title: String,
+    pub status: ListingStatus,
+    pub quantity: Quantity,
+    /// What is not held by reservations.
+    pub quantity_available: i64,
+    /// The whole lot's mass in kg, when the unit can be weighed.
+    pub mass_kg: Option<i64>,
+    pub available_from: DateTime<Utc>,
+    pub available_until: Option<DateTime<Utc>>,
+    pub pickup: Pickup,
+    pub district_id: Option<Uuid>,
+    /// Absent for a free lot.
+    pub price: Option<Price>,
+    pub condition: Condition,
+    pub note: Option<String>,
+    /// Kilometres from `near`, in searches that give it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_km: Option<f64>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn condition_of(rank: i16) -> Condition {
+    Condition::ALL
+        .iter()
+        .copied()
+        .find(|c| c.rank() == rank)
+        .unwrap_or(Condition::Poor)
+}
+
+fn stored<T: std::str::FromStr>(text: &str) -> AppResult<T> {
+    text.parse()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("unexpected stored value {text:?}")))
+}
+
+impl Listing {
+    /// `show_address`: the pickup address is for signed-in users only.
+    pub fn from_row(
+        row: ListingRow,
+        distance_km: Option<f64>,
+        show_address: bool,
+    ) -> AppResult<Listing> {
+        let status = stored(&row.status)?;
+        let unit: Unit = stored(&row.unit)?;
+        Ok(Listing {
+            id: row.id,
+            passport_id: row.passport_id,
+            organisation_id: row.organisation_id,
+            category_id: row.category_id,
+            title: row.title,
+            status,
+            quantity: Quantity {
+                amount: row.quantity,
+                unit,
+            },
+            quantity_available: row.quantity_available,
+            mass_kg: row
+                .mass_g_per_unit
+                .map(|grams| mass_kg(row.quantity, grams)),
+            available_from: row.available_from,
+            available_until: row.available_until,
+            pickup: Pickup {
+                lat: row.pickup_lat,
+                lon: row.pickup_lon,
+                address: if show_address {
+                    row.pickup_address
+                } else {
+                    None
+                },
+            },
+            district_id: row.district_id,
+            price: row
+                .price_amount
+                .zip(row.price_currency)
+                .map(|(amount, currency)| Price { amount, currency }),
+            condition: condition_of(row.condition_rank),
+            note: row.note,
+            distance_km: distance_km.map(|d| (d * 1000.0).round() / 1000.0),
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A new offer, as the owner sends it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewListing {
+    pub passport_id: Uuid,
+    pub quantity: Quantity,
+    /// In the future: the lot is announced until then.
+    pub available_from: DateTime<Utc>,
+    pub available_until: Option<DateTime<Utc>>,
+    pub pickup: Pickup,
+    pub price: Option<Price>,
+    pub note: Option<String>,
+}
+
+/// Changes to an offer; fields left out stay as they are, `null` clears an optional one.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListingPatch {
+    pub quantity: Option<Quantity>,
+    pub available_from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub available_until: Option<Option<DateTime<Utc>>>,
+    pub pickup: Option<Pickup>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Price>)]
+    pub price: Option<Option<Price>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub note: Option<Option<String>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+pub const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
+
+/// The terms of an offer, as they will stand after a create or a patch.
+struct Offer<'a> {
+    quantity: Quantity,
+    from: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    pickup: &'a Pickup,
+    price: Option<&'a Price>,
+    note: Option<&'a str>,
+}
+
+fn check_offer(ctx: &Ctx, offer: &Offer<'_>, errors: &mut FieldErrors) {
+    let Offer {
+        quantity,
+        from,
+        until,
+        pickup,
+        price,
+        note,
+    } = *offer;
+    errors.take(
+        "/quantity/amount",
+        Quantity::parse(quantity.amount, quantity.unit),
+    );
+    if let Some(until) = until {
+        if until <= from {
+            errors.push(
+                "/available_until",
+                "before_start",
+                "must be after available_from",
+            );
+        } else if until <= ctx.now() {
+            errors.push("/available_until", "in_the_past", "must be in the future");
+        }
+    }
+    Location::parse(pickup.lat, pickup.lon, "/pickup", errors);
+    if let Some(address) = &pickup.address {
+        errors.take("/pickup/address", bounded_text(address, 1, 500));
+    }
+    if let Some(price) = price {
+        if !(0..=MAX_PRICE_MINOR).contains(&price.amount) {
+            errors.push(
+                "/price/amount",
+                "out_of_range",
+                format!("must lie between 0 and {MAX_PRICE_MINOR}"),
+            );
+        }
+        if price.currency != "EUR" && price.currency != ctx.policy.local_currency {
+            errors.push(
+                "/price/currency",
+                "unknown_currency",
+                format!(
+                    "must be EUR or the local currency {}",
+                    ctx.policy.local_currency
+                ),
+            );
+        }
+    }
+    if let Some(note) = note {
+        errors.take("/note", bounded_text(note, 1, 2000));
+    }
+}
+
+fn passport_content(row: &passports_q::PassportRow) -> AppResult<PassportContent> {
+    serde_json::from_value(row.content.clone()).map_err(|error| {
+        AppError::Internal(anyhow::anyhow!("stored passport does not parse: {error}"))
+    })
+}
+
+fn search_text(words: &str, note: Option<&str>) -> String {
+    match note {
+        Some(note) => format!("{words} {note}"),
+        None => words.to_owned(),
+    }
+}
+
+/// Offers (part of) a passport's material. Refused while a hazard is uncleared.
+pub async fn create(ctx: &Ctx, actor: &Actor, input: NewListing) -> AppResult<Listing> {
+    actor.require_verified()?;
+    let now = ctx.now();
+    let mut errors = FieldErrors::new();
+    let offer = Offer {
+        quantity: input.quantity,
+        from: input.available_from,
+        until: input.available_until,
+        pickup: &input.pickup,
+        price: input.price.as_ref(),
+        note: input.note.as_deref(),
+    };
+    check_offer(ctx, &offer, &mut errors);
+    errors.finish()?;
+    let mut conn = ctx.conn().await?;
+    let district = districts::index(&mut conn)
+        .await?
+        .locate(input.pickup.lat, input.pickup.lon);
+    let row = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let passport = passports_q::lock(conn, input.passport_id)
+                .await?
+                .ok_or(AppError::NotFound("passport"))?;
+            if passport.organisation_id != actor.organisation_id {
+                return Err(if passports_q::is_listed(conn, passport.id).await? {
+                    AppError::Forbidden("only the organisation that holds the passport may list it")
+                } else {
+                    AppError::NotFound("passport")
+                });
+            }
+            let content = passport_content(&passport)?;
+            if let Err(Invalid { detail, .. }) = content.check_listable() {
+                return Err(AppError::Conflict {
+                    code: "hazard-not-cleared",
+                    detail,
+                });
+            }
+            let unit_mass = passport
+                .unit_mass_g
+                .zip(passport.mass_unit.as_deref())
+                .and_then(|(grams, per)| per.parse().ok().map(|per| UnitMass { grams, per }));
+            let words = q::search_words(conn, passport.id).await?;
+            let note = input.note.as_deref().map(str::trim);
+            let status = ListingStatus::initial(input.available_from, now);
+            let row = q::insert(
+                conn,
+                &NewListingRow {
+                    id: Uuid::now_v7(),
+                    passport_id: passport.id,
+                    organisation_id: actor.organisation_id,
+                    category_id: passport.category_id,
+                    title: content.name.trim(),
+                    status: status.as_str(),
+                    unit: input.quantity.unit.as_str(),
+                    quantity: input.quantity.amount,
+                    quantity_available: input.quantity.amount,
+                    mass_g_per_unit: grams_per_unit(input.quantity.unit, unit_mass),
+                    available_from: input.available_from,
+                    available_until: input.available_until,
+                    pickup_lat: input.pickup.lat,
+                    pickup_lon: input.pickup.lon,
+                    pickup_address: input.pickup.address.as_deref().map(str::trim),
+                    district_id: district,
+                    price_amount: input.price.as_ref().map(|p| p.amount),
+                    price_currency: input.price.as_ref().map(|p| p.currency.as_str()),
+                    condition_rank: content.condition.rank(),
+                    note,
+                    search_text: &search_text(&words, note),
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .await?;
+            let payload = serde_json::json!({
+                "listing_id": row.id, "quantity": input.quantity, "status": status,
+                "available_from": input.available_from,
+            });
+            record_custody(
+                conn,
+                &passport,
+                CustodyKind::Listed,
+                Some(actor.organisation_id),
+                payload,
+                now,
+            )
+            .await?;
+            Ok(row)
+        })
+        .await?;
+    Listing::from_row(row, None, true)
+}
+
+pub async fn get(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Listing> {
+    let mut conn = ctx.conn().await?;
+    let row = q::find(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound("listing"))?;
+    Listing::from_row(row, None, actor.is_some())
+}
+
+fn require_owner(actor: &Actor, row: &ListingRow) -> AppResult<()> {
+    if row.organisation_id == actor.organisation_id {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only the organisation that offers the listing may change it",
+        ))
+    }
+}
+
+/// Applies a patch when `if_match` is the listing's current version.
+pub async fn update(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: Uuid,
+    if_match: Option<i32>,
+    patch: ListingPatch,
+) -> AppResult<Listing> {
+    let if_match = if_match.ok_or(AppError::PreconditionRequired)?;
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    let index = districts::index(&mut conn).await?;
+    let row = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let current = q::lock(conn, id)
+                .await?
+                .ok_or(AppError::NotFound("listing"))?;
+            require_owner(actor, &current)?;
+            if current.version != if_match {
+                return Err(AppError::PreconditionFailed);
+            }
+            let status: ListingStatus = stored(&current.status)?;
+            if !status.is_editable() {
+                return Err(AppError::Conflict {
+                    code: "listing-not-editable",
+                    detail: format!("a listing that is {status} cannot be changed"),
+                });
+            }
+            let unit: Unit = stored(&current.unit)?;
+            let quantity = patch.quantity.unwrap_or(Quantity {
+                amount: current.quantity,
+                unit,
+            });
+            let from = patch.available_from.unwrap_or(current.available_from);
+            let until = patch.available_until.unwrap_or(current.available_until);
+            let pickup = patch.pickup.clone().unwrap_or(Pickup {
+                lat: current.pickup_lat,
+                lon: current.pickup_lon,
+                address: current.pickup_address.clone(),
+            });
+            let price = patch.price.clone().unwrap_or_else(|| {
+                current
+                    .price_amount
+                    .zip(current.price_currency.clone())
+                    .map(|(amount, currency)| Price { amount, currency })
+            });
+            let note = patch.note.clone().unwrap_or_else(|| current.note.clone());
+            let mut errors = FieldErrors::new();
+            let offer = Offer {
+                quantity,
+                from,
+                until,
+                pickup: &pickup,
+                price: price.as_ref(),
+                note: note.as_deref(),
+            };
+            check_offer(ctx, &offer, &mut errors);
+            if quantity.unit != unit {
+                errors.push(
+                    "/quantity/unit",
+                    "unit_fixed",
+                    format!("a listing keeps its unit ({unit})"),
+                );
+            }
+            let held = current.quantity - current.quantity_available;
+            if quantity.amount < held {
+                errors.push(
+                    "/quantity/amount",
+                    "below_reserved",
+                    format!("{held} {unit} are reserved"),
+                );
+            }
+            errors.finish()?;
+            let next = if from > now {
+                ListingStatus::Announced
+            } else {
+                ListingStatus::Available
+            };
+            let words = q::search_words(conn, current.passport_id).await?;
+            let note = note.as_deref().map(str::trim);
+            let changes = ListingChanges {
+                status: next.as_str(),
+                quantity: quantity.amount,
+                quantity_available: quantity.amount - held,
+                available_from: from,
+                available_until: until,
+                pickup_lat: pickup.lat,
+                pickup_lon: pickup.lon,
+                pickup_address: pickup.address.as_deref().map(str::trim),
+                district_id: index.locate(pickup.lat, pickup.lon),
+                price_amount: price.as_ref().map(|p| p.amount),
+                price_currency: price.as_ref().map(|p| p.currency.as_str()),
+                note,
+                search_text: &search_text(&words, note),
+                updated_at: now,
+            };
+            q::update(conn, id, if_match, &changes)
+                .await?
+                .ok_or(AppError::PreconditionFailed)
+        })
+        .await?;
+    Listing::from_row(row, None, true)
+}
+
+/// The owner takes the offer back.
+pub async fn withdraw(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Listing> {
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    let row = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let current = q::lock(conn, id)
+                .await?
+                .ok_or(AppError::NotFound("listing"))?;
+            require_owner(actor, &current)?;
+            let status: ListingStatus = stored(&current.status)?;
+            let next =
+                status
+                    .apply(ListingEvent::Withdraw)
+                    .map_err(|illegal| AppError::Conflict {
+                        code: "illegal-transition",
+                        detail: illegal.to_string(),
+                    })?;
+            let row = q::set_status(conn, id, next.as_str(), now).await?;
+            let passport = passports_q::lock(conn, row.passport_id)
+                .await?
+                .ok_or(AppError::NotFound("passport"))?;
+            record_custody(
+                conn,
+                &passport,
+                CustodyKind::Withdrawn,
+                Some(actor.organisation_id),
+                serde_json::json!({"listing_id": id}),
+                now,
+            )
+            .await?;
+            Ok(row)
+        })
+        .await?;
+    Listing::from_row(row, None, true)
+}
+
+/// Moves announced listings whose date has come to available, and expires those whose end
+/// has passed; returns how many changed. Safe to run in several instances at once.
+pub async fn advance_lifecycle(ctx: &Ctx) -> AppResult<usize> {
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    let mut changed = 0;
+    loop {
+        let batch = conn
+            .transaction::<_, AppError, _>(async move |conn| {
+                let due = q::due(conn, now, 500).await?;
+                let count = due.len();
+                for row in due {
+                    let status: ListingStatus = stored(&row.status)?;
+                    let expired = row.available_until.is_some_and(|until| until <= now);
+                    let event = if expired {
+                        ListingEvent::Expire
+                    } else {
+                        ListingEvent::Open
+                    };
+                    let Ok(next) = status.apply(event) else {
+                        continue;
+                    };
+                    q::set_status(conn, row.id, next.as_str(), now).await?;
+                    if next == ListingStatus::Expired {
+                        tell_owners(conn, &row, "listing_expired", now).await?;
+                    }
+                }
+                Ok(count)
+            })
+            .await?;
+        changed += batch;
+        if batch < 500 {
+            return Ok(changed);
+        }
+    }
+}
+
+async fn tell_owners(
+    conn: &mut AsyncPgConnection,
+    row: &ListingRow,
+    event: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let owners: Vec<Uuid> = accounts_q::members(conn, row.organisation_id)
+        .await?
+        .into_iter()
+        .filter(|user| user.org_role == "owner")
+        .map(|user| user.id)
+        .collect();
+    let payload = serde_json::json!({"listing_id": row.id, "title": row.title});
+    notify(conn, event, &row.id.to_string(), &owners, &payload, now).await?;
+    Ok(())
+}
+
+/// Search filters, parsed from the query string.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub category: Option<String>,
+    pub q: Option<String>,
+    pub near: Option<(f64, f64)>,
+    pub radius_km: Option<f64>,
+    pub status: Vec<ListingStatus>,
+    pub available_by: Option<DateTime<Utc>>,
+    pub min_quantity: Option<i64>,
+    pub max_price: Option<i64>,
+    pub currency: Option<String>,
+    pub condition_min: Option<Condition>,
+    pub sort: Option<SearchOrder>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub const MAX_RADIUS_KM: f64 = 500.0;
+pub const MAX_PAGE: u32 = 100;
+
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    /// The sort the cursor belongs to: r, d or t.
+    s: char,
+    r: Option<f32>,
+    d: Option<f64>,
+    t: Option<DateTime<Utc>>,
+    id: Uuid,
+}
+
+fn decode_cursor(raw: &str) -> Option<After> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).ok()?;
+    match cursor.s {
+        'r' => Some(After::Rank(cursor.r?, cursor.id)),
+        'd' => Some(After::Distance(cursor.d?, cursor.id)),
+        't' => Some(After::Date(cursor.t?, cursor.id)),
+        _ => None,
+    }
+}
+
+fn encode_cursor(after: After) -> String {
+    let cursor = match after {
+        After::Rank(r, id) => Cursor {
+            s: 'r',
+            r: Some(r),
+            d: None,
+            t: None,
+            id,
+        },
+        After::Distance(d, id) => Cursor {
+            s: 'd',
+            r: None,
+            d: Some(d),
+            t: None,
+            id,
+        },
+        After::Date(t, id) => Cursor {
+            s: 't',
+            r: None,
+            d: None,
+            t: Some(t),
+            id,
+        },
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+}
+
+/// Stock search: everything a makerspace filters by, one page at a time.
+pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResult<Page<Listing>> {
+    let mut errors = FieldErrors::new();
+    let limit = search.limit.unwrap_or(20);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        errors.push(
+            "/limit",
+            "out_of_range",
+            format!("must lie between 1 and {MAX_PAGE}"),
+        );
+    }
+    let near = match (search.near, search.radius_km) {
+        (Some((lat, lon)), radius) => {
+            Location::parse(lat, lon, "/near", &mut errors);
+            let radius = radius.unwrap_or(10.0);
+            if !(radius.is_finite() && radius > 0.0 && radius <= MAX_RADIUS_KM) {
+                errors.push(
+                    "/radius_km",
+                    "out_of_range",
+                    format!("must lie above 0 and at most {MAX_RADIUS_KM}"),
+                );
+            }
+            Some((lat, lon, radius))
+        }
+        (None, Some(_)) => {
+            errors.push(
+                "/radius_km",
+                "needs_near",
+                "give near=lat,lon with radius_km",
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    if search.sort == Some(SearchOrder::Distance) && near.is_none() {
+        errors.push(
+            "/sort",
+            "needs_near",
+            "sorting by distance needs near=lat,lon",
+        );
+    }
+    if search.sort == Some(SearchOrder::Relevance) && search.q.is_none() {
+        errors.push("/sort", "needs_q", "sorting by relevance needs q");
+    }
+    let text = search
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
+    if text.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        errors.push("/q", "too_long", "must be at most 200 characters");
+    }
+    let max_price = match (search.max_price, &search.currency) {
+        (Some(amount), Some(currency)) if amount >= 0 => Some((amount, currency.clone())),
+        (Some(_), Some(_)) => {
+            errors.push("/max_price", "out_of_range", "must not be negative");
+            None
+        }
+        (Some(_), None) => {
+            errors.push("/currency", "required", "max_price needs a currency");
+            None
+        }
+        (None, _) => None,
+    };
+    if search.min_quantity.is_some_and(|q| q < 0) {
+        errors.push("/min_quantity", "out_of_range", "must not be negative");
+    }
+    let mut conn = ctx.conn().await?;
+    let category_id = match &search.category {
+        None => None,
+        Some(key) => {
+            let found = match Uuid::parse_str(key) {
+                Ok(id) => crate::db::categories::find(&mut conn, id).await?,
+                Err(_) => crate::db::categories::find_by_code(&mut conn, key).await?,
+            };
+            if found.is_none() {
+                errors.push(
+                    "/category",
+                    "unknown_category",
+                    "no category with that id or code",
+                );
+            }
+            found.map(|c| c.id)
+        }
+    };
+    let after = match &search.cursor {
+        None => None,
+        Some(raw) => {
+            let after = decode_cursor(raw);
+            if after.is_none() {
+                errors.push(
+                    "/cursor",
+                    "invalid_cursor",
+                    "is not a cursor this search gave",
+                );
+            }
+            after
+        }
+    };
+    errors.finish()?;
+    let statuses = if search.status.is_empty() {
+        vec![ListingStatus::Announced, ListingStatus::Available]
+    } else {
+        search.status.clone()
+    };
+    let query = SearchQuery {
+        category_id,
+        text,
+        near,
+        statuses: statuses.iter().map(|s| s.as_str().to_owned()).collect(),
+        available_by: search.available_by,
+        min_quantity: search.min_quantity,
+        max_price,
+        condition_min: search.condition_min.map(Condition::rank),
+        order: search.sort,
+        after,
+        limit: i64::from(limit) + 1,
+    };
+    let order = query.order.unwrap_or(if query.text.is_some() {
+        SearchOrder::Relevance
+    } else if query.near.is_some() {
+        SearchOrder::Distance
+    } else {
+        SearchOrder::Date
+    });
+    if let Some(after) = after {
+        let matches = matches!(
+            (order, after),
+            (SearchOrder::Relevance, After::Rank(..))
+                | (SearchOrder::Distance, After::Distance(..))
+                | (SearchOrder::Date, After::Date(..))
+        );
+        if !matches {
+            return Err(FieldErrors::single(
+                "/cursor",
+                Invalid::new("invalid_cursor", "belongs to another sort order"),
+            )
+            .into());
+        }
+    }
+    let hits = q::search(&mut conn, &query).await?;
+    let more = hits.len() > limit as usize;
+    let hits: Vec<_> = hits.into_iter().take(limit as usize).collect();
+    let next_cursor = if more {
+        hits.last().map(|hit| {
+            encode_cursor(match order {
+                SearchOrder::Relevance => After::Rank(hit.rank, hit.listing.id),
+                SearchOrder::Distance => {
+                    After::Distance(hit.distance_km.unwrap_or_default(), hit.listing.id)
+                }
+                SearchOrder::Date => After::Date(hit.listing.available_from, hit.listing.id),
+            })
+        })
+    } else {
+        None
+    };
+    let items = hits
+        .into_iter()
+        .map(|hit| Listing::from_row(hit.listing, hit.distance_km, actor.is_some()))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Page { items, next_cursor })
+}

@@ -1,0 +1,352 @@
+//! Material passports: creating, reading, documenting, exporting and importing them, and the
+//! custody chain that travels with them.
+
+use super::accounts::Actor;
+use super::error::{AppError, AppResult};
+use super::{districts, Ctx};
+use crate::db::categories as categories_q;
+use crate::db::passports::{self as q, NewPassportRow, PassportRow};
+use crate::domain::custody::{self, CustodyEvent, CustodyKind, GENESIS};
+use crate::domain::passport::{validate_document, Document, PassportContent, PassportContext};
+use crate::domain::validation::FieldErrors;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use chrono::{DateTime, Datelike, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The name of the export format.
+pub const EXPORT_FORMAT: &str = "kringloop-passport/1";
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Passport {
+    pub id: Uuid,
+    /// Short code for labels on the material.
+    #[schema(example = "KL-7H3K-Q9XD")]
+    pub code: String,
+    pub organisation_id: Uuid,
+    pub category_id: Uuid,
+    /// The passport this one was split from.
+    pub parent_id: Option<Uuid>,
+    #[serde(flatten)]
+    pub content: PassportContent,
+    /// False while a hazardous substance has no clearance document: such a lot is not listed.
+    pub listable: bool,
+    pub uncleared_hazards: Vec<String>,
+    pub origin_district_id: Option<Uuid>,
+    /// The custody chain, oldest first.
+    pub custody: Vec<CustodyEvent>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The custody chain and whether it verifies.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Custody {
+    pub passport_id: Uuid,
+    pub verified: bool,
+    pub events: Vec<CustodyEvent>,
+}
+
+/// The documented, portable form of a passport.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PassportExport {
+    /// Always `kringloop-passport/1`.
+    #[schema(example = "kringloop-passport/1")]
+    pub format: String,
+    pub passport: PassportContent,
+}
+
+fn content_of(row: &PassportRow) -> AppResult<PassportContent> {
+    serde_json::from_value(row.content.clone()).map_err(|error| {
+        AppError::Internal(anyhow::anyhow!(
+            "stored passport {} does not parse: {error}",
+            row.id
+        ))
+    })
+}
+
+fn events_of(rows: Vec<crate::db::passports::CustodyRow>) -> AppResult<Vec<CustodyEvent>> {
+    rows.into_iter()
+        .map(|row| {
+            Ok(CustodyEvent {
+                seq: row.seq,
+                kind: row.kind.parse().map_err(|_| {
+                    AppError::Internal(anyhow::anyhow!("unknown custody kind {:?}", row.kind))
+                })?,
+                organisation_id: row.organisation_id,
+                payload: row.payload,
+                at: row.at,
+                prev_hash: row.prev_hash,
+                hash: row.hash,
+            })
+        })
+        .collect()
+}
+
+async fn view(conn: &mut AsyncPgConnection, row: PassportRow) -> AppResult<Passport> {
+    let content = content_of(&row)?;
+    let custody = events_of(q::custody(conn, row.id).await?)?;
+    Ok(Passport {
+        id: row.id,
+        code: row.code,
+        organisation_id: row.organisation_id,
+        category_id: row.category_id,
+        parent_id: row.parent_id,
+        listable: row.listable,
+        uncleared_hazards: content
+            .uncleared_hazards()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        content,
+        origin_district_id: row.origin_district_id,
+        custody,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn new_code() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bytes = [0u8; 8];
+    OsRng.fill_bytes(&mut bytes);
+    let chars: String = bytes
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % 32] as char)
+        .collect();
+    format!("KL-{}-{}", &chars[..4], &chars[4..])
+}
+
+/// Appends the next custody event to a passport whose row the caller has locked.
+pub async fn record_custody(
+    conn: &mut AsyncPgConnection,
+    passport: &PassportRow,
+    kind: CustodyKind,
+    organisation_id: Option<Uuid>,
+    payload: serde_json::Value,
+    at: DateTime<Utc>,
+) -> AppResult<CustodyEvent> {
+    let previous = (passport.custody_seq > 0)
+        .then_some((passport.custody_head.as_str(), passport.custody_seq));
+    let event = CustodyEvent::next(previous, kind, organisation_id, payload, at);
+    q::append_custody(conn, passport.id, &event).await?;
+    Ok(event)
+}
+
+/// Validates content against the category list and the EURAL list.
+async fn check(
+    conn: &mut AsyncPgConnection,
+    content: &PassportContent,
+    now: DateTime<Utc>,
+) -> AppResult<Uuid> {
+    let category = categories_q::find_by_code(conn, content.category.trim()).await?;
+    let eural = match &content.eural_code {
+        Some(code) => Some(categories_q::eural_hazardous(conn, code).await?),
+        None => None,
+    };
+    let context = PassportContext {
+        eural,
+        current_year: now.year(),
+    };
+    let mut errors = match content.validate(context) {
+        Ok(()) => FieldErrors::new(),
+        Err(errors) => errors,
+    };
+    if category.is_none() {
+        errors.push(
+            "/category",
+            "unknown_category",
+            "no category with that code (see GET /categories)",
+        );
+    }
+    errors.finish()?;
+    Ok(category.map(|c| c.id).unwrap_or_default())
+}
+
+/// Creates a passport for the actor's (verified) organisation.
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    content: PassportContent,
+    kind: CustodyKind,
+) -> AppResult<Passport> {
+    actor.require_verified()?;
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    let category_id = check(&mut conn, &content, now).await?;
+    let district = match content.origin.location {
+        Some(location) => districts::index(&mut conn)
+            .await?
+            .locate(location.lat, location.lon),
+        None => None,
+    };
+    let organisation_id = actor.organisation_id;
+    let row = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let stored = serde_json::to_value(&content).map_err(|e| AppError::Internal(e.into()))?;
+            let code = new_code();
+            let row = q::insert(
+                conn,
+                &NewPassportRow {
+                    id: Uuid::now_v7(),
+                    code: &code,
+                    organisation_id,
+                    category_id,
+                    parent_id: None,
+                    content: &stored,
+                    name: content.name.trim(),
+                    eural_code: content.eural_code.as_deref(),
+                    condition_rank: content.condition.rank(),
+                    unit_mass_g: content.unit_mass.map(|m| m.grams),
+                    mass_unit: content.unit_mass.map(|m| m.per.as_str()),
+                    embodied_co2e_g_per_kg: content.embodied_co2e_g_per_kg,
+                    listable: content.check_listable().is_ok(),
+                    origin_lat: content.origin.location.map(|l| l.lat),
+                    origin_lon: content.origin.location.map(|l| l.lon),
+                    origin_district_id: district,
+                    custody_head: GENESIS,
+                    custody_seq: 0,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .await?;
+            let payload = serde_json::json!({"code": row.code, "name": content.name.trim(), "category": content.category});
+            record_custody(conn, &row, kind, Some(organisation_id), payload, now).await?;
+            Ok(row)
+        })
+        .await?;
+    view(&mut conn, row).await
+}
+
+/// The passport when the actor may see it: its owner and brokers always, anyone once it has
+/// been listed. Otherwise it does not exist for them.
+async fn visible(
+    conn: &mut AsyncPgConnection,
+    actor: Option<&Actor>,
+    id: Uuid,
+) -> AppResult<PassportRow> {
+    let row = q::find(conn, id)
+        .await?
+        .ok_or(AppError::NotFound("passport"))?;
+    let privileged = actor.is_some_and(|a| a.organisation_id == row.organisation_id || a.is_broker);
+    if privileged || q::is_listed(conn, id).await? {
+        Ok(row)
+    } else {
+        Err(AppError::NotFound("passport"))
+    }
+}
+
+pub async fn get(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Passport> {
+    let mut conn = ctx.conn().await?;
+    let row = visible(&mut conn, actor, id).await?;
+    view(&mut conn, row).await
+}
+
+pub async fn custody(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Custody> {
+    let mut conn = ctx.conn().await?;
+    let row = visible(&mut conn, actor, id).await?;
+    let events = events_of(q::custody(&mut conn, row.id).await?)?;
+    Ok(Custody {
+        passport_id: row.id,
+        verified: custody::verify(&events),
+        events,
+    })
+}
+
+pub async fn export(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<PassportExport> {
+    let mut conn = ctx.conn().await?;
+    let row = visible(&mut conn, actor, id).await?;
+    Ok(PassportExport {
+        format: EXPORT_FORMAT.to_owned(),
+        passport: content_of(&row)?,
+    })
+}
+
+pub async fn import(ctx: &Ctx, actor: &Actor, export: PassportExport) -> AppResult<Passport> {
+    if export.format != EXPORT_FORMAT {
+        return Err(FieldErrors::single(
+            "/format",
+            crate::domain::validation::Invalid::new(
+                "unknown_format",
+                format!("must be {EXPORT_FORMAT:?}"),
+            ),
+        )
+        .into());
+    }
+    create(ctx, actor, export.passport, CustodyKind::Imported).await
+}
+
+/// The actor's own passports, oldest first.
+pub async fn list_own(
+    ctx: &Ctx,
+    actor: &Actor,
+    cursor: Option<&str>,
+    limit: u32,
+) -> AppResult<super::accounts::Page<Passport>> {
+    let after = match cursor {
+        Some(raw) => Some(
+            Uuid::parse_str(raw)
+                .map_err(|_| AppError::BadRequest("the cursor is not valid".into()))?,
+        ),
+        None => None,
+    };
+    let limit = i64::from(limit.clamp(1, 100));
+    let mut conn = ctx.conn().await?;
+    let rows = q::of_organisation(&mut conn, actor.organisation_id, after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    let mut items = Vec::new();
+    for row in rows.into_iter().take(limit as usize) {
+        items.push(view(&mut conn, row).await?);
+    }
+    let next_cursor = if more {
+        items.last().map(|p| p.id.to_string())
+    } else {
+        None
+    };
+    Ok(super::accounts::Page { items, next_cursor })
+}
+
+/// Attaches a document (for example the clearance of a hazard) to the owner's passport.
+pub async fn attach_document(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: Uuid,
+    document: Document,
+) -> AppResult<Passport> {
+    actor.require_verified()?;
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    let row = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let row = q::lock(conn, id).await?.ok_or(AppError::NotFound("passport"))?;
+            if row.organisation_id != actor.organisation_id {
+                let visible = actor.is_broker || q::is_listed(conn, id).await?;
+                return Err(if visible {
+                    AppError::Forbidden("only the organisation that holds the passport may change it")
+                } else {
+                    AppError::NotFound("passport")
+                });
+            }
+            let mut content = content_of(&row)?;
+            let mut errors = FieldErrors::new();
+            validate_document(&document, &content.hazards, "", &mut errors);
+            if content.documents.len() >= 50 {
+                errors.push("", "too_many", "a passport holds at most 50 documents");
+            }
+            errors.finish()?;
+            let payload = serde_json::json!({"url": document.url, "sha256": document.sha256, "kind": document.kind, "clears": document.clears});
+            content.documents.push(document);
+            let stored = serde_json::to_value(&content).map_err(|e| AppError::Internal(e.into()))?;
+            q::update_content(conn, id, &stored, content.check_listable().is_ok(), now).await?;
+            record_custody(conn, &row, CustodyKind::DocumentAttached, Some(actor.organisation_id), payload, now).await?;
+            q::find(conn, id).await?.ok_or(AppError::NotFound("passport"))
+        })
+        .await?;
+    view(&mut conn, row).await
+}

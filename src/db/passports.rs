@@ -1,0 +1,186 @@
+//! Rows and queries for passports and their custody chain.
+
+use super::schema::{custody_events, listings, passports};
+use crate::domain::custody::CustodyEvent;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = passports, check_for_backend(diesel::pg::Pg))]
+pub struct PassportRow {
+    pub id: Uuid,
+    pub code: String,
+    pub organisation_id: Uuid,
+    pub category_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub content: serde_json::Value,
+    pub listable: bool,
+    pub unit_mass_g: Option<i64>,
+    pub mass_unit: Option<String>,
+    pub embodied_co2e_g_per_kg: Option<i32>,
+    pub origin_district_id: Option<Uuid>,
+    pub custody_head: String,
+    pub custody_seq: i32,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = passports)]
+pub struct NewPassportRow<'a> {
+    pub id: Uuid,
+    pub code: &'a str,
+    pub organisation_id: Uuid,
+    pub category_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub content: &'a serde_json::Value,
+    pub name: &'a str,
+    pub eural_code: Option<&'a str>,
+    pub condition_rank: i16,
+    pub unit_mass_g: Option<i64>,
+    pub mass_unit: Option<&'a str>,
+    pub embodied_co2e_g_per_kg: Option<i32>,
+    pub listable: bool,
+    pub origin_lat: Option<f64>,
+    pub origin_lon: Option<f64>,
+    pub origin_district_id: Option<Uuid>,
+    pub custody_head: &'a str,
+    pub custody_seq: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = custody_events, check_for_backend(diesel::pg::Pg))]
+pub struct CustodyRow {
+    pub seq: i32,
+    pub kind: String,
+    pub organisation_id: Option<Uuid>,
+    pub payload: serde_json::Value,
+    pub at: DateTime<Utc>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    row: &NewPassportRow<'_>,
+) -> QueryResult<PassportRow> {
+    diesel::insert_into(passports::table)
+        .values(row)
+        .returning(PassportRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<PassportRow>> {
+    passports::table
+        .find(id)
+        .select(PassportRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<PassportRow>> {
+    passports::table
+        .find(id)
+        .select(PassportRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// An organisation's passports in id (creation) order after `after`.
+pub async fn of_organisation(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<PassportRow>> {
+    let mut query = passports::table
+        .filter(passports::organisation_id.eq(organisation_id))
+        .select(PassportRow::as_select())
+        .order(passports::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(passports::id.gt(after));
+    }
+    query.load(conn).await
+}
+
+/// Whether the passport has ever been listed, which makes it public.
+pub async fn is_listed(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        listings::table.filter(listings::passport_id.eq(id)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+pub async fn update_content(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    content: &serde_json::Value,
+    listable: bool,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(passports::table.find(id))
+        .set((
+            passports::content.eq(content),
+            passports::listable.eq(listable),
+            passports::version.eq(passports::version + 1),
+            passports::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Appends an event and moves the passport's chain head in the same statement pair; the
+/// caller holds the passport's row lock, so the chain cannot fork.
+pub async fn append_custody(
+    conn: &mut AsyncPgConnection,
+    passport_id: Uuid,
+    event: &CustodyEvent,
+) -> QueryResult<()> {
+    diesel::insert_into(custody_events::table)
+        .values((
+            custody_events::id.eq(Uuid::now_v7()),
+            custody_events::passport_id.eq(passport_id),
+            custody_events::seq.eq(event.seq),
+            custody_events::kind.eq(event.kind.as_str()),
+            custody_events::organisation_id.eq(event.organisation_id),
+            custody_events::payload.eq(&event.payload),
+            custody_events::at.eq(event.at),
+            custody_events::prev_hash.eq(&event.prev_hash),
+            custody_events::hash.eq(&event.hash),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::update(passports::table.find(passport_id))
+        .set((
+            passports::custody_head.eq(&event.hash),
+            passports::custody_seq.eq(event.seq),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn custody(
+    conn: &mut AsyncPgConnection,
+    passport_id: Uuid,
+) -> QueryResult<Vec<CustodyRow>> {
+    custody_events::table
+        .filter(custody_events::passport_id.eq(passport_id))
+        .select(CustodyRow::as_select())
+        .order(custody_events::seq)
+        .load(conn)
+        .await
+}

@@ -1,0 +1,188 @@
+//! Material passports and their custody chain.
+
+use super::extract::{etag, Authenticated, MaybeAuthenticated};
+use super::json::Json;
+use super::problem::Problem;
+use crate::app::accounts::Page;
+use crate::app::error::AppError;
+use crate::app::passports::{self, Custody, Passport, PassportExport};
+use crate::app::Ctx;
+use crate::domain::custody::CustodyKind;
+use crate::domain::passport::{Document, PassportContent};
+use actix_web::http::header::ETag;
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create)
+        .service(list_own)
+        .service(import)
+        .service(get_passport)
+        .service(custody)
+        .service(export)
+        .service(attach_document);
+}
+
+fn answer(status: actix_web::http::StatusCode, passport: Passport) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(ETag(etag(passport.version)))
+        .json(passport)
+}
+
+/// Create a passport (verified organisations). Hazardous substances may be named; such a
+/// lot cannot be listed until a clearance document names them.
+#[utoipa::path(
+    tag = "passports",
+    security(("bearer" = [])),
+    request_body = PassportContent,
+    responses(
+        (status = 201, body = Passport),
+        (status = 403, description = "Organisation not verified", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/passports")]
+async fn create(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    body: Json<PassportContent>,
+) -> Result<HttpResponse, AppError> {
+    let passport = passports::create(&ctx, &auth.0, body.0, CustodyKind::Created).await?;
+    Ok(answer(actix_web::http::StatusCode::CREATED, passport))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    cursor: Option<String>,
+    /// 1 to 100 (default 50).
+    limit: Option<u32>,
+}
+
+/// The organisation's own passports, oldest first.
+#[utoipa::path(
+    tag = "passports",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = Page<Passport>))
+)]
+#[get("/passports")]
+async fn list_own(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = page.into_inner();
+    Ok(HttpResponse::Ok().json(
+        passports::list_own(
+            &ctx,
+            &auth.0,
+            page.cursor.as_deref(),
+            page.limit.unwrap_or(50),
+        )
+        .await?,
+    ))
+}
+
+/// Import a passport from its export form (`kringloop-passport/1`) as a new passport of the
+/// organisation; its chain starts with an `imported` event.
+#[utoipa::path(
+    tag = "passports",
+    security(("bearer" = [])),
+    request_body = PassportExport,
+    responses(
+        (status = 201, body = Passport),
+        (status = 422, description = "Invalid fields or unknown format", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/passports/import")]
+async fn import(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    body: Json<PassportExport>,
+) -> Result<HttpResponse, AppError> {
+    let passport = passports::import(&ctx, &auth.0, body.0).await?;
+    Ok(answer(actix_web::http::StatusCode::CREATED, passport))
+}
+
+/// A passport with its custody events: public once listed, always for its holder.
+#[utoipa::path(
+    tag = "passports",
+    params(("id" = Uuid, Path, description = "Passport id")),
+    responses(
+        (status = 200, body = Passport),
+        (status = 404, description = "No such passport, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/passports/{id}")]
+async fn get_passport(
+    ctx: web::Data<Ctx>,
+    auth: MaybeAuthenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let passport = passports::get(&ctx, auth.0.as_ref(), id.into_inner()).await?;
+    Ok(answer(actix_web::http::StatusCode::OK, passport))
+}
+
+/// The hash-chained custody events and whether the chain verifies.
+#[utoipa::path(
+    tag = "passports",
+    params(("id" = Uuid, Path, description = "Passport id")),
+    responses(
+        (status = 200, body = Custody),
+        (status = 404, description = "No such passport, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/passports/{id}/custody")]
+async fn custody(
+    ctx: web::Data<Ctx>,
+    auth: MaybeAuthenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(passports::custody(&ctx, auth.0.as_ref(), id.into_inner()).await?))
+}
+
+/// The passport in its portable export form; importing it gives the same content.
+#[utoipa::path(
+    tag = "passports",
+    params(("id" = Uuid, Path, description = "Passport id")),
+    responses(
+        (status = 200, body = PassportExport),
+        (status = 404, description = "No such passport, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/passports/{id}/export")]
+async fn export(
+    ctx: web::Data<Ctx>,
+    auth: MaybeAuthenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(passports::export(&ctx, auth.0.as_ref(), id.into_inner()).await?))
+}
+
+/// Attach a document to the holder's passport; a `clearance` naming a hazard clears it.
+#[utoipa::path(
+    tag = "passports",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Passport id")),
+    request_body = Document,
+    responses(
+        (status = 200, body = Passport),
+        (status = 403, description = "Not the holder", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/passports/{id}/documents")]
+async fn attach_document(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    id: web::Path<Uuid>,
+    body: Json<Document>,
+) -> Result<HttpResponse, AppError> {
+    let passport = passports::attach_document(&ctx, &auth.0, id.into_inner(), body.0).await?;
+    Ok(answer(actix_web::http::StatusCode::OK, passport))
+}

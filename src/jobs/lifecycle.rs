@@ -1,0 +1,17 @@
+//! The listing lifecycle job: announced lots open on their date, old lots expire.
+
+use crate::app::{listings, Ctx};
+use std::sync::Arc;
+
+/// Runs the transitions every `every` until the process ends.
+pub async fn run_forever(ctx: Arc<Ctx>, every: std::time::Duration) {
+    let mut interval = tokio::time::interval(every);
+    loop {
+        interval.tick().await;
+        match listings::advance_lifecycle(&ctx).await {
+            Ok(0) => {}
+            Ok(changed) => tracing::info!(changed, "listings moved on in their lifecycle"),
+            Err(error) => tracing::warn!(%error, "the listing lifecycle job failed"),
+        }
+    }
+}
