@@ -336,10 +336,10 @@ pub async fn search(
     let (lat, lon, radius) = query.near.unwrap_or((0.0, 0.0, 0.0));
     let (max_price, currency) = query.max_price.clone().unwrap_or((0, String::new()));
     let (after_rank, after_distance, after_date, after_id) = match query.after {
-        Some(After::Rank(rank, id)) => (rank, 0.0, DateTime::<Utc>::MIN_UTC, id),
-        Some(After::Distance(distance, id)) => (0.0, distance, DateTime::<Utc>::MIN_UTC, id),
+        Some(After::Rank(rank, id)) => (rank, 0.0, DateTime::<Utc>::UNIX_EPOCH, id),
+        Some(After::Distance(distance, id)) => (0.0, distance, DateTime::<Utc>::UNIX_EPOCH, id),
         Some(After::Date(date, id)) => (0.0, 0.0, date, id),
-        None => (0.0, 0.0, DateTime::<Utc>::MIN_UTC, Uuid::nil()),
+        None => (0.0, 0.0, DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()),
     };
     diesel::sql_query(sql)
         .bind::<diesel::sql_types::Array<Text>, _>(&query.statuses)
@@ -348,7 +348,7 @@ pub async fn search(
         .bind::<Double, _>(lon)
         .bind::<Double, _>(radius)
         .bind::<SqlUuid, _>(query.category_id.unwrap_or_default())
-        .bind::<Timestamptz, _>(query.available_by.unwrap_or(DateTime::<Utc>::MIN_UTC))
+        .bind::<Timestamptz, _>(query.available_by.unwrap_or(DateTime::<Utc>::UNIX_EPOCH))
         .bind::<BigInt, _>(query.min_quantity.unwrap_or_default())
         .bind::<BigInt, _>(max_price)
         .bind::<Text, _>(currency)

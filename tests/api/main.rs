@@ -2,9 +2,12 @@
 
 mod accounts;
 mod auth;
+mod catalog;
 mod cluster;
 mod migrations;
 mod openapi;
 mod operations;
 mod problems;
+mod search;
+mod stock;
 mod support;

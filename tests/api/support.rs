@@ -256,6 +256,14 @@ impl TestApp {
     }
 
     pub async fn spawn_with(settings: Settings) -> TestApp {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,tracing_actix_web=error"));
+        drop(
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init(),
+        );
         let db_url = fresh_database().await;
         let clock = ManualClock::new(Utc::now());
         let ctx = startup::context(
@@ -345,19 +353,80 @@ impl TestApp {
 
     /// A broker account; returns its access token.
     pub async fn broker(&self) -> String {
-        kringloop::app::accounts::create_broker(
+        let created = kringloop::app::accounts::create_broker(
             &self.ctx,
             "broker@gemeente.test",
             "correct horse battery",
             "Makelaar",
             "Gemeente Den Haag",
         )
-        .await
-        .unwrap();
+        .await;
+        // Asked for twice in one test, the broker exists already.
+        assert!(
+            matches!(
+                created,
+                Ok(_) | Err(kringloop::app::error::AppError::Conflict { .. })
+            ),
+            "{created:?}"
+        );
         self.login("broker@gemeente.test").await["access_token"]
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// A verified organisation's owner; returns (access token, organisation id).
+    pub async fn verified_member(&self, email: &str, kind: &str, broker: &str) -> (String, String) {
+        let (token, org) = self.member(email, kind).await;
+        let verified = self
+            .post(
+                &format!("/api/v1/admin/organisations/{org}/verify"),
+                Some(broker),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(verified.status, 200, "{}", verified.body);
+        (token, org)
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Response::from(request.send().await.unwrap()).await
+    }
+
+    /// Uploads The Hague's 44 districts (the shared reference data) as the broker.
+    pub async fn upload_districts(&self, broker: &str) -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/districts-den-haag.geojson");
+        let geojson: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let response = self
+            .send(
+                reqwest::Method::PUT,
+                "/api/v1/admin/districts",
+                Some(broker),
+                Some(&geojson),
+                &[],
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        response.body
     }
 
     pub async fn sql_count(&self, query: &str) -> i64 {

@@ -1,0 +1,478 @@
+//! Stock search: every filter, the sort orders, keyset pages, open data and bad input.
+
+use crate::stock::{create_listing, create_passport, doors_passport, offer};
+use crate::support::TestApp;
+use chrono::{Duration, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+fn titles(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn search(app: &TestApp, query: &str) -> Vec<String> {
+    let response = app.get(&format!("/api/v1/listings?{query}"), None).await;
+    assert_eq!(response.status, 200, "{query}: {}", response.body);
+    let mut found = titles(&response.body);
+    found.sort();
+    found
+}
+
+/// A small stock: four lots of different kinds, places, prices, conditions and dates.
+async fn stock(app: &TestApp) -> String {
+    let broker = app.broker().await;
+    let (owner, _) = app
+        .verified_member("sanne@sloop.test", "contractor", &broker)
+        .await;
+    let lots = [
+        // (category, name, condition, lat, lon, amount, price, days until available)
+        (
+            "doors-interior",
+            "Eiken deuren",
+            "good",
+            52.068,
+            4.345,
+            8,
+            Some((2500, "EUR")),
+            0,
+        ),
+        (
+            "doors",
+            "Stalen branddeuren",
+            "fair",
+            52.080,
+            4.310,
+            3,
+            Some((900, "KRL")),
+            0,
+        ),
+        (
+            "wood-beams",
+            "Grenen balken",
+            "as_new",
+            52.010,
+            4.360,
+            40,
+            None,
+            0,
+        ),
+        (
+            "radiators",
+            "Gietijzeren radiatoren",
+            "poor",
+            52.070,
+            4.300,
+            12,
+            Some((5000, "EUR")),
+            20,
+        ),
+    ];
+    for (category, name, condition, lat, lon, amount, price, days) in lots {
+        let mut passport = doors_passport();
+        passport["category"] = json!(category);
+        passport["name"] = json!(name);
+        passport["description"] = json!(null);
+        passport["condition"] = json!(condition);
+        passport["eural_code"] = json!(null);
+        let passport = create_passport(app, &owner, &passport).await;
+        let mut body = offer(&passport["id"], amount, days);
+        body["pickup"] = json!({"lat": lat, "lon": lon});
+        body["price"] = match price {
+            Some((amount, currency)) => json!({"amount": amount, "currency": currency}),
+            None => json!(null),
+        };
+        create_listing(app, &owner, &body).await;
+    }
+    owner
+}
+
+#[actix_web::test]
+async fn every_filter_narrows_the_stock() {
+    let app = TestApp::spawn().await;
+    stock(&app).await;
+    let all = [
+        "Eiken deuren",
+        "Gietijzeren radiatoren",
+        "Grenen balken",
+        "Stalen branddeuren",
+    ];
+    assert_eq!(search(&app, "").await, all);
+    // The category includes its subcategories.
+    assert_eq!(
+        search(&app, "category=doors").await,
+        ["Eiken deuren", "Stalen branddeuren"]
+    );
+    assert_eq!(
+        search(&app, "category=doors-interior").await,
+        ["Eiken deuren"]
+    );
+    // Dutch words find Dutch names by their stem.
+    assert_eq!(
+        search(&app, "q=deur").await,
+        ["Eiken deuren", "Stalen branddeuren"]
+    );
+    assert_eq!(search(&app, "q=radiator").await, ["Gietijzeren radiatoren"]);
+    assert_eq!(search(&app, "q=balk").await, ["Grenen balken"]);
+    // Radius around the city centre.
+    assert_eq!(
+        search(&app, "near=52.0705,4.3007&radius_km=2").await,
+        ["Gietijzeren radiatoren", "Stalen branddeuren"]
+    );
+    assert_eq!(
+        search(&app, "near=52.0705,4.3007&radius_km=4").await,
+        [
+            "Eiken deuren",
+            "Gietijzeren radiatoren",
+            "Stalen branddeuren"
+        ]
+    );
+    assert_eq!(
+        search(&app, "status=announced").await,
+        ["Gietijzeren radiatoren"]
+    );
+    let by = (Utc::now() + Duration::days(5))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    assert_eq!(
+        search(&app, &format!("available_by={by}")).await,
+        ["Eiken deuren", "Grenen balken", "Stalen branddeuren"]
+    );
+    assert_eq!(
+        search(&app, "min_quantity=10").await,
+        ["Gietijzeren radiatoren", "Grenen balken"]
+    );
+    // Free lots always fit a budget; priced ones only in their currency.
+    assert_eq!(
+        search(&app, "max_price=3000&currency=EUR").await,
+        ["Eiken deuren", "Grenen balken"]
+    );
+    assert_eq!(
+        search(&app, "max_price=1000&currency=KRL").await,
+        ["Grenen balken", "Stalen branddeuren"]
+    );
+    assert_eq!(
+        search(&app, "condition_min=good").await,
+        ["Eiken deuren", "Grenen balken"]
+    );
+    assert_eq!(
+        search(
+            &app,
+            "category=doors&condition_min=good&near=52.0705,4.3007&radius_km=10"
+        )
+        .await,
+        ["Eiken deuren"]
+    );
+}
+
+#[actix_web::test]
+async fn results_sort_and_page_without_gaps_or_repeats() {
+    let app = TestApp::spawn().await;
+    stock(&app).await;
+    let nearest = app
+        .get("/api/v1/listings?near=52.0705,4.3007&radius_km=50", None)
+        .await;
+    let distances: Vec<f64> = nearest.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["distance_km"].as_f64().unwrap())
+        .collect();
+    assert_eq!(distances.len(), 4);
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
+    assert_eq!(titles(&nearest.body)[0], "Gietijzeren radiatoren");
+
+    for query in [
+        "sort=date",
+        "near=52.0705,4.3007&radius_km=50",
+        "q=deuren%20OR%20balken%20OR%20radiatoren",
+    ] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let path = match &cursor {
+                Some(cursor) => format!("/api/v1/listings?{query}&limit=1&cursor={cursor}"),
+                None => format!("/api/v1/listings?{query}&limit=1"),
+            };
+            let page = app.get(&path, None).await;
+            assert_eq!(page.status, 200, "{query}: {}", page.body);
+            seen.extend(titles(&page.body));
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        let unique: HashSet<_> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "{query}: no repeats in {seen:?}");
+        let expected = if query.starts_with('q') { 4 } else { 4 };
+        assert_eq!(seen.len(), expected, "{query}: {seen:?}");
+    }
+    // A cursor of one order is refused by another.
+    let first = app.get("/api/v1/listings?sort=date&limit=1", None).await;
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    app.get(
+        &format!("/api/v1/listings?near=52.07,4.30&limit=1&cursor={cursor}"),
+        None,
+    )
+    .await
+    .assert_problem(422, "validation");
+}
+
+#[actix_web::test]
+async fn bad_search_input_is_a_4xx() {
+    let app = TestApp::spawn().await;
+    for (query, status, kind) in [
+        ("limit=1000", 422, "validation"),
+        ("limit=0", 422, "validation"),
+        ("limit=-1", 400, "invalid-query"),
+        ("near=91,4.3", 422, "validation"),
+        ("near=52.07", 422, "validation"),
+        ("near=abc,def", 422, "validation"),
+        ("near=52.07,4.30&radius_km=-3", 422, "validation"),
+        ("near=52.07,4.30&radius_km=100000", 422, "validation"),
+        ("radius_km=3", 422, "validation"),
+        ("category=no-such-category", 422, "validation"),
+        ("status=sold", 422, "validation"),
+        ("sort=price", 422, "validation"),
+        ("sort=distance", 422, "validation"),
+        ("max_price=100", 422, "validation"),
+        ("max_price=-1&currency=EUR", 422, "validation"),
+        ("min_quantity=-5", 422, "validation"),
+        ("condition_min=mint", 400, "invalid-query"),
+        ("available_by=tomorrow", 400, "invalid-query"),
+        ("cursor=not-a-cursor", 422, "validation"),
+        ("unknown=1", 400, "invalid-query"),
+    ] {
+        let response = app.get(&format!("/api/v1/listings?{query}"), None).await;
+        assert_eq!(response.status, status, "{query}: {}", response.body);
+        response.assert_problem(status, kind);
+    }
+}
+
+#[actix_web::test]
+async fn bad_passport_and_listing_input_is_a_4xx() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let (owner, _) = app
+        .verified_member("sanne@sloop.test", "contractor", &broker)
+        .await;
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"composition": [{"material": "oak", "fraction_ppm": 700000}, {"material": "steel", "fraction_ppm": 400000}]}),
+            "/composition",
+        ),
+        (json!({"category": "spaceships"}), "/category"),
+        (json!({"eural_code": "99 99 99"}), "/eural_code"),
+        (json!({"eural_code": "17 06 05"}), "/hazards"),
+        (
+            json!({"origin": {"location": {"lat": 52.0, "lon": 200.0}}}),
+            "/origin/location/lon",
+        ),
+        (
+            json!({"unit_mass": {"grams": -5, "per": "piece"}}),
+            "/unit_mass/grams",
+        ),
+        (
+            json!({"unit_mass": {"grams": 5, "per": "litre"}}),
+            "/unit_mass/per",
+        ),
+        (json!({"condition": "broken"}), "/condition"),
+        (
+            json!({"dimensions": {"length_mm": 0}}),
+            "/dimensions/length_mm",
+        ),
+        (
+            json!({"documents": [{"url": "javascript:alert(1)", "sha256": "x", "kind": "photo"}]}),
+            "/documents/0/url",
+        ),
+        (json!({"spaceship": true}), "/spaceship"),
+    ];
+    for (change, pointer) in cases {
+        let mut body = doors_passport();
+        for (key, value) in change.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        let response = app.post("/api/v1/passports", Some(&owner), &body).await;
+        response.assert_problem(422, "validation");
+        let pointers: Vec<&str> = response.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["pointer"].as_str().unwrap())
+            .collect();
+        assert!(pointers.contains(&pointer), "{change}: {pointers:?}");
+    }
+    assert_eq!(
+        app.sql_count("SELECT count(*) AS count FROM passports")
+            .await,
+        0
+    );
+
+    let passport = create_passport(&app, &owner, &doors_passport()).await;
+    let listing_cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"quantity": {"amount": -8, "unit": "piece"}}),
+            "/quantity/amount",
+        ),
+        (
+            json!({"quantity": {"amount": 0, "unit": "piece"}}),
+            "/quantity/amount",
+        ),
+        (
+            json!({"quantity": {"amount": 8, "unit": "barrels"}}),
+            "/quantity/unit",
+        ),
+        (
+            json!({"quantity": {"amount": 8.5, "unit": "piece"}}),
+            "/quantity/amount",
+        ),
+        (json!({"pickup": {"lat": -95.0, "lon": 4.3}}), "/pickup/lat"),
+        (
+            json!({"price": {"amount": -1, "currency": "EUR"}}),
+            "/price/amount",
+        ),
+        (
+            json!({"price": {"amount": 100, "currency": "USD"}}),
+            "/price/currency",
+        ),
+        (
+            json!({"available_until": (Utc::now() - Duration::days(400)).to_rfc3339()}),
+            "/available_until",
+        ),
+        (json!({"available_from": "next week"}), "/available_from"),
+    ];
+    for (change, pointer) in listing_cases {
+        let mut body = offer(&passport["id"], 8, 0);
+        for (key, value) in change.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        let response = app.post("/api/v1/listings", Some(&owner), &body).await;
+        response.assert_problem(422, "validation");
+        let pointers: Vec<&str> = response.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["pointer"].as_str().unwrap())
+            .collect();
+        assert!(pointers.contains(&pointer), "{change}: {pointers:?}");
+    }
+    let unknown = app
+        .post(
+            "/api/v1/listings",
+            Some(&owner),
+            &offer(&json!("01a22385-1fdd-7714-a7d3-904521947761"), 8, 0),
+        )
+        .await;
+    unknown.assert_problem(404, "not-found");
+    let import = app
+        .post(
+            "/api/v1/passports/import",
+            Some(&owner),
+            &json!({"format": "other/9", "passport": doors_passport()}),
+        )
+        .await;
+    import.assert_problem(422, "validation");
+    assert_eq!(
+        app.sql_count("SELECT count(*) AS count FROM listings")
+            .await,
+        0
+    );
+}
+
+#[actix_web::test]
+async fn open_data_shows_no_one() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    app.upload_districts(&broker).await;
+    let owner = stock(&app).await;
+    // One more lot, withdrawn: it must not be published.
+    let passport = create_passport(&app, &owner, &doors_passport()).await;
+    let gone = create_listing(&app, &owner, &offer(&passport["id"], 2, 0)).await;
+    app.post(
+        &format!("/api/v1/listings/{}/withdraw", gone["id"].as_str().unwrap()),
+        Some(&owner),
+        &json!({}),
+    )
+    .await;
+
+    let response = app
+        .client
+        .get(app.url("/api/v1/open/listings.geojson"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/geo+json");
+    let text = response.text().await.unwrap();
+    for secret in [
+        "sanne",
+        "sloop.test",
+        "@",
+        "Binckhorstlaan",
+        "Org of",
+        "Owner",
+        "organisation",
+    ] {
+        assert!(!text.contains(secret), "open data leaks {secret:?}: {text}");
+    }
+    let collection: Value = serde_json::from_str(&text).unwrap();
+    let features = collection["features"].as_array().unwrap();
+    assert_eq!(features.len(), 4);
+    assert!(features.iter().all(|f| f["id"] != gone["id"]));
+    for feature in features {
+        for coordinate in feature["geometry"]["coordinates"].as_array().unwrap() {
+            let value = coordinate.as_f64().unwrap();
+            assert!(
+                ((value * 1000.0).round() / 1000.0 - value).abs() < 1e-9,
+                "{value} is not rounded"
+            );
+        }
+        let properties = feature["properties"].as_object().unwrap();
+        let keys: HashSet<&str> = properties.keys().map(String::as_str).collect();
+        let allowed: HashSet<&str> = [
+            "category",
+            "category_nl",
+            "category_en",
+            "status",
+            "quantity",
+            "unit",
+            "mass_kg",
+            "district",
+            "available_from",
+            "available_until",
+        ]
+        .into_iter()
+        .collect();
+        assert!(keys.is_subset(&allowed), "{keys:?}");
+    }
+    let eiken = features
+        .iter()
+        .find(|f| f["properties"]["category"] == "doors-interior")
+        .unwrap();
+    assert_eq!(eiken["properties"]["district"], "Wijk 39 Binckhorst");
+    assert_eq!(eiken["properties"]["mass_kg"], 256);
+
+    let paged = app
+        .client
+        .get(app.url("/api/v1/open/listings.geojson?limit=3"))
+        .send()
+        .await
+        .unwrap();
+    let link = paged.headers()["link"].to_str().unwrap().to_owned();
+    assert!(link.contains("rel=\"next\""), "{link}");
+    let bad = app
+        .send(
+            Method::GET,
+            "/api/v1/open/listings.geojson?after=nope",
+            None,
+            None,
+            &[],
+        )
+        .await;
+    bad.assert_problem(400, "invalid-query");
+}
