@@ -44,6 +44,13 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Load data: a small demo city (`--demo`) or synthetic stock (`--synthetic N`).
+    Seed {
+        #[arg(long, conflicts_with = "synthetic")]
+        demo: bool,
+        #[arg(long, value_name = "N")]
+        synthetic: Option<i64>,
+    },
 }
 
 fn main() {
@@ -119,6 +126,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Some(Command::Openapi) => Ok(()),
+        Some(Command::Seed { demo, synthetic }) => runtime.block_on(async {
+            anyhow::ensure!(demo || synthetic.is_some(), "say --demo or --synthetic N");
+            let database = startup::open_database(&settings).await?;
+            let result = async {
+                db::migrate::run_pending(secrecy::ExposeSecret::expose_secret(&database.url)).await?;
+                let ctx = startup::context(&settings, &database.url, Arc::new(SystemClock))?;
+                if demo {
+                    let accounts = app::seed::demo(&ctx).await.map_err(anyhow::Error::from)?;
+                    println!("demo city loaded; accounts (password {}):", app::seed::DEMO_PASSWORD);
+                    for account in accounts {
+                        println!("  {account}");
+                    }
+                }
+                if let Some(count) = synthetic {
+                    let started = std::time::Instant::now();
+                    let made = app::seed::synthetic(&ctx, count).await.map_err(anyhow::Error::from)?;
+                    println!("{made} synthetic listings in {:.1} s", started.elapsed().as_secs_f64());
+                }
+                anyhow::Ok(())
+            }
+            .await;
+            if let Some(cluster) = &database.cluster {
+                cluster.stop()?;
+            }
+            result
+        }),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod listings;
 pub mod notifications;
 pub mod open_data;
 pub mod passports;
+pub mod seed;
 pub mod tokens;
 
 use crate::db::{Pool, PooledConn};
