@@ -1,5 +1,9 @@
 -- Districts, material passports with their custody chain, and listings.
 
+-- Points on the unit sphere as 3-D cubes: GiST orders them by chord length, which orders them
+-- exactly as the great-circle distance does (the cube extension is trusted since PostgreSQL 13).
+CREATE EXTENSION IF NOT EXISTS cube;
+
 CREATE TABLE districts (
     id          uuid PRIMARY KEY,
     code        text NOT NULL UNIQUE CHECK (length(code) BETWEEN 1 AND 64),
@@ -96,6 +100,11 @@ CREATE TABLE listings (
     -- The words people search by: the passport's name, description, product and maker,
     -- the category's names and the listing's note. Indexed in Dutch and in English.
     search_text           text NOT NULL,
+    -- The pickup point on the unit sphere, for nearest-first search.
+    pickup_earth          cube GENERATED ALWAYS AS (cube(ARRAY[
+                              cos(radians(pickup_lat)) * cos(radians(pickup_lon)),
+                              cos(radians(pickup_lat)) * sin(radians(pickup_lon)),
+                              sin(radians(pickup_lat))])) STORED,
     search                tsvector GENERATED ALWAYS AS
                           (to_tsvector('dutch', search_text) || to_tsvector('english', search_text)) STORED,
     version               integer NOT NULL DEFAULT 1,
@@ -104,14 +113,12 @@ CREATE TABLE listings (
     CHECK (available_until IS NULL OR available_until > available_from),
     CHECK ((price_amount IS NULL) = (price_currency IS NULL))
 );
--- Stock search: open lots by place (GiST on the pickup point; KNN ordering by distance) …
-CREATE INDEX listings_open_point_idx ON listings USING gist (point(pickup_lon, pickup_lat))
-    WHERE status IN ('announced', 'available');
+-- Stock search: nearest first within a radius (GiST on the point on the sphere) …
+CREATE INDEX listings_earth_idx ON listings USING gist (pickup_earth);
 -- … by words …
 CREATE INDEX listings_search_idx ON listings USING gin (search);
--- … by category in date and id order (keyset pages) …
-CREATE INDEX listings_category_idx ON listings (category_id, status, id);
-CREATE INDEX listings_status_idx ON listings (status, id);
+-- … and by date, then id (keyset pages); the category is checked on the way.
+CREATE INDEX listings_status_from_idx ON listings (status, available_from, id);
 -- … and for the job that opens announced lots and expires old ones.
 CREATE INDEX listings_from_idx ON listings (available_from) WHERE status = 'announced';
 CREATE INDEX listings_until_idx ON listings (available_until) WHERE status IN ('announced', 'available');

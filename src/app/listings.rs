@@ -734,22 +734,9 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
     } else {
         search.status.clone()
     };
-    let query = SearchQuery {
-        category_id,
-        text,
-        near,
-        statuses: statuses.iter().map(|s| s.as_str().to_owned()).collect(),
-        available_by: search.available_by,
-        min_quantity: search.min_quantity,
-        max_price,
-        condition_min: search.condition_min.map(Condition::rank),
-        order: search.sort,
-        after,
-        limit: i64::from(limit) + 1,
-    };
-    let order = query.order.unwrap_or(if query.text.is_some() {
+    let order = search.sort.unwrap_or(if text.is_some() {
         SearchOrder::Relevance
-    } else if query.near.is_some() {
+    } else if near.is_some() {
         SearchOrder::Distance
     } else {
         SearchOrder::Date
@@ -769,6 +756,19 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
             .into());
         }
     }
+    let query = SearchQuery {
+        category_id,
+        text,
+        near,
+        statuses: statuses.iter().map(|s| s.as_str().to_owned()).collect(),
+        available_by: search.available_by,
+        min_quantity: search.min_quantity,
+        max_price,
+        condition_min: search.condition_min.map(Condition::rank),
+        order,
+        after,
+        limit: i64::from(limit) + 1,
+    };
     let hits = q::search(&mut conn, &query).await?;
     let more = hits.len() > limit as usize;
     let hits: Vec<_> = hits.into_iter().take(limit as usize).collect();
@@ -777,7 +777,7 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
             encode_cursor(match order {
                 SearchOrder::Relevance => After::Rank(hit.rank, hit.listing.id),
                 SearchOrder::Distance => {
-                    After::Distance(hit.distance_km.unwrap_or_default(), hit.listing.id)
+                    After::Distance(hit.chord.unwrap_or_default(), hit.listing.id)
                 }
                 SearchOrder::Date => After::Date(hit.listing.available_from, hit.listing.id),
             })
@@ -787,7 +787,7 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
     };
     let items = hits
         .into_iter()
-        .map(|hit| Listing::from_row(hit.listing, hit.distance_km, actor.is_some()))
+        .map(|hit| Listing::from_row(hit.listing, hit.chord.map(q::km_of_chord), actor.is_some()))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(Page { items, next_cursor })
 }

@@ -4,7 +4,7 @@ use super::schema::{categories, listings, passports};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -214,13 +214,13 @@ pub enum SearchOrder {
 pub enum After {
     /// Relevance descending, then id.
     Rank(f32, Uuid),
-    /// Distance ascending, then id.
+    /// Chord length on the unit sphere ascending (the same order as distance), then id.
     Distance(f64, Uuid),
     /// Availability date ascending, then id.
     Date(DateTime<Utc>, Uuid),
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SearchQuery {
     pub category_id: Option<Uuid>,
     pub text: Option<String>,
@@ -232,7 +232,7 @@ pub struct SearchQuery {
     /// (max price per unit, currency); free lots also qualify.
     pub max_price: Option<(i64, String)>,
     pub condition_min: Option<i16>,
-    pub order: Option<SearchOrder>,
+    pub order: SearchOrder,
     pub after: Option<After>,
     pub limit: i64,
 }
@@ -241,33 +241,53 @@ pub struct SearchQuery {
 pub struct SearchHit {
     #[diesel(embed)]
     pub listing: ListingRow,
+    /// Chord length between the pickup and `near` on the unit sphere.
     #[diesel(sql_type = Nullable<Double>)]
-    pub distance_km: Option<f64>,
+    pub chord: Option<f64>,
     #[diesel(sql_type = diesel::sql_types::Float4)]
     pub rank: f32,
 }
 
-/// Stock search in one statement. The GiST index on the pickup point serves the radius (as a
-/// bounding box, then the exact great-circle distance), the GIN index the words, and the
-/// category index the subtree.
-pub async fn search(
-    conn: &mut AsyncPgConnection,
-    query: &SearchQuery,
-) -> QueryResult<Vec<SearchHit>> {
+pub const EARTH_RADIUS_KM: f64 = 6371.0088;
+
+/// The point on the unit sphere, as stored in `pickup_earth`.
+fn unit_vector(lat: f64, lon: f64) -> (f64, f64, f64) {
+    let (lat, lon) = (lat.to_radians(), lon.to_radians());
+    (lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin())
+}
+
+/// Chord length on the unit sphere for a great-circle distance in km, and back.
+pub fn chord_of_km(km: f64) -> f64 {
+    2.0 * (km / (2.0 * EARTH_RADIUS_KM)).sin()
+}
+
+pub fn km_of_chord(chord: f64) -> f64 {
+    2.0 * EARTH_RADIUS_KM * (chord / 2.0).min(1.0).asin()
+}
+
+/// Stock search in one statement.
+///
+/// Near a point, the GiST index on the point on the sphere walks the lots nearest first within
+/// the radius's bounding cube and stops once the page is full; the page is over-fetched and
+/// re-sorted by (distance, id), which is exact unless more lots than the margin lie at exactly
+/// the same distance at a page boundary. Without a point, the (status, date, id) index gives
+/// date order, and the GIN index serves words.
+pub async fn search(conn: &mut AsyncPgConnection, query: &SearchQuery) -> QueryResult<Vec<SearchHit>> {
     let columns = "l.id, l.passport_id, l.organisation_id, l.category_id, l.title, l.status, l.unit, l.quantity, \
         l.quantity_available, l.mass_g_per_unit, l.available_from, l.available_until, l.pickup_lat, l.pickup_lon, \
         l.pickup_address, l.district_id, l.price_amount, l.price_currency, l.condition_rank, l.note, l.version, \
         l.created_at, l.updated_at";
-    let mut sql = String::new();
-    let mut conditions: Vec<String> = vec!["l.status = ANY($1)".into()];
+    let outer_columns = "id, passport_id, organisation_id, category_id, title, status, unit, quantity, \
+        quantity_available, mass_g_per_unit, available_from, available_until, pickup_lat, pickup_lon, \
+        pickup_address, district_id, price_amount, price_currency, condition_rank, note, version, created_at, updated_at";
     // Every parameter has a fixed number, so that the statement text alone decides the binds.
-    let distance = "(2 * 6371.0088 * asin(sqrt(power(sin(radians(l.pickup_lat - $3) / 2), 2) \
-        + cos(radians($3)) * cos(radians(l.pickup_lat)) * power(sin(radians(l.pickup_lon - $4) / 2), 2))))";
+    let chord = "(l.pickup_earth <-> cube(ARRAY[$3, $4, $5]))";
     let text_query = "(websearch_to_tsquery('dutch', $2) || websearch_to_tsquery('english', $2))";
+    let mut conditions: Vec<String> = vec!["l.status = ANY($1)".into()];
     if query.category_id.is_some() {
         conditions.push(
-            "l.category_id IN (WITH RECURSIVE sub(id) AS (SELECT $6::uuid UNION ALL \
-             SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) SELECT id FROM sub)"
+            "l.category_id = ANY(ARRAY(WITH RECURSIVE sub(id) AS (SELECT $7::uuid UNION ALL \
+             SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) SELECT id FROM sub))"
                 .into(),
         );
     }
@@ -275,78 +295,62 @@ pub async fn search(
         conditions.push(format!("l.search @@ {text_query}"));
     }
     if query.near.is_some() {
-        // $5 is the radius; the box is its bounding box in degrees.
-        conditions.push(
-            "point(l.pickup_lon, l.pickup_lat) <@ box(point($4 - $5 / (111.32 * cos(radians($3))), $3 - $5 / 111.32), \
-             point($4 + $5 / (111.32 * cos(radians($3))), $3 + $5 / 111.32))"
-                .into(),
-        );
-        conditions.push(format!("{distance} <= $5"));
+        conditions.push("l.pickup_earth <@ cube_enlarge(cube(ARRAY[$3, $4, $5]), $6, 3)".into());
+        conditions.push(format!("{chord} <= $6"));
     }
     if query.available_by.is_some() {
-        conditions.push("l.available_from <= $7".into());
+        conditions.push("l.available_from <= $8".into());
     }
     if query.min_quantity.is_some() {
-        conditions.push("l.quantity_available >= $8".into());
+        conditions.push("l.quantity_available >= $9".into());
     }
     if query.max_price.is_some() {
-        conditions.push(
-            "(l.price_amount IS NULL OR (l.price_currency = $10 AND l.price_amount <= $9))".into(),
-        );
+        conditions.push("(l.price_amount IS NULL OR (l.price_currency = $11 AND l.price_amount <= $10))".into());
     }
     if query.condition_min.is_some() {
-        conditions.push("l.condition_rank >= $11".into());
+        conditions.push("l.condition_rank >= $12".into());
     }
-    let order = query.order.unwrap_or(if query.text.is_some() {
-        SearchOrder::Relevance
-    } else if query.near.is_some() {
-        SearchOrder::Distance
-    } else {
-        SearchOrder::Date
-    });
-    let rank = if query.text.is_some() {
-        format!("ts_rank(l.search, {text_query})")
-    } else {
-        "0::real".into()
-    };
-    let distance_column = if query.near.is_some() {
-        distance.to_owned()
-    } else {
-        "NULL::double precision".into()
-    };
-    let order_by = match order {
-        SearchOrder::Relevance => "rank DESC, l.id",
-        SearchOrder::Distance => "distance_km, l.id",
-        SearchOrder::Date => "l.available_from, l.id",
-    };
+    let rank = if query.text.is_some() { format!("ts_rank(l.search, {text_query})") } else { "0::real".into() };
+    let chord_column = if query.near.is_some() { chord.to_owned() } else { "NULL::double precision".into() };
     match query.after {
-        Some(After::Rank(..)) => {
-            conditions.push(format!("({rank} < $12 OR ({rank} = $12 AND l.id > $15))"))
-        }
-        Some(After::Distance(..)) => {
-            conditions.push(format!("({distance_column}, l.id) > ($13, $15)"))
-        }
-        Some(After::Date(..)) => conditions.push("(l.available_from, l.id) > ($14, $15)".into()),
+        Some(After::Rank(..)) => conditions.push(format!("({rank} < $13 OR ({rank} = $13 AND l.id > $16))")),
+        Some(After::Distance(..)) => conditions.push(format!("({chord} > $14 OR ({chord} = $14 AND l.id > $16))")),
+        Some(After::Date(..)) => conditions.push("(l.available_from, l.id) > ($15, $16)".into()),
         None => {}
     }
-    sql.push_str(&format!(
-        "SELECT {columns}, {distance_column} AS distance_km, {rank} AS rank FROM listings l WHERE {} ORDER BY {order_by} LIMIT $16",
-        conditions.join(" AND ")
-    ));
-    let (lat, lon, radius) = query.near.unwrap_or((0.0, 0.0, 0.0));
+    let filter = conditions.join(" AND ");
+    let sql = match query.order {
+        SearchOrder::Distance => format!(
+            "SELECT {outer_columns}, chord, rank FROM (\
+                SELECT {columns}, {chord_column} AS chord, {rank} AS rank FROM listings l WHERE {filter} \
+                ORDER BY {chord} LIMIT $17 * 4 + 16) near \
+             ORDER BY chord, id LIMIT $17"
+        ),
+        SearchOrder::Relevance => format!(
+            "SELECT {columns}, {chord_column} AS chord, {rank} AS rank FROM listings l WHERE {filter} \
+             ORDER BY rank DESC, l.id LIMIT $17"
+        ),
+        SearchOrder::Date => format!(
+            "SELECT {columns}, {chord_column} AS chord, {rank} AS rank FROM listings l WHERE {filter} \
+             ORDER BY l.available_from, l.id LIMIT $17"
+        ),
+    };
+    let (lat, lon, radius_km) = query.near.unwrap_or((0.0, 0.0, 0.0));
+    let (x, y, z) = unit_vector(lat, lon);
     let (max_price, currency) = query.max_price.clone().unwrap_or((0, String::new()));
-    let (after_rank, after_distance, after_date, after_id) = match query.after {
+    let (after_rank, after_chord, after_date, after_id) = match query.after {
         Some(After::Rank(rank, id)) => (rank, 0.0, DateTime::<Utc>::UNIX_EPOCH, id),
-        Some(After::Distance(distance, id)) => (0.0, distance, DateTime::<Utc>::UNIX_EPOCH, id),
+        Some(After::Distance(chord, id)) => (0.0, chord, DateTime::<Utc>::UNIX_EPOCH, id),
         Some(After::Date(date, id)) => (0.0, 0.0, date, id),
         None => (0.0, 0.0, DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()),
     };
-    diesel::sql_query(sql)
+    let statement = diesel::sql_query(sql)
         .bind::<diesel::sql_types::Array<Text>, _>(&query.statuses)
         .bind::<Text, _>(query.text.clone().unwrap_or_default())
-        .bind::<Double, _>(lat)
-        .bind::<Double, _>(lon)
-        .bind::<Double, _>(radius)
+        .bind::<Double, _>(x)
+        .bind::<Double, _>(y)
+        .bind::<Double, _>(z)
+        .bind::<Double, _>(chord_of_km(radius_km))
         .bind::<SqlUuid, _>(query.category_id.unwrap_or_default())
         .bind::<Timestamptz, _>(query.available_by.unwrap_or(DateTime::<Utc>::UNIX_EPOCH))
         .bind::<BigInt, _>(query.min_quantity.unwrap_or_default())
@@ -354,10 +358,35 @@ pub async fn search(
         .bind::<Text, _>(currency)
         .bind::<SmallInt, _>(query.condition_min.unwrap_or_default())
         .bind::<diesel::sql_types::Float4, _>(after_rank)
-        .bind::<Double, _>(after_distance)
+        .bind::<Double, _>(after_chord)
         .bind::<Timestamptz, _>(after_date)
         .bind::<SqlUuid, _>(after_id)
-        .bind::<BigInt, _>(query.limit)
-        .load(conn)
+        .bind::<BigInt, _>(query.limit);
+    if query.order == SearchOrder::Distance {
+        // The planner cannot estimate the share of a cube that a radius covers, and would
+        // rather read every lot in it than walk the nearest first and stop.
+        conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
+            diesel::sql_query("SET LOCAL enable_bitmapscan = off").execute(conn).await?;
+            statement.load(conn).await
+        })
         .await
+    } else {
+        statement.load(conn).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chords_and_kilometres_convert_both_ways() {
+        for km in [0.0, 0.5, 3.0, 100.0, 500.0] {
+            assert!((km_of_chord(chord_of_km(km)) - km).abs() < 1e-9, "{km}");
+        }
+        // The Hague centre to Binckhorst, about 3 km, through the unit vectors.
+        let (a, b) = (unit_vector(52.0705, 4.3007), unit_vector(52.068, 4.345));
+        let chord = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2) + (a.2 - b.2).powi(2)).sqrt();
+        assert!((km_of_chord(chord) - 3.02).abs() < 0.05, "{}", km_of_chord(chord));
+    }
 }

@@ -2,6 +2,10 @@
 
 pub mod sql_types {
     #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "cube"))]
+    pub struct Cube;
+
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
     pub struct Tsvector;
 }
@@ -59,6 +63,7 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
+    use super::sql_types::Cube;
     use super::sql_types::Tsvector;
 
     listings (id) {
@@ -83,6 +88,7 @@ diesel::table! {
         condition_rank -> Int2,
         note -> Nullable<Text>,
         search_text -> Text,
+        pickup_earth -> Nullable<Cube>,
         search -> Nullable<Tsvector>,
         version -> Int4,
         created_at -> Timestamptz,
