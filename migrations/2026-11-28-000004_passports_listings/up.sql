@@ -113,14 +113,24 @@ CREATE TABLE listings (
     CHECK (available_until IS NULL OR available_until > available_from),
     CHECK ((price_amount IS NULL) = (price_currency IS NULL))
 );
--- Stock search: nearest first within a radius (GiST on the point on the sphere) …
-CREATE INDEX listings_earth_idx ON listings USING gist (pickup_earth);
+-- Stock search. The two search indexes carry every column a filter reads, so that a page of
+-- ids comes from an index-only scan and only the page's rows are read from the table:
+-- nearest first within a radius (GiST on the point on the sphere) …
+CREATE INDEX listings_earth_idx ON listings USING gist (pickup_earth)
+    INCLUDE (id, category_id, status, available_from, quantity_available, price_amount, price_currency,
+             condition_rank);
+-- … by date, then id (keyset pages), for open lots …
+CREATE INDEX listings_open_from_idx ON listings (available_from, id)
+    INCLUDE (category_id, status, quantity_available, price_amount, price_currency, condition_rank)
+    WHERE status IN ('announced', 'available');
 -- … by words …
 CREATE INDEX listings_search_idx ON listings USING gin (search);
--- … and by date, then id (keyset pages); the category is checked on the way.
+-- … and the other statuses through (status, date, id).
 CREATE INDEX listings_status_from_idx ON listings (status, available_from, id);
 -- … and for the job that opens announced lots and expires old ones.
 CREATE INDEX listings_from_idx ON listings (available_from) WHERE status = 'announced';
 CREATE INDEX listings_until_idx ON listings (available_until) WHERE status IN ('announced', 'available');
 CREATE INDEX listings_organisation_idx ON listings (organisation_id, id);
 CREATE INDEX listings_passport_idx ON listings (passport_id);
+-- Index-only scans need a fresh visibility map: vacuum listings early.
+ALTER TABLE listings SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.02);

@@ -277,9 +277,6 @@ pub async fn search(conn: &mut AsyncPgConnection, query: &SearchQuery) -> QueryR
         l.quantity_available, l.mass_g_per_unit, l.available_from, l.available_until, l.pickup_lat, l.pickup_lon, \
         l.pickup_address, l.district_id, l.price_amount, l.price_currency, l.condition_rank, l.note, l.version, \
         l.created_at, l.updated_at";
-    let outer_columns = "id, passport_id, organisation_id, category_id, title, status, unit, quantity, \
-        quantity_available, mass_g_per_unit, available_from, available_until, pickup_lat, pickup_lon, \
-        pickup_address, district_id, price_amount, price_currency, condition_rank, note, version, created_at, updated_at";
     // Every parameter has a fixed number, so that the statement text alone decides the binds.
     let chord = "(l.pickup_earth <-> cube(ARRAY[$3, $4, $5]))";
     let text_query = "(websearch_to_tsquery('dutch', $2) || websearch_to_tsquery('english', $2))";
@@ -319,22 +316,33 @@ pub async fn search(conn: &mut AsyncPgConnection, query: &SearchQuery) -> QueryR
         None => {}
     }
     let filter = conditions.join(" AND ");
-    let sql = match query.order {
+    // First the page's ids and sort keys (an index-only scan where the order allows), then
+    // the page's rows.
+    let page = match query.order {
         SearchOrder::Distance => format!(
-            "SELECT {outer_columns}, chord, rank FROM (\
-                SELECT {columns}, {chord_column} AS chord, {rank} AS rank FROM listings l WHERE {filter} \
+            "SELECT id, chord, rank FROM (\
+                SELECT l.id, {chord_column} AS chord, {rank} AS rank FROM listings l WHERE {filter} \
                 ORDER BY {chord} LIMIT $17 * 4 + 16) near \
              ORDER BY chord, id LIMIT $17"
         ),
         SearchOrder::Relevance => format!(
-            "SELECT {columns}, {chord_column} AS chord, {rank} AS rank FROM listings l WHERE {filter} \
+            "SELECT l.id, {chord_column} AS chord, {rank} AS rank FROM listings l WHERE {filter} \
              ORDER BY rank DESC, l.id LIMIT $17"
         ),
         SearchOrder::Date => format!(
-            "SELECT {columns}, {chord_column} AS chord, {rank} AS rank FROM listings l WHERE {filter} \
-             ORDER BY l.available_from, l.id LIMIT $17"
+            "SELECT l.id, l.available_from, {chord_column} AS chord, {rank} AS rank FROM listings l \
+             WHERE {filter} ORDER BY l.available_from, l.id LIMIT $17"
         ),
     };
+    let order_by = match query.order {
+        SearchOrder::Distance => "page.chord, l.id",
+        SearchOrder::Relevance => "page.rank DESC, l.id",
+        SearchOrder::Date => "l.available_from, l.id",
+    };
+    let sql = format!(
+        "WITH page AS MATERIALIZED ({page}) \
+         SELECT {columns}, page.chord, page.rank FROM page JOIN listings l ON l.id = page.id ORDER BY {order_by}"
+    );
     let (lat, lon, radius_km) = query.near.unwrap_or((0.0, 0.0, 0.0));
     let (x, y, z) = unit_vector(lat, lon);
     let (max_price, currency) = query.max_price.clone().unwrap_or((0, String::new()));
