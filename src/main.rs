@@ -76,7 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let result =
                 db::migrate::run_pending(secrecy::ExposeSecret::expose_secret(&database.url)).await;
             if let Some(cluster) = &database.cluster {
-                cluster.stop()?;
+                cluster.stop_if_started()?;
             }
             for version in result? {
                 println!("applied {version}");
@@ -120,7 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 .await;
                 if let Some(cluster) = &database.cluster {
-                    cluster.stop()?;
+                    cluster.stop_if_started()?;
                 }
                 result
             })
@@ -148,7 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             .await;
             if let Some(cluster) = &database.cluster {
-                cluster.stop()?;
+                cluster.stop_if_started()?;
             }
             result
         }),

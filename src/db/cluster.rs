@@ -132,6 +132,8 @@ pub struct LocalCluster {
     bin_dir: PathBuf,
     pgdata: PathBuf,
     run_as: Option<(Uid, Gid)>,
+    /// False when the server was already running (another kringloop process owns it).
+    started_here: bool,
 }
 
 const PORT: u16 = 5432;
@@ -159,20 +161,13 @@ impl LocalCluster {
         if !usable {
             return Err(ClusterError::UnusablePath(pgdata));
         }
-        let cluster = LocalCluster {
-            bin_dir,
-            pgdata,
-            run_as,
-        };
+        let mut cluster = LocalCluster { bin_dir, pgdata, run_as, started_here: false };
         if !cluster.pgdata.join("PG_VERSION").exists() {
             cluster.init(options)?;
         }
         if !cluster.is_running() {
-            cluster.run_pg_ctl(
-                &["start", "-w", "-t", "60", "-l"],
-                Some(&cluster.log_file()),
-                options,
-            )?;
+            cluster.run_pg_ctl(&["start", "-w", "-t", "60", "-l"], Some(&cluster.log_file()), options)?;
+            cluster.started_here = true;
         }
         Ok(cluster)
     }
@@ -276,6 +271,16 @@ impl LocalCluster {
     /// The folder holding the cluster's files.
     pub fn data_dir(&self) -> &Path {
         &self.pgdata
+    }
+
+    /// Stops the server when this process started it; one that was already running belongs
+    /// to another process (a running `kringloop serve`, say) and is left alone.
+    pub fn stop_if_started(&self) -> Result<(), ClusterError> {
+        if self.started_here {
+            self.stop()
+        } else {
+            Ok(())
+        }
     }
 
     /// Stops the server, waiting for it to finish (fast shutdown: sessions are ended).
