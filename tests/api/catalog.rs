@@ -272,3 +272,83 @@ async fn districts_are_uploaded_and_points_assigned() {
         44
     );
 }
+
+#[actix_web::test]
+async fn the_demo_city_and_synthetic_stock_load() {
+    let app = TestApp::spawn().await;
+    let accounts = kringloop::app::seed::demo(&app.ctx).await.unwrap();
+    assert_eq!(accounts.len(), 8);
+    // Every demo account can log in with the demo password and is verified.
+    for email in &accounts {
+        let tokens = app
+            .post(
+                "/api/v1/auth/token",
+                None,
+                &json!({"email": email, "password": kringloop::app::seed::DEMO_PASSWORD}),
+            )
+            .await;
+        assert_eq!(tokens.status, 200, "{email}");
+        let me = app
+            .get("/api/v1/me", tokens.body["access_token"].as_str())
+            .await;
+        assert_eq!(me.body["organisation"]["status"], "verified", "{email}");
+    }
+    let kinds = app
+        .sql_count("SELECT count(DISTINCT kind) AS count FROM organisations")
+        .await;
+    assert_eq!(kinds, 7);
+    assert_eq!(
+        app.get("/api/v1/districts", None)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    let stock = app.get("/api/v1/listings?limit=100", None).await;
+    let statuses: Vec<&str> = stock.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 8);
+    assert!(
+        statuses.contains(&"announced") && statuses.contains(&"available"),
+        "{statuses:?}"
+    );
+    let custody = app
+        .sql_count("SELECT count(*) AS count FROM custody_events")
+        .await;
+    assert_eq!(custody, 16, "created and listed for each of the 8 lots");
+
+    assert_eq!(
+        kringloop::app::seed::synthetic(&app.ctx, 1234)
+            .await
+            .unwrap(),
+        1234
+    );
+    assert_eq!(
+        app.sql_count("SELECT count(*) AS count FROM listings")
+            .await,
+        8 + 1234
+    );
+    assert_eq!(
+        app.sql_count("SELECT count(*) AS count FROM passports")
+            .await,
+        8 + 1234
+    );
+    let near = app
+        .get(
+            "/api/v1/listings?near=52.0705,4.3007&radius_km=3&limit=5",
+            None,
+        )
+        .await;
+    assert_eq!(
+        near.body["items"].as_array().unwrap().len(),
+        5,
+        "{}",
+        near.body
+    );
+}
