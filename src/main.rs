@@ -130,19 +130,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::ensure!(demo || synthetic.is_some(), "say --demo or --synthetic N");
             let database = startup::open_database(&settings).await?;
             let result = async {
-                db::migrate::run_pending(secrecy::ExposeSecret::expose_secret(&database.url)).await?;
+                db::migrate::run_pending(secrecy::ExposeSecret::expose_secret(&database.url))
+                    .await?;
                 let ctx = startup::context(&settings, &database.url, Arc::new(SystemClock))?;
                 if demo {
                     let accounts = app::seed::demo(&ctx).await.map_err(anyhow::Error::from)?;
-                    println!("demo city loaded; accounts (password {}):", app::seed::DEMO_PASSWORD);
+                    println!(
+                        "demo city loaded; accounts (password {}):",
+                        app::seed::DEMO_PASSWORD
+                    );
                     for account in accounts {
                         println!("  {account}");
                     }
                 }
                 if let Some(count) = synthetic {
                     let started = std::time::Instant::now();
-                    let made = app::seed::synthetic(&ctx, count).await.map_err(anyhow::Error::from)?;
-                    println!("{made} synthetic listings in {:.1} s", started.elapsed().as_secs_f64());
+                    let made = app::seed::synthetic(&ctx, count)
+                        .await
+                        .map_err(anyhow::Error::from)?;
+                    println!(
+                        "{made} synthetic listings in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
                 }
                 anyhow::Ok(())
             }

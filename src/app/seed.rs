@@ -3,7 +3,9 @@
 use super::accounts;
 use super::error::{AppError, AppResult};
 use super::{districts, listings, passports, Ctx};
-use crate::domain::account::{OrganisationKind, OrganisationStatus, Registration, RegistrationInput};
+use crate::domain::account::{
+    OrganisationKind, OrganisationStatus, Registration, RegistrationInput,
+};
 use crate::domain::custody::CustodyKind;
 use crate::domain::passport::PassportContent;
 use crate::domain::quantity::{Quantity, Unit};
@@ -33,32 +35,140 @@ fn demo_districts() -> serde_json::Value {
 
 /// (e-mail, organisation, kind, lat, lon)
 const DEMO_ORGANISATIONS: [(&str, &str, OrganisationKind, f64, f64); 7] = [
-    ("sloop@demo.kringloop.test", "Sloopbedrijf Haaglanden", OrganisationKind::Contractor, 52.068, 4.345),
-    ("maak@demo.kringloop.test", "Maakplaats Centrum", OrganisationKind::Makerspace, 52.078, 4.305),
-    ("bouw@demo.kringloop.test", "Bouwbedrijf Laak", OrganisationKind::Builder, 52.050, 4.320),
-    ("recycle@demo.kringloop.test", "Recyclinghal Zuid", OrganisationKind::Recycler, 52.045, 4.310),
-    ("buurt@demo.kringloop.test", "Buurtinitiatief Duinoord", OrganisationKind::Initiative, 52.085, 4.290),
-    ("gemeente@demo.kringloop.test", "Gemeente (demo)", OrganisationKind::Municipality, 52.077, 4.318),
-    ("hub@demo.kringloop.test", "Materialenhub Binckhorst", OrganisationKind::Hub, 52.066, 4.350),
+    (
+        "sloop@demo.kringloop.test",
+        "Sloopbedrijf Haaglanden",
+        OrganisationKind::Contractor,
+        52.068,
+        4.345,
+    ),
+    (
+        "maak@demo.kringloop.test",
+        "Maakplaats Centrum",
+        OrganisationKind::Makerspace,
+        52.078,
+        4.305,
+    ),
+    (
+        "bouw@demo.kringloop.test",
+        "Bouwbedrijf Laak",
+        OrganisationKind::Builder,
+        52.050,
+        4.320,
+    ),
+    (
+        "recycle@demo.kringloop.test",
+        "Recyclinghal Zuid",
+        OrganisationKind::Recycler,
+        52.045,
+        4.310,
+    ),
+    (
+        "buurt@demo.kringloop.test",
+        "Buurtinitiatief Duinoord",
+        OrganisationKind::Initiative,
+        52.085,
+        4.290,
+    ),
+    (
+        "gemeente@demo.kringloop.test",
+        "Gemeente (demo)",
+        OrganisationKind::Municipality,
+        52.077,
+        4.318,
+    ),
+    (
+        "hub@demo.kringloop.test",
+        "Materialenhub Binckhorst",
+        OrganisationKind::Hub,
+        52.066,
+        4.350,
+    ),
 ];
 
-/// (category, name, condition, amount, unit, unit mass g, days until available, price cents EUR)
-const DEMO_LOTS: [(&str, &str, &str, i64, Unit, i64, i64, Option<i64>); 8] = [
-    ("doors-interior", "Eiken binnendeuren 201,5 × 83 cm", "good", 8, Unit::Piece, 32_000, 0, Some(2500)),
-    ("doors-interior", "Opdekdeuren wit gelakt", "fair", 14, Unit::Piece, 18_000, 30, None),
-    ("wood-beams", "Grenen balken 75 × 200 mm", "good", 40, Unit::Piece, 21_000, 0, Some(800)),
-    ("radiators", "Gietijzeren radiatoren", "fair", 12, Unit::Piece, 60_000, 14, Some(4000)),
-    ("windows", "Houten kozijnen met dubbel glas", "as_new", 6, Unit::Piece, 45_000, 45, Some(6000)),
-    ("steel-beams", "HEA 200 stalen liggers", "good", 10, Unit::Piece, 250_000, 60, None),
-    ("ceramic-roof-tiles", "Keramische dakpannen", "good", 1200, Unit::Piece, 3_000, 0, Some(40)),
-    ("bricks", "Waalformaat baksteen", "fair", 4000, Unit::Piece, 1_700, 20, Some(25)),
+/// A demo lot: (category, name, condition), (amount, unit), unit mass in g, days until
+/// available, price in euro cents.
+type DemoLot = (
+    (&'static str, &'static str, &'static str),
+    (i64, Unit),
+    i64,
+    i64,
+    Option<i64>,
+);
+
+const DEMO_LOTS: [DemoLot; 8] = [
+    (
+        ("doors-interior", "Eiken binnendeuren 201,5 × 83 cm", "good"),
+        (8, Unit::Piece),
+        32_000,
+        0,
+        Some(2500),
+    ),
+    (
+        ("doors-interior", "Opdekdeuren wit gelakt", "fair"),
+        (14, Unit::Piece),
+        18_000,
+        30,
+        None,
+    ),
+    (
+        ("wood-beams", "Grenen balken 75 × 200 mm", "good"),
+        (40, Unit::Piece),
+        21_000,
+        0,
+        Some(800),
+    ),
+    (
+        ("radiators", "Gietijzeren radiatoren", "fair"),
+        (12, Unit::Piece),
+        60_000,
+        14,
+        Some(4000),
+    ),
+    (
+        ("windows", "Houten kozijnen met dubbel glas", "as_new"),
+        (6, Unit::Piece),
+        45_000,
+        45,
+        Some(6000),
+    ),
+    (
+        ("steel-beams", "HEA 200 stalen liggers", "good"),
+        (10, Unit::Piece),
+        250_000,
+        60,
+        None,
+    ),
+    (
+        ("ceramic-roof-tiles", "Keramische dakpannen", "good"),
+        (1200, Unit::Piece),
+        3_000,
+        0,
+        Some(40),
+    ),
+    (
+        ("bricks", "Waalformaat baksteen", "fair"),
+        (4000, Unit::Piece),
+        1_700,
+        20,
+        Some(25),
+    ),
 ];
 
 /// Loads the demo city; returns the accounts made. Refuses when it was loaded before.
 pub async fn demo(ctx: &Ctx) -> AppResult<Vec<String>> {
     let broker_email = "makelaar@demo.kringloop.test";
-    let broker = accounts::create_broker(ctx, broker_email, DEMO_PASSWORD, "Demo makelaar", "Gemeente (demo)").await?;
-    let broker_actor = accounts::actor(ctx, broker.id).await?.ok_or(AppError::NotFound("user"))?;
+    let broker = accounts::create_broker(
+        ctx,
+        broker_email,
+        DEMO_PASSWORD,
+        "Demo makelaar",
+        "Gemeente (demo)",
+    )
+    .await?;
+    let broker_actor = accounts::actor(ctx, broker.id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
     districts::replace(ctx, &broker_actor, demo_districts()).await?;
     let mut made = vec![broker_email.to_owned()];
     let mut contractor = None;
@@ -75,7 +185,13 @@ pub async fn demo(ctx: &Ctx) -> AppResult<Vec<String>> {
             location: Some((lat, lon)),
         })?;
         let me = accounts::register(ctx, registration).await?;
-        accounts::set_organisation_status(ctx, &broker_actor, me.organisation.id, OrganisationStatus::Verified).await?;
+        accounts::set_organisation_status(
+            ctx,
+            &broker_actor,
+            me.organisation.id,
+            OrganisationStatus::Verified,
+        )
+        .await?;
         if kind == OrganisationKind::Contractor {
             contractor = accounts::actor(ctx, me.user.id).await?;
         }
@@ -83,7 +199,9 @@ pub async fn demo(ctx: &Ctx) -> AppResult<Vec<String>> {
     }
     let contractor = contractor.ok_or(AppError::NotFound("user"))?;
     let now = ctx.now();
-    for (i, (category, name, condition, amount, unit, grams, days, price)) in DEMO_LOTS.into_iter().enumerate() {
+    for (i, ((category, name, condition), (amount, unit), grams, days, price)) in
+        DEMO_LOTS.into_iter().enumerate()
+    {
         let content: PassportContent = serde_json::from_value(json!({
             "category": category, "name": name, "condition": condition,
             "unit_mass": {"grams": grams, "per": "piece"},
@@ -101,8 +219,15 @@ pub async fn demo(ctx: &Ctx) -> AppResult<Vec<String>> {
                 quantity: Quantity { amount, unit },
                 available_from: now + Duration::days(days),
                 available_until: None,
-                pickup: listings::Pickup { lat: 52.068 - i as f64 * 0.002, lon: 4.345 + i as f64 * 0.002, address: None },
-                price: price.map(|amount| listings::Price { amount, currency: "EUR".into() }),
+                pickup: listings::Pickup {
+                    lat: 52.068 - i as f64 * 0.002,
+                    lon: 4.345 + i as f64 * 0.002,
+                    address: None,
+                },
+                price: price.map(|amount| listings::Price {
+                    amount,
+                    currency: "EUR".into(),
+                }),
                 note: None,
             },
         )
@@ -147,8 +272,12 @@ pub async fn synthetic(ctx: &Ctx, count: i64) -> AppResult<i64> {
         .await?;
         made += size;
     }
-    diesel::sql_query("ANALYZE passports").execute(&mut conn).await?;
-    diesel::sql_query("ANALYZE listings").execute(&mut conn).await?;
+    diesel::sql_query("ANALYZE passports")
+        .execute(&mut conn)
+        .await?;
+    diesel::sql_query("ANALYZE listings")
+        .execute(&mut conn)
+        .await?;
     Ok(made)
 }
 

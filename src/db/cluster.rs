@@ -161,12 +161,21 @@ impl LocalCluster {
         if !usable {
             return Err(ClusterError::UnusablePath(pgdata));
         }
-        let mut cluster = LocalCluster { bin_dir, pgdata, run_as, started_here: false };
+        let mut cluster = LocalCluster {
+            bin_dir,
+            pgdata,
+            run_as,
+            started_here: false,
+        };
         if !cluster.pgdata.join("PG_VERSION").exists() {
             cluster.init(options)?;
         }
         if !cluster.is_running() {
-            cluster.run_pg_ctl(&["start", "-w", "-t", "60", "-l"], Some(&cluster.log_file()), options)?;
+            cluster.run_pg_ctl(
+                &["start", "-w", "-t", "60", "-l"],
+                Some(&cluster.log_file()),
+                options,
+            )?;
             cluster.started_here = true;
         }
         Ok(cluster)

@@ -272,7 +272,10 @@ pub fn km_of_chord(chord: f64) -> f64 {
 /// re-sorted by (distance, id), which is exact unless more lots than the margin lie at exactly
 /// the same distance at a page boundary. Without a point, the (status, date, id) index gives
 /// date order, and the GIN index serves words.
-pub async fn search(conn: &mut AsyncPgConnection, query: &SearchQuery) -> QueryResult<Vec<SearchHit>> {
+pub async fn search(
+    conn: &mut AsyncPgConnection,
+    query: &SearchQuery,
+) -> QueryResult<Vec<SearchHit>> {
     let columns = "l.id, l.passport_id, l.organisation_id, l.category_id, l.title, l.status, l.unit, l.quantity, \
         l.quantity_available, l.mass_g_per_unit, l.available_from, l.available_until, l.pickup_lat, l.pickup_lon, \
         l.pickup_address, l.district_id, l.price_amount, l.price_currency, l.condition_rank, l.note, l.version, \
@@ -302,16 +305,30 @@ pub async fn search(conn: &mut AsyncPgConnection, query: &SearchQuery) -> QueryR
         conditions.push("l.quantity_available >= $9".into());
     }
     if query.max_price.is_some() {
-        conditions.push("(l.price_amount IS NULL OR (l.price_currency = $11 AND l.price_amount <= $10))".into());
+        conditions.push(
+            "(l.price_amount IS NULL OR (l.price_currency = $11 AND l.price_amount <= $10))".into(),
+        );
     }
     if query.condition_min.is_some() {
         conditions.push("l.condition_rank >= $12".into());
     }
-    let rank = if query.text.is_some() { format!("ts_rank(l.search, {text_query})") } else { "0::real".into() };
-    let chord_column = if query.near.is_some() { chord.to_owned() } else { "NULL::double precision".into() };
+    let rank = if query.text.is_some() {
+        format!("ts_rank(l.search, {text_query})")
+    } else {
+        "0::real".into()
+    };
+    let chord_column = if query.near.is_some() {
+        chord.to_owned()
+    } else {
+        "NULL::double precision".into()
+    };
     match query.after {
-        Some(After::Rank(..)) => conditions.push(format!("({rank} < $13 OR ({rank} = $13 AND l.id > $16))")),
-        Some(After::Distance(..)) => conditions.push(format!("({chord} > $14 OR ({chord} = $14 AND l.id > $16))")),
+        Some(After::Rank(..)) => {
+            conditions.push(format!("({rank} < $13 OR ({rank} = $13 AND l.id > $16))"))
+        }
+        Some(After::Distance(..)) => {
+            conditions.push(format!("({chord} > $14 OR ({chord} = $14 AND l.id > $16))"))
+        }
         Some(After::Date(..)) => conditions.push("(l.available_from, l.id) > ($15, $16)".into()),
         None => {}
     }
@@ -374,7 +391,9 @@ pub async fn search(conn: &mut AsyncPgConnection, query: &SearchQuery) -> QueryR
         // The planner cannot estimate the share of a cube that a radius covers, and would
         // rather read every lot in it than walk the nearest first and stop.
         conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
-            diesel::sql_query("SET LOCAL enable_bitmapscan = off").execute(conn).await?;
+            diesel::sql_query("SET LOCAL enable_bitmapscan = off")
+                .execute(conn)
+                .await?;
             statement.load(conn).await
         })
         .await
@@ -395,6 +414,10 @@ mod tests {
         // The Hague centre to Binckhorst, about 3 km, through the unit vectors.
         let (a, b) = (unit_vector(52.0705, 4.3007), unit_vector(52.068, 4.345));
         let chord = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2) + (a.2 - b.2).powi(2)).sqrt();
-        assert!((km_of_chord(chord) - 3.02).abs() < 0.05, "{}", km_of_chord(chord));
+        assert!(
+            (km_of_chord(chord) - 3.02).abs() < 0.05,
+            "{}",
+            km_of_chord(chord)
+        );
     }
 }

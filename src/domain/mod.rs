@@ -39,6 +39,7 @@ pub mod custody;
 pub mod district;
 pub mod geo;
 pub mod listing;
+pub mod matching;
 pub mod passport;
 pub mod quantity;
 pub mod validation;
