@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod categories;
 pub mod districts;
 pub mod error;
+pub mod feed;
 pub mod listings;
 pub mod notifications;
 pub mod open_data;

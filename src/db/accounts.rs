@@ -363,3 +363,36 @@ pub async fn purge_expired(
             .await?;
     Ok((tokens, failures))
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, AsChangeset)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+pub struct NotificationSettingsRow {
+    pub email_notifications: bool,
+    pub digest: String,
+    pub quiet_start_hour: Option<i16>,
+    pub quiet_end_hour: Option<i16>,
+}
+
+pub async fn notification_settings(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<NotificationSettingsRow> {
+    users::table
+        .find(user_id)
+        .select(NotificationSettingsRow::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn set_notification_settings(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    settings: &NotificationSettingsRow,
+    now: DateTime<Utc>,
+) -> QueryResult<NotificationSettingsRow> {
+    diesel::update(users::table.find(user_id))
+        .set((settings, users::updated_at.eq(now)))
+        .returning(NotificationSettingsRow::as_returning())
+        .get_result(conn)
+        .await
+}

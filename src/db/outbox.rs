@@ -29,3 +29,60 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, row: &NewOutboxRow<'_>) -> Qu
         .await?;
     Ok(inserted == 1)
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
+pub struct FeedRow {
+    pub id: Uuid,
+    pub event: String,
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A user's in-app notifications, newest first, before `before`.
+pub async fn feed(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    unread_only: bool,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<FeedRow>> {
+    let mut query = outbox::table
+        .filter(outbox::recipient_user_id.eq(user_id))
+        .filter(outbox::channel.eq("in_app"))
+        .select(FeedRow::as_select())
+        .order(outbox::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if unread_only {
+        query = query.filter(outbox::read_at.is_null());
+    }
+    if let Some(before) = before {
+        query = query.filter(outbox::id.lt(before));
+    }
+    query.load(conn).await
+}
+
+/// Marks one of the user's in-app notifications read (the first reading counts); `None` when
+/// it is not theirs.
+pub async fn mark_read(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<FeedRow>> {
+    let theirs = outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::recipient_user_id.eq(user_id))
+        .filter(outbox::channel.eq("in_app"));
+    diesel::update(theirs.filter(outbox::read_at.is_null()))
+        .set(outbox::read_at.eq(now))
+        .execute(conn)
+        .await?;
+    theirs
+        .select(FeedRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

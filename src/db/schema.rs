@@ -192,6 +192,10 @@ diesel::table! {
         is_broker -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        email_notifications -> Bool,
+        digest -> Text,
+        quiet_start_hour -> Nullable<Int2>,
+        quiet_end_hour -> Nullable<Int2>,
     }
 }
 

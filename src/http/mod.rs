@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod extract;
 pub mod json;
 pub mod listings;
+pub mod notifications;
 pub mod open_data;
 pub mod ops;
 pub mod passports;
@@ -43,6 +44,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "passports", description = "Material passports and their custody chain"),
         (name = "listings", description = "Offers of material and stock search"),
         (name = "open data", description = "Published for anyone, without personal data"),
+        (name = "notifications", description = "The in-app feed and how to be told"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -74,7 +76,8 @@ fn configure(cfg: &mut ServiceConfig) {
             .configure(catalog::routes)
             .configure(passports::routes)
             .configure(listings::routes)
-            .configure(open_data::routes),
+            .configure(open_data::routes)
+            .configure(notifications::routes),
     );
 }
 

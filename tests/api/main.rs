@@ -5,6 +5,7 @@ mod auth;
 mod catalog;
 mod cluster;
 mod migrations;
+mod notifications;
 mod openapi;
 mod operations;
 mod problems;

@@ -1,0 +1,109 @@
+//! The in-app feed and notification settings.
+
+use super::extract::Authenticated;
+use super::json::Json;
+use super::problem::Problem;
+use crate::app::accounts::Page;
+use crate::app::error::AppError;
+use crate::app::feed::{self, Notification, NotificationSettings};
+use crate::app::Ctx;
+use actix_web::{get, post, put, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list)
+        .service(mark_read)
+        .service(get_settings)
+        .service(put_settings);
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// Only notifications not yet read.
+    #[serde(default)]
+    unread: bool,
+    cursor: Option<String>,
+    /// 1 to 100 (default 50).
+    limit: Option<u32>,
+}
+
+/// The user's in-app notifications, newest first.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = [])),
+    params(FeedQuery),
+    responses(
+        (status = 200, body = Page<Notification>),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/notifications")]
+async fn list(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    query: web::Query<FeedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let page = feed::feed(
+        &ctx,
+        &auth.0,
+        query.unread,
+        query.cursor.as_deref(),
+        query.limit.unwrap_or(50),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Mark one of the user's notifications read.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Notification id")),
+    responses(
+        (status = 200, body = Notification),
+        (status = 404, description = "Not one of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/notifications/{id}/read")]
+async fn mark_read(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(feed::mark_read(&ctx, &auth.0, id.into_inner()).await?))
+}
+
+/// How the user wants to be told.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = [])),
+    responses((status = 200, body = NotificationSettings))
+)]
+#[get("/me/notification-settings")]
+async fn get_settings(ctx: web::Data<Ctx>, auth: Authenticated) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(feed::settings(&ctx, &auth.0).await?))
+}
+
+/// Set e-mail on or off, instant or daily digest, and quiet hours (UTC).
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = [])),
+    request_body = NotificationSettings,
+    responses(
+        (status = 200, body = NotificationSettings),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/me/notification-settings")]
+async fn put_settings(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    body: Json<NotificationSettings>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(feed::set_settings(&ctx, &auth.0, body.0).await?))
+}
