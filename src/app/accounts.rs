@@ -1,7 +1,8 @@
 //! Accounts: registering, logging in, sessions, profiles and the broker's verification.
 
-use super::error::{is_unique_violation, AppError, AppResult};
+use super::error::{is_unique_violation, stored, AppError, AppResult};
 use super::notifications::notify;
+use super::paging::{id_cursor, page_size, split};
 use super::tokens::{hash_refresh_token, new_refresh_token};
 use super::Ctx;
 use crate::db::accounts::{
@@ -121,18 +122,7 @@ pub struct TokenPair {
     pub refresh_expires_in: i64,
 }
 
-/// One page of a keyset-paginated list.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-fn parse_enum<T: std::str::FromStr>(text: &str) -> AppResult<T> {
-    text.parse()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("unexpected stored value {text:?}")))
-}
+pub use super::paging::Page;
 
 impl TryFrom<OrganisationRow> for Organisation {
     type Error = AppError;
@@ -140,8 +130,8 @@ impl TryFrom<OrganisationRow> for Organisation {
     fn try_from(row: OrganisationRow) -> AppResult<Self> {
         Ok(Organisation {
             id: row.id,
-            kind: parse_enum(&row.kind)?,
-            status: parse_enum(&row.status)?,
+            kind: stored(&row.kind)?,
+            status: stored(&row.status)?,
             name: row.name,
             kvk_number: row.kvk_number,
             address: row.address,
@@ -159,8 +149,8 @@ impl TryFrom<UserRow> for User {
     fn try_from(row: UserRow) -> AppResult<Self> {
         Ok(User {
             id: row.id,
-            locale: parse_enum(&row.locale)?,
-            role: parse_enum(&row.org_role)?,
+            locale: stored(&row.locale)?,
+            role: stored(&row.org_role)?,
             email: row.email,
             display_name: row.display_name,
             is_broker: row.is_broker,
@@ -418,10 +408,10 @@ pub async fn actor(ctx: &Ctx, user_id: Uuid) -> AppResult<Option<Actor>> {
     Ok(Some(Actor {
         user_id: user.id,
         organisation_id: organisation.id,
-        organisation_status: parse_enum(&organisation.status)?,
-        org_role: parse_enum(&user.org_role)?,
+        organisation_status: stored(&organisation.status)?,
+        org_role: stored(&user.org_role)?,
         is_broker: user.is_broker,
-        locale: parse_enum(&user.locale)?,
+        locale: stored(&user.locale)?,
     }))
 }
 
@@ -454,7 +444,7 @@ pub async fn organisation_profile(
         .map(|user| {
             Ok(Member {
                 id: user.id,
-                role: parse_enum(&user.org_role)?,
+                role: stored(&user.org_role)?,
                 display_name: user.display_name,
                 email: show_email.then_some(user.email),
             })
@@ -475,14 +465,8 @@ pub async fn list_organisations(
     limit: u32,
 ) -> AppResult<Page<Organisation>> {
     actor.require_broker()?;
-    let after = match cursor {
-        Some(raw) => Some(
-            Uuid::parse_str(raw)
-                .map_err(|_| AppError::BadRequest("the cursor is not valid".into()))?,
-        ),
-        None => None,
-    };
-    let limit = i64::from(limit.clamp(1, 100));
+    let after = id_cursor(cursor)?;
+    let limit = page_size(limit);
     let mut conn = ctx.conn().await?;
     let rows = q::list_organisations(
         &mut conn,
@@ -491,18 +475,12 @@ pub async fn list_organisations(
         limit + 1,
     )
     .await?;
-    let more = rows.len() as i64 > limit;
+    let (rows, more) = split(rows, limit);
     let items = rows
         .into_iter()
-        .take(limit as usize)
         .map(Organisation::try_from)
         .collect::<AppResult<Vec<_>>>()?;
-    let next_cursor = if more {
-        items.last().map(|o| o.id.to_string())
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(Page::new(items, more, |o| o.id.to_string()))
 }
 
 /// The broker verifies or suspends an organisation; its owners are told.

@@ -62,6 +62,13 @@ impl From<tokio::task::JoinError> for AppError {
     }
 }
 
+/// A value read back from the database in its text form; one that does not parse means the
+/// database holds what this build does not know.
+pub fn stored<T: std::str::FromStr>(text: &str) -> AppResult<T> {
+    text.parse()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("unexpected stored value {text:?}")))
+}
+
 /// True when `error` is a unique violation of the named constraint or index.
 pub fn is_unique_violation(error: &diesel::result::Error, constraint: &str) -> bool {
     matches!(

@@ -1,7 +1,8 @@
 //! What a user is told in the app, and how they want to be told.
 
-use super::accounts::{Actor, Page};
+use super::accounts::Actor;
 use super::error::{AppError, AppResult};
+use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
 use crate::db::accounts::{self as accounts_q, NotificationSettingsRow};
 use crate::db::outbox::{self as q, FeedRow};
@@ -93,28 +94,13 @@ pub async fn feed(
     cursor: Option<&str>,
     limit: u32,
 ) -> AppResult<Page<Notification>> {
-    let before = match cursor {
-        Some(raw) => Some(
-            Uuid::parse_str(raw)
-                .map_err(|_| AppError::BadRequest("the cursor is not valid".into()))?,
-        ),
-        None => None,
-    };
-    let limit = i64::from(limit.clamp(1, 100));
+    let before = id_cursor(cursor)?;
+    let limit = page_size(limit);
     let mut conn = ctx.conn().await?;
     let rows = q::feed(&mut conn, actor.user_id, unread_only, before, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    let items: Vec<Notification> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(Notification::from)
-        .collect();
-    let next_cursor = if more {
-        items.last().map(|n| n.id.to_string())
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    let (rows, more) = split(rows, limit);
+    let items = rows.into_iter().map(Notification::from).collect();
+    Ok(Page::new(items, more, |n: &Notification| n.id.to_string()))
 }
 
 pub async fn mark_read(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Notification> {

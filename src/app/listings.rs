@@ -2,7 +2,7 @@
 //! time-driven lifecycle, and stock search.
 
 use super::accounts::{Actor, Page};
-use super::error::{AppError, AppResult};
+use super::error::{stored, AppError, AppResult};
 use super::notifications::notify;
 use super::passports::record_custody;
 use super::{districts, Ctx};
@@ -80,11 +80,6 @@ fn condition_of(rank: i16) -> Condition {
         .copied()
         .find(|c| c.rank() == rank)
         .unwrap_or(Condition::Poor)
-}
-
-fn stored<T: std::str::FromStr>(text: &str) -> AppResult<T> {
-    text.parse()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("unexpected stored value {text:?}")))
 }
 
 impl Listing {

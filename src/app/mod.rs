@@ -8,6 +8,7 @@ pub mod feed;
 pub mod listings;
 pub mod notifications;
 pub mod open_data;
+pub mod paging;
 pub mod passports;
 pub mod seed;
 pub mod tokens;

@@ -3,6 +3,7 @@
 
 use super::accounts::Actor;
 use super::error::{AppError, AppResult};
+use super::paging::{id_cursor, page_size, split, Page};
 use super::{districts, Ctx};
 use crate::db::categories as categories_q;
 use crate::db::passports::{self as q, NewPassportRow, PassportRow};
@@ -288,28 +289,17 @@ pub async fn list_own(
     actor: &Actor,
     cursor: Option<&str>,
     limit: u32,
-) -> AppResult<super::accounts::Page<Passport>> {
-    let after = match cursor {
-        Some(raw) => Some(
-            Uuid::parse_str(raw)
-                .map_err(|_| AppError::BadRequest("the cursor is not valid".into()))?,
-        ),
-        None => None,
-    };
-    let limit = i64::from(limit.clamp(1, 100));
+) -> AppResult<Page<Passport>> {
+    let after = id_cursor(cursor)?;
+    let limit = page_size(limit);
     let mut conn = ctx.conn().await?;
     let rows = q::of_organisation(&mut conn, actor.organisation_id, after, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    let mut items = Vec::new();
-    for row in rows.into_iter().take(limit as usize) {
+    let (rows, more) = split(rows, limit);
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
         items.push(view(&mut conn, row).await?);
     }
-    let next_cursor = if more {
-        items.last().map(|p| p.id.to_string())
-    } else {
-        None
-    };
-    Ok(super::accounts::Page { items, next_cursor })
+    Ok(Page::new(items, more, |p| p.id.to_string()))
 }
 
 /// Attaches a document (for example the clearance of a hazard) to the owner's passport.
