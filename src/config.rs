@@ -43,6 +43,14 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// The code of the city's local currency (three capital letters).
     pub local_currency: String,
+    /// Mail delivery: attempts before a mail is left failed, the first wait between
+    /// attempts (doubling each time) and its ceiling, and the time a send may take.
+    pub mail_max_attempts: i32,
+    pub mail_backoff_secs: i64,
+    pub mail_backoff_max_secs: i64,
+    pub mail_timeout_secs: u64,
+    /// The hour (UTC) from which daily digests go out.
+    pub digest_hour: u32,
 }
 
 #[derive(Serialize)]
@@ -59,6 +67,11 @@ struct Defaults {
     login_window_secs: i64,
     max_body_bytes: usize,
     local_currency: &'static str,
+    mail_max_attempts: i32,
+    mail_backoff_secs: i64,
+    mail_backoff_max_secs: i64,
+    mail_timeout_secs: u64,
+    digest_hour: u32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -74,6 +87,11 @@ const DEFAULTS: Defaults = Defaults {
     login_window_secs: 900,
     max_body_bytes: 256 * 1024,
     local_currency: "KRL",
+    mail_max_attempts: 8,
+    mail_backoff_secs: 30,
+    mail_backoff_max_secs: 3600,
+    mail_timeout_secs: 10,
+    digest_hour: 7,
 };
 
 impl Settings {

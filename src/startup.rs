@@ -1,6 +1,7 @@
 //! Bringing the service up: finding or starting the database, migrating, building the
 //! context, serving, and shutting down cleanly.
 
+use crate::app::delivery::{DeliveryPolicy, Mailer};
 use crate::app::tokens::AccessTokens;
 use crate::app::{Ctx, Policy};
 use crate::config::Settings;
@@ -93,6 +94,7 @@ pub fn context(
 ) -> anyhow::Result<Ctx> {
     let secret = jwt_secret(settings)?;
     let public_url = settings.public_url();
+    let mail_timeout = Duration::from_secs(settings.mail_timeout_secs.max(1));
     Ok(Ctx {
         pool: db::pool(url.expose_secret(), settings.db_pool_size)?,
         clock,
@@ -109,6 +111,20 @@ pub fn context(
             local_currency: settings.local_currency.clone(),
         },
         public_url,
+        matcher: Default::default(),
+        mailer: settings
+            .smtp_url
+            .as_ref()
+            .map(|url| Mailer::new(url.expose_secret(), &settings.mail_from, mail_timeout))
+            .transpose()
+            .context("KRINGLOOP_SMTP_URL or KRINGLOOP_MAIL_FROM is not usable")?,
+        delivery: DeliveryPolicy {
+            max_attempts: settings.mail_max_attempts.max(1),
+            backoff_base: Span::seconds(settings.mail_backoff_secs.max(1)),
+            backoff_max: Span::seconds(settings.mail_backoff_max_secs.max(1)),
+            send_timeout: mail_timeout,
+            digest_hour: settings.digest_hour.min(23),
+        },
         latest_migration: db::migrate::latest_version(),
     })
 }
@@ -144,7 +160,16 @@ async fn serve_on(settings: &Settings, url: &SecretString) -> anyhow::Result<()>
             ctx.clone(),
             Duration::from_secs(600),
         )),
-        tokio::spawn(jobs::lifecycle::run_forever(ctx, Duration::from_secs(60))),
+        tokio::spawn(jobs::lifecycle::run_forever(
+            ctx.clone(),
+            Duration::from_secs(60),
+        )),
+        tokio::spawn(jobs::matcher::run_forever(
+            ctx.clone(),
+            url.clone(),
+            Duration::from_secs(30),
+        )),
+        tokio::spawn(jobs::delivery::run_forever(ctx, Duration::from_secs(5))),
     ];
     let result = server.await;
     for job in jobs {

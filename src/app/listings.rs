@@ -3,6 +3,7 @@
 
 use super::accounts::{Actor, Page};
 use super::error::{stored, AppError, AppResult};
+use super::matcher::{self, Subject};
 use super::notifications::notify;
 use super::passports::record_custody;
 use super::{districts, Ctx};
@@ -165,7 +166,7 @@ pub struct ListingPatch {
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+pub(crate) fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
@@ -267,7 +268,7 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewListing) -> AppResult<Li
     let district = districts::index(&mut conn)
         .await?
         .locate(input.pickup.lat, input.pickup.lon);
-    let row = conn
+    let (row, job) = conn
         .transaction::<_, AppError, _>(async move |conn| {
             let passport = passports_q::lock(conn, input.passport_id)
                 .await?
@@ -335,9 +336,12 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewListing) -> AppResult<Li
                 now,
             )
             .await?;
-            Ok(row)
+            let job = matcher::enqueue(conn, Subject::Listing(row.id), now).await?;
+            Ok((row, job))
         })
         .await?;
+    drop(conn);
+    matcher::work_now(ctx, &[job]).await;
     Listing::from_row(row, None, true)
 }
 
@@ -371,7 +375,7 @@ pub async fn update(
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     let index = districts::index(&mut conn).await?;
-    let row = conn
+    let (row, job) = conn
         .transaction::<_, AppError, _>(async move |conn| {
             let current = q::lock(conn, id)
                 .await?
@@ -455,11 +459,15 @@ pub async fn update(
                 search_text: &search_text(&words, note),
                 updated_at: now,
             };
-            q::update(conn, id, if_match, &changes)
+            let row = q::update(conn, id, if_match, &changes)
                 .await?
-                .ok_or(AppError::PreconditionFailed)
+                .ok_or(AppError::PreconditionFailed)?;
+            let job = matcher::enqueue(conn, Subject::Listing(id), now).await?;
+            Ok((row, job))
         })
         .await?;
+    drop(conn);
+    matcher::work_now(ctx, &[job]).await;
     Listing::from_row(row, None, true)
 }
 
@@ -467,7 +475,7 @@ pub async fn update(
 pub async fn withdraw(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Listing> {
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
-    let row = conn
+    let (row, job) = conn
         .transaction::<_, AppError, _>(async move |conn| {
             let current = q::lock(conn, id)
                 .await?
@@ -494,9 +502,12 @@ pub async fn withdraw(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Listing> 
                 now,
             )
             .await?;
-            Ok(row)
+            let job = matcher::enqueue(conn, Subject::Listing(id), now).await?;
+            Ok((row, job))
         })
         .await?;
+    drop(conn);
+    matcher::work_now(ctx, &[job]).await;
     Listing::from_row(row, None, true)
 }
 
@@ -506,11 +517,13 @@ pub async fn advance_lifecycle(ctx: &Ctx) -> AppResult<usize> {
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     let mut changed = 0;
+    let mut jobs = Vec::new();
     loop {
-        let batch = conn
+        let (batch, queued) = conn
             .transaction::<_, AppError, _>(async move |conn| {
                 let due = q::due(conn, now, 500).await?;
                 let count = due.len();
+                let mut queued = Vec::with_capacity(count);
                 for row in due {
                     let status: ListingStatus = stored(&row.status)?;
                     let expired = row.available_until.is_some_and(|until| until <= now);
@@ -526,12 +539,16 @@ pub async fn advance_lifecycle(ctx: &Ctx) -> AppResult<usize> {
                     if next == ListingStatus::Expired {
                         tell_owners(conn, &row, "listing_expired", now).await?;
                     }
+                    queued.push(matcher::enqueue(conn, Subject::Listing(row.id), now).await?);
                 }
-                Ok(count)
+                Ok((count, queued))
             })
             .await?;
         changed += batch;
+        jobs.extend(queued);
         if batch < 500 {
+            drop(conn);
+            matcher::work_now(ctx, &jobs).await;
             return Ok(changed);
         }
     }

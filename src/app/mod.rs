@@ -2,16 +2,19 @@
 
 pub mod accounts;
 pub mod categories;
+pub mod delivery;
 pub mod districts;
 pub mod error;
 pub mod feed;
 pub mod listings;
+pub mod matcher;
 pub mod notifications;
 pub mod open_data;
 pub mod paging;
 pub mod passports;
 pub mod seed;
 pub mod tokens;
+pub mod wishes;
 
 use crate::db::{Pool, PooledConn};
 use crate::domain::clock::Clock;
@@ -37,6 +40,11 @@ pub struct Ctx {
     pub tokens: tokens::AccessTokens,
     pub policy: Policy,
     pub public_url: String,
+    /// This instance's matcher and its indexes.
+    pub matcher: matcher::Matcher,
+    /// SMTP, when configured; without it mail waits in the outbox.
+    pub mailer: Option<delivery::Mailer>,
+    pub delivery: delivery::DeliveryPolicy,
     /// The newest migration this build embeds; `/readyz` checks that it was applied.
     pub latest_migration: String,
 }

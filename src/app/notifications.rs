@@ -6,7 +6,8 @@ use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-/// The channels every notification goes out on; delivery honours each user's settings.
+/// The channels every notification goes out on; mail delivery (see [`super::delivery`])
+/// honours each user's settings, the in-app feed has it at once.
 const CHANNELS: [&str; 2] = ["email", "in_app"];
 
 /// Queues `event` for each recipient on every channel. `occurrence` tells one happening of
@@ -23,6 +24,7 @@ pub async fn notify(
     for recipient in recipients {
         for channel in CHANNELS {
             let dedupe_key = format!("{event}:{occurrence}:{recipient}:{channel}");
+            let in_app = channel == "in_app";
             enqueue(
                 conn,
                 &NewOutboxRow {
@@ -32,8 +34,10 @@ pub async fn notify(
                     recipient_user_id: *recipient,
                     channel,
                     payload,
+                    status: if in_app { "delivered" } else { "pending" },
                     next_attempt_at: now,
                     created_at: now,
+                    delivered_at: in_app.then_some(now),
                 },
             )
             .await?;

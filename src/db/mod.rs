@@ -5,10 +5,12 @@ pub mod categories;
 pub mod cluster;
 pub mod districts;
 pub mod listings;
+pub mod matches;
 pub mod migrate;
 pub mod outbox;
 pub mod passports;
 pub mod schema;
+pub mod wishes;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;

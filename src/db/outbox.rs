@@ -1,6 +1,6 @@
 //! The transactional outbox: notifications written in the same transaction as their cause.
 
-use super::schema::outbox;
+use super::schema::{outbox, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -15,8 +15,10 @@ pub struct NewOutboxRow<'a> {
     pub recipient_user_id: Uuid,
     pub channel: &'a str,
     pub payload: &'a serde_json::Value,
+    pub status: &'a str,
     pub next_attempt_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// Inserts the row unless one with the same dedupe key exists; true when it was new.
@@ -85,4 +87,249 @@ pub async fn mark_read(
         .first(conn)
         .await
         .optional()
+}
+
+/// A mail due for delivery, with what its recipient wants.
+#[derive(Debug, Clone, Queryable)]
+pub struct MailRow {
+    pub id: Uuid,
+    pub event: String,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub locale: String,
+    pub email_notifications: bool,
+    pub digest: String,
+    pub quiet_start_hour: Option<i16>,
+    pub quiet_end_hour: Option<i16>,
+}
+
+/// Claims mail that is due, oldest first, skipping rows another worker holds; the rows stay
+/// locked until the caller's transaction ends.
+pub async fn claim_due_mail(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<MailRow>> {
+    let ids: Vec<Uuid> = outbox::table
+        .filter(outbox::channel.eq("email"))
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::next_attempt_at.le(now))
+        .select(outbox::id)
+        .order((outbox::next_attempt_at, outbox::id))
+        .limit(limit)
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    outbox::table
+        .inner_join(users::table)
+        .filter(outbox::id.eq_any(&ids))
+        .select((
+            outbox::id,
+            outbox::event,
+            outbox::payload,
+            outbox::attempts,
+            outbox::created_at,
+            users::id,
+            users::email,
+            users::display_name,
+            users::locale,
+            users::email_notifications,
+            users::digest,
+            users::quiet_start_hour,
+            users::quiet_end_hour,
+        ))
+        .order((outbox::next_attempt_at, outbox::id))
+        .load(conn)
+        .await
+}
+
+pub async fn set_delivered(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("delivered"),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::delivered_at.eq(now),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// Sets a row's state without an attempt: skipped, held for a digest, or put off.
+pub async fn set_state(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: &str,
+    next_attempt_at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(status),
+            outbox::next_attempt_at.eq(next_attempt_at),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// Records a failed attempt: `status` is `pending` with the next try's time, or `failed`.
+pub async fn set_attempt_failed(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: &str,
+    next_attempt_at: DateTime<Utc>,
+    error: &str,
+) -> QueryResult<usize> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(status),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::next_attempt_at.eq(next_attempt_at),
+            outbox::last_error.eq(error),
+        ))
+        .execute(conn)
+        .await
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
+pub struct OutboxRow {
+    pub id: Uuid,
+    pub event: String,
+    pub recipient_user_id: Uuid,
+    pub channel: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Outbox rows of a status, newest first, before `before`.
+pub async fn with_status(
+    conn: &mut AsyncPgConnection,
+    status: &str,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    let mut query = outbox::table
+        .filter(outbox::status.eq(status))
+        .select(OutboxRow::as_select())
+        .order(outbox::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(outbox::id.lt(before));
+    }
+    query.load(conn).await
+}
+
+/// Puts a failed row back in the queue with fresh attempts; `None` unless it had failed.
+pub async fn retry_failed(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<OutboxRow>> {
+    diesel::update(outbox::table.find(id).filter(outbox::status.eq("failed")))
+        .set((
+            outbox::status.eq("pending"),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+        ))
+        .returning(OutboxRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Users with mail held for a digest who have not had one on `today`.
+pub async fn digest_recipients(
+    conn: &mut AsyncPgConnection,
+    today: chrono::NaiveDate,
+) -> QueryResult<Vec<Uuid>> {
+    users::table
+        .filter(
+            users::last_digest_on
+                .is_null()
+                .or(users::last_digest_on.lt(today)),
+        )
+        .filter(diesel::dsl::exists(
+            outbox::table
+                .filter(outbox::recipient_user_id.eq(users::id))
+                .filter(outbox::status.eq("digest")),
+        ))
+        .select(users::id)
+        .load(conn)
+        .await
+}
+
+/// Locks the user for composing their digest, unless another worker does it or it was
+/// composed on `today` already.
+pub async fn lock_for_digest(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    today: chrono::NaiveDate,
+) -> QueryResult<bool> {
+    let found: Option<Uuid> = users::table
+        .find(user_id)
+        .filter(
+            users::last_digest_on
+                .is_null()
+                .or(users::last_digest_on.lt(today)),
+        )
+        .select(users::id)
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// The user's held mail, oldest first, to go into one digest.
+pub async fn held_for_digest(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<Vec<FeedRow>> {
+    outbox::table
+        .filter(outbox::recipient_user_id.eq(user_id))
+        .filter(outbox::status.eq("digest"))
+        .select(FeedRow::as_select())
+        .order(outbox::id)
+        .load(conn)
+        .await
+}
+
+pub async fn mark_digested(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+        .set((outbox::status.eq("digested"), outbox::delivered_at.eq(now)))
+        .execute(conn)
+        .await
+}
+
+pub async fn set_last_digest(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    today: chrono::NaiveDate,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set(users::last_digest_on.eq(today))
+        .execute(conn)
+        .await
 }

@@ -11,6 +11,22 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    bundles (id) {
+        id -> Uuid,
+        wish_id -> Uuid,
+        listing_set -> Text,
+        parts -> Jsonb,
+        covered -> Int8,
+        pickups -> Int4,
+        donors -> Int4,
+        total_distance_km -> Float8,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     categories (id) {
         id -> Uuid,
         parent_id -> Nullable<Uuid>,
@@ -93,6 +109,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        change_txid -> Int8,
     }
 }
 
@@ -102,6 +119,34 @@ diesel::table! {
         email -> Text,
         client_addr -> Text,
         failed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    match_jobs (id) {
+        id -> Int8,
+        subject -> Text,
+        subject_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    matches (id) {
+        id -> Uuid,
+        listing_id -> Uuid,
+        wish_id -> Uuid,
+        demander_id -> Uuid,
+        donor_id -> Uuid,
+        score -> Int4,
+        reasons -> Jsonb,
+        predicted -> Bool,
+        expected_on -> Nullable<Timestamptz>,
+        status -> Text,
+        retracted_because -> Nullable<Text>,
+        round -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -196,15 +241,50 @@ diesel::table! {
         digest -> Text,
         quiet_start_hour -> Nullable<Int2>,
         quiet_end_hour -> Nullable<Int2>,
+        last_digest_on -> Nullable<Date>,
     }
 }
 
+diesel::table! {
+    wishes (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        created_by -> Uuid,
+        category_id -> Uuid,
+        keywords -> Array<Nullable<Text>>,
+        length_min_mm -> Nullable<Int4>,
+        length_max_mm -> Nullable<Int4>,
+        width_min_mm -> Nullable<Int4>,
+        width_max_mm -> Nullable<Int4>,
+        height_min_mm -> Nullable<Int4>,
+        height_max_mm -> Nullable<Int4>,
+        condition_min -> Nullable<Int2>,
+        quantity -> Int8,
+        unit -> Text,
+        near_lat -> Float8,
+        near_lon -> Float8,
+        radius_km -> Float8,
+        needed_by -> Nullable<Timestamptz>,
+        max_price -> Jsonb,
+        include_announced -> Bool,
+        notify -> Text,
+        status -> Text,
+        version -> Int4,
+        change_txid -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(bundles -> wishes (wish_id));
 diesel::joinable!(custody_events -> organisations (organisation_id));
 diesel::joinable!(custody_events -> passports (passport_id));
 diesel::joinable!(listings -> categories (category_id));
 diesel::joinable!(listings -> districts (district_id));
 diesel::joinable!(listings -> organisations (organisation_id));
 diesel::joinable!(listings -> passports (passport_id));
+diesel::joinable!(matches -> listings (listing_id));
+diesel::joinable!(matches -> wishes (wish_id));
 diesel::joinable!(organisations -> districts (district_id));
 diesel::joinable!(outbox -> users (recipient_user_id));
 diesel::joinable!(passports -> categories (category_id));
@@ -213,17 +293,24 @@ diesel::joinable!(passports -> eural_codes (eural_code));
 diesel::joinable!(passports -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(wishes -> categories (category_id));
+diesel::joinable!(wishes -> organisations (organisation_id));
+diesel::joinable!(wishes -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    bundles,
     categories,
     custody_events,
     districts,
     eural_codes,
     listings,
     login_failures,
+    match_jobs,
+    matches,
     organisations,
     outbox,
     passports,
     refresh_tokens,
     users,
+    wishes,
 );

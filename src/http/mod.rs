@@ -11,6 +11,7 @@ pub mod open_data;
 pub mod ops;
 pub mod passports;
 pub mod problem;
+pub mod wishes;
 
 use crate::app::Ctx;
 use actix_web::dev::{Server, Service};
@@ -43,6 +44,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "catalog", description = "Categories and districts"),
         (name = "passports", description = "Material passports and their custody chain"),
         (name = "listings", description = "Offers of material and stock search"),
+        (name = "wishes", description = "Standing demand, its matches and bundles"),
         (name = "open data", description = "Published for anyone, without personal data"),
         (name = "notifications", description = "The in-app feed and how to be told"),
         (name = "operations", description = "Health and readiness"),
@@ -77,6 +79,7 @@ fn configure(cfg: &mut ServiceConfig) {
             .configure(passports::routes)
             .configure(listings::routes)
             .configure(open_data::routes)
+            .configure(wishes::routes)
             .configure(notifications::routes),
     );
 }

@@ -4,6 +4,7 @@ use super::extract::Authenticated;
 use super::json::Json;
 use super::problem::Problem;
 use crate::app::accounts::Page;
+use crate::app::delivery::{self, OutboxEntry};
 use crate::app::error::AppError;
 use crate::app::feed::{self, Notification, NotificationSettings};
 use crate::app::Ctx;
@@ -16,7 +17,68 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list)
         .service(mark_read)
         .service(get_settings)
-        .service(put_settings);
+        .service(put_settings)
+        .service(outbox)
+        .service(retry);
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxQuery {
+    /// pending, delivered, failed (default), skipped, digest or digested.
+    status: Option<String>,
+    cursor: Option<String>,
+    /// 1 to 100 (default 50).
+    limit: Option<u32>,
+}
+
+/// Notifications by delivery status, newest first; failed mail waits here for a broker.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(OutboxQuery),
+    responses(
+        (status = 200, body = Page<OutboxEntry>),
+        (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/outbox")]
+async fn outbox(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    query: web::Query<OutboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let page = delivery::outbox(
+        &ctx,
+        &auth.0,
+        query.status.as_deref().unwrap_or("failed"),
+        query.cursor.as_deref(),
+        query.limit.unwrap_or(50),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Send a failed mail again, with fresh attempts.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Outbox entry id")),
+    responses(
+        (status = 200, body = OutboxEntry),
+        (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not failed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/outbox/{id}/retry")]
+async fn retry(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(delivery::retry(&ctx, &auth.0, id.into_inner()).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -1,4 +1,6 @@
 //! Background work, safe to run in several instances at once.
 
+pub mod delivery;
 pub mod housekeeping;
 pub mod lifecycle;
+pub mod matcher;

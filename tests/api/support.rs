@@ -266,6 +266,15 @@ impl TestApp {
         );
         let db_url = fresh_database().await;
         let clock = ManualClock::new(Utc::now());
+        Self::spawn_on(settings, db_url, clock).await
+    }
+
+    /// A second instance of the service on this one's database, sharing its clock.
+    pub async fn spawn_beside(&self, settings: Settings) -> TestApp {
+        Self::spawn_on(settings, self.db_url.clone(), self.clock.clone()).await
+    }
+
+    async fn spawn_on(settings: Settings, db_url: String, clock: ManualClock) -> TestApp {
         let ctx = startup::context(
             &settings,
             &SecretString::from(db_url.clone()),

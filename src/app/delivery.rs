@@ -1,0 +1,518 @@
+//! Delivering the outbox's mail: rendering each notification from its template in the
+//! recipient's language, sending it over SMTP, retrying with exponential backoff, holding what
+//! belongs in a daily digest, and composing the digests.
+
+use super::error::{AppError, AppResult};
+use super::paging::{id_cursor, page_size, split, Page};
+use super::Ctx;
+use crate::db::outbox::{self as q, MailRow, NewOutboxRow, OutboxRow};
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
+use diesel_async::AsyncConnection;
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use minijinja::Environment;
+use serde::Serialize;
+use std::sync::OnceLock;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// How delivery behaves, from the settings.
+#[derive(Debug, Clone)]
+pub struct DeliveryPolicy {
+    /// After this many failed attempts a mail is left `failed` for a broker to retry.
+    pub max_attempts: i32,
+    /// The wait after the first failure; it doubles with each further one.
+    pub backoff_base: Duration,
+    /// The wait never grows beyond this.
+    pub backoff_max: Duration,
+    /// A send that takes longer has failed.
+    pub send_timeout: std::time::Duration,
+    /// Digests go out at or after this hour (UTC).
+    pub digest_hour: u32,
+}
+
+/// The SMTP connection settings and the sender.
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// `url` as lettre reads it: `smtp://host:port` (plain), `smtp://host?tls=required`
+    /// (STARTTLS) or `smtps://host` (TLS), with optional `user:password@`.
+    pub fn new(url: &str, from: &str, timeout: std::time::Duration) -> anyhow::Result<Mailer> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
+            .timeout(Some(timeout))
+            .build();
+        Ok(Mailer {
+            transport,
+            from: from.parse()?,
+        })
+    }
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Events that a daily digest gathers instead of a mail each.
+const DIGESTIBLE: [&str; 7] = [
+    "match_new",
+    "match_predicted",
+    "match_available",
+    "match_date_changed",
+    "match_retracted",
+    "bundle_proposed",
+    "listing_matched",
+];
+
+macro_rules! templates {
+    ($($name:literal),+ $(,)?) => {
+        [$(($name, include_str!(concat!("../../templates/mail/", $name, ".txt")))),+]
+    };
+}
+
+const TEMPLATES: [(&str, &str); 24] = templates!(
+    "match_new.en",
+    "match_new.nl",
+    "match_predicted.en",
+    "match_predicted.nl",
+    "match_available.en",
+    "match_available.nl",
+    "match_date_changed.en",
+    "match_date_changed.nl",
+    "match_retracted.en",
+    "match_retracted.nl",
+    "bundle_proposed.en",
+    "bundle_proposed.nl",
+    "listing_matched.en",
+    "listing_matched.nl",
+    "organisation_verified.en",
+    "organisation_verified.nl",
+    "listing_expired.en",
+    "listing_expired.nl",
+    "digest.en",
+    "digest.nl",
+    "other.en",
+    "other.nl",
+    "_footer.en",
+    "_footer.nl",
+);
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            // The templates are part of the build and checked by a unit test.
+            if let Err(error) = env.add_template(name, source) {
+                tracing::error!(%error, name, "a mail template does not parse");
+            }
+        }
+        env
+    })
+}
+
+/// A mail's subject and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+/// Renders `event`'s template (or the general one) in `locale` (`nl` or `en`); the first line
+/// is the subject.
+pub fn render(
+    event: &str,
+    locale: &str,
+    name: &str,
+    payload: &serde_json::Value,
+    public_url: &str,
+) -> Result<Rendered, minijinja::Error> {
+    let env = environment();
+    let locale = if locale == "en" { "en" } else { "nl" };
+    let template = env
+        .get_template(&format!("{event}.{locale}"))
+        .or_else(|_| env.get_template(&format!("other.{locale}")))?;
+    let context = minijinja::context! {
+        event => event,
+        name => name,
+        p => payload,
+        public_url => public_url,
+        settings_url => format!("{public_url}/api/v1/me/notification-settings"),
+    };
+    let text = template.render(&context)?;
+    let footer = env
+        .get_template(&format!("_footer.{locale}"))?
+        .render(&context)?;
+    let (subject, body) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+    Ok(Rendered {
+        subject: subject.trim().to_owned(),
+        body: format!("{}\n{footer}", body.trim_start_matches('\n')),
+    })
+}
+
+/// Whether `now` lies in the quiet hours `start..end` (UTC; the window may pass midnight),
+/// and if so when they end.
+pub fn quiet_until(
+    now: DateTime<Utc>,
+    start: Option<i16>,
+    end: Option<i16>,
+) -> Option<DateTime<Utc>> {
+    let (start, end) = (u32::try_from(start?).ok()?, u32::try_from(end?).ok()?);
+    let hour = now.hour();
+    let quiet = if start <= end {
+        (start..end).contains(&hour)
+    } else {
+        hour >= start || hour < end
+    };
+    if !quiet {
+        return None;
+    }
+    let today_end = now.date_naive().and_hms_opt(end, 0, 0)?.and_utc();
+    Some(if today_end > now {
+        today_end
+    } else {
+        today_end + Duration::days(1)
+    })
+}
+
+/// The wait before attempt `attempts + 1` after `attempts` failures.
+pub fn backoff(policy: &DeliveryPolicy, attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    (policy.backoff_base * 2_i32.pow(doublings)).min(policy.backoff_max)
+}
+
+/// What one delivery round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivered {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+    pub held_for_digest: usize,
+    pub skipped: usize,
+    pub put_off: usize,
+}
+
+/// Delivers the mail that is due, in batches, until none is left. Without a mailer nothing
+/// is claimed: mail waits until SMTP is configured.
+pub async fn deliver_due(ctx: &Ctx) -> AppResult<Delivered> {
+    let mut total = Delivered::default();
+    let Some(mailer) = ctx.mailer.as_ref() else {
+        return Ok(total);
+    };
+    let mut conn = ctx.conn().await?;
+    loop {
+        let now = ctx.now();
+        let round = conn
+            .transaction::<_, AppError, _>(async move |conn| {
+                let mut round = Delivered::default();
+                let rows = q::claim_due_mail(conn, now, 20).await?;
+                for row in &rows {
+                    let held = DIGESTIBLE.contains(&row.event.as_str())
+                        && (row.digest == "daily" || row.payload["digest"] == true);
+                    if !row.email_notifications {
+                        q::set_state(conn, row.id, "skipped", now).await?;
+                        round.skipped += 1;
+                    } else if held {
+                        q::set_state(conn, row.id, "digest", now).await?;
+                        round.held_for_digest += 1;
+                    } else if let Some(until) =
+                        quiet_until(now, row.quiet_start_hour, row.quiet_end_hour)
+                    {
+                        q::set_state(conn, row.id, "pending", until).await?;
+                        round.put_off += 1;
+                    } else {
+                        match send(ctx, mailer, row).await {
+                            Ok(()) => {
+                                q::set_delivered(conn, row.id, now).await?;
+                                round.sent += 1;
+                            }
+                            Err(error) => {
+                                let attempts = row.attempts + 1;
+                                let (status, next) = if attempts >= ctx.delivery.max_attempts {
+                                    round.failed += 1;
+                                    ("failed", now)
+                                } else {
+                                    round.retrying += 1;
+                                    ("pending", now + backoff(&ctx.delivery, attempts))
+                                };
+                                tracing::warn!(id = %row.id, attempts, %error, "mail not delivered");
+                                q::set_attempt_failed(conn, row.id, status, next, &error).await?;
+                            }
+                        }
+                    }
+                }
+                Ok((round, rows.len()))
+            })
+            .await;
+        let (round, claimed) = round?;
+        total.sent += round.sent;
+        total.retrying += round.retrying;
+        total.failed += round.failed;
+        total.held_for_digest += round.held_for_digest;
+        total.skipped += round.skipped;
+        total.put_off += round.put_off;
+        if claimed < 20 {
+            return Ok(total);
+        }
+    }
+}
+
+async fn send(ctx: &Ctx, mailer: &Mailer, row: &MailRow) -> Result<(), String> {
+    let rendered = render(
+        &row.event,
+        &row.locale,
+        &row.display_name,
+        &row.payload,
+        &ctx.public_url,
+    )
+    .map_err(|e| format!("template: {e}"))?;
+    let to: Mailbox = row
+        .email
+        .parse()
+        .map_err(|e| format!("recipient address: {e}"))?;
+    let message = Message::builder()
+        .from(mailer.from.clone())
+        .to(to)
+        .subject(rendered.subject)
+        .message_id(Some(format!("<{}@kringloop>", row.id)))
+        .header(ContentType::TEXT_PLAIN)
+        .body(rendered.body)
+        .map_err(|e| format!("message: {e}"))?;
+    match tokio::time::timeout(ctx.delivery.send_timeout, mailer.transport.send(message)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(format!("smtp: {error}")),
+        Err(_) => Err(format!(
+            "smtp: no answer within {} s",
+            ctx.delivery.send_timeout.as_secs()
+        )),
+    }
+}
+
+/// Gathers the mail held for each user's digest into one mail a day, once the digest hour
+/// has come. Safe in several instances: the user row is locked and the day recorded.
+pub async fn compose_digests(ctx: &Ctx) -> AppResult<usize> {
+    let now = ctx.now();
+    if now.hour() < ctx.delivery.digest_hour {
+        return Ok(0);
+    }
+    let today = now.date_naive();
+    let mut conn = ctx.conn().await?;
+    let mut composed = 0;
+    for user_id in q::digest_recipients(&mut conn, today).await? {
+        let done = conn
+            .transaction::<_, AppError, _>(async move |conn| {
+                if !q::lock_for_digest(conn, user_id, today).await? {
+                    return Ok(false);
+                }
+                let held = q::held_for_digest(conn, user_id).await?;
+                if held.is_empty() {
+                    return Ok(false);
+                }
+                let items: Vec<serde_json::Value> = held
+                    .iter()
+                    .map(|row| serde_json::json!({"event": row.event, "payload": row.payload}))
+                    .collect();
+                let payload = serde_json::json!({ "day": today, "items": items });
+                q::enqueue(
+                    conn,
+                    &NewOutboxRow {
+                        id: Uuid::now_v7(),
+                        dedupe_key: &digest_key(user_id, today),
+                        event: "digest",
+                        recipient_user_id: user_id,
+                        channel: "email",
+                        payload: &payload,
+                        status: "pending",
+                        next_attempt_at: now,
+                        created_at: now,
+                        delivered_at: None,
+                    },
+                )
+                .await?;
+                let ids: Vec<Uuid> = held.iter().map(|row| row.id).collect();
+                q::mark_digested(conn, &ids, now).await?;
+                q::set_last_digest(conn, user_id, today).await?;
+                Ok(true)
+            })
+            .await?;
+        composed += usize::from(done);
+    }
+    Ok(composed)
+}
+
+fn digest_key(user_id: Uuid, day: NaiveDate) -> String {
+    format!("digest:{day}:{user_id}:email")
+}
+
+/// An outbox row as a broker sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OutboxEntry {
+    pub id: Uuid,
+    pub event: String,
+    pub recipient_user_id: Uuid,
+    pub channel: String,
+    /// pending, delivered, failed, skipped, digest or digested.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<OutboxRow> for OutboxEntry {
+    fn from(row: OutboxRow) -> Self {
+        OutboxEntry {
+            id: row.id,
+            event: row.event,
+            recipient_user_id: row.recipient_user_id,
+            channel: row.channel,
+            status: row.status,
+            attempts: row.attempts,
+            next_attempt_at: row.next_attempt_at,
+            last_error: row.last_error,
+            created_at: row.created_at,
+            delivered_at: row.delivered_at,
+        }
+    }
+}
+
+const STATUSES: [&str; 6] = [
+    "pending",
+    "delivered",
+    "failed",
+    "skipped",
+    "digest",
+    "digested",
+];
+
+/// Outbox rows of one status, for the broker (failed mail above all).
+pub async fn outbox(
+    ctx: &Ctx,
+    actor: &super::accounts::Actor,
+    status: &str,
+    cursor: Option<&str>,
+    limit: u32,
+) -> AppResult<Page<OutboxEntry>> {
+    actor.require_broker()?;
+    if !STATUSES.contains(&status) {
+        return Err(AppError::BadRequest(format!(
+            "status must be one of: {}",
+            STATUSES.join(", ")
+        )));
+    }
+    let before = id_cursor(cursor)?;
+    let limit = page_size(limit);
+    let mut conn = ctx.conn().await?;
+    let rows = q::with_status(&mut conn, status, before, limit + 1).await?;
+    let (rows, more) = split(rows, limit);
+    let items = rows.into_iter().map(OutboxEntry::from).collect();
+    Ok(Page::new(items, more, |e: &OutboxEntry| e.id.to_string()))
+}
+
+/// A broker sends a failed mail again, with fresh attempts.
+pub async fn retry(ctx: &Ctx, actor: &super::accounts::Actor, id: Uuid) -> AppResult<OutboxEntry> {
+    actor.require_broker()?;
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    match q::retry_failed(&mut conn, id, now).await? {
+        Some(row) => Ok(OutboxEntry::from(row)),
+        None => Err(AppError::Conflict {
+            code: "not-failed",
+            detail: "only a failed notification can be retried".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn every_template_parses_and_renders_in_both_languages() {
+        let payload = serde_json::json!({
+            "title": "Binnendeuren", "wish_id": Uuid::nil(), "listing_id": Uuid::nil(),
+            "bundle_id": Uuid::nil(), "expected_on": "2026-12-28", "score": 800,
+            "reasons": [{"code": "distance", "nl": "1 km", "en": "1 km"}],
+            "covered": 21, "pickups": 3, "donors": 3, "total_distance_km": 4.5,
+            "parts": [{"listing_id": Uuid::nil(), "take": {"amount": 8, "unit": "piece"},
+                       "distance_km": 1.2}],
+            "because": "withdrawn", "predicted": true,
+            "items": [{"event": "match_predicted", "payload": {"title": "Deuren",
+                       "expected_on": "2026-12-28", "wish_id": Uuid::nil()}}],
+        });
+        for (name, _) in TEMPLATES {
+            let Some((event, locale)) = name.split_once('.') else {
+                panic!("{name}");
+            };
+            if event.starts_with('_') {
+                continue;
+            }
+            let rendered = render(event, locale, "Ada", &payload, "https://k.test").unwrap();
+            assert!(!rendered.subject.is_empty(), "{name}");
+            assert!(
+                rendered
+                    .body
+                    .contains("https://k.test/api/v1/me/notification-settings"),
+                "{name}"
+            );
+            assert!(rendered.body.contains("https://k.test/api/v1/"), "{name}");
+        }
+    }
+
+    #[test]
+    fn predicted_mail_names_the_date_in_the_recipients_language() {
+        let payload = serde_json::json!({"title": "Deuren", "expected_on": "2026-12-28",
+            "wish_id": Uuid::nil(), "listing_id": Uuid::nil(), "score": 700, "reasons": []});
+        let nl = render("match_predicted", "nl", "Ada", &payload, "https://k.test").unwrap();
+        assert_eq!(nl.subject, "Verwacht beschikbaar op 2026-12-28: Deuren");
+        let en = render("match_predicted", "en", "Ada", &payload, "https://k.test").unwrap();
+        assert_eq!(en.subject, "Expected available on 2026-12-28: Deuren");
+        let unknown = render("ledger_thing", "en", "Ada", &payload, "https://k.test").unwrap();
+        assert_eq!(unknown.subject, "kringloop: ledger thing");
+    }
+
+    #[test]
+    fn quiet_hours_put_mail_off_until_they_end() {
+        let at = |h| Utc.with_ymd_and_hms(2026, 11, 28, h, 30, 0).unwrap();
+        assert_eq!(quiet_until(at(12), None, None), None);
+        assert_eq!(quiet_until(at(12), Some(22), Some(7)), None);
+        assert_eq!(
+            quiet_until(at(23), Some(22), Some(7)),
+            Some(Utc.with_ymd_and_hms(2026, 11, 29, 7, 0, 0).unwrap())
+        );
+        assert_eq!(
+            quiet_until(at(3), Some(22), Some(7)),
+            Some(Utc.with_ymd_and_hms(2026, 11, 28, 7, 0, 0).unwrap())
+        );
+        assert_eq!(
+            quiet_until(at(9), Some(9), Some(17)),
+            Some(Utc.with_ymd_and_hms(2026, 11, 28, 17, 0, 0).unwrap())
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling() {
+        let policy = DeliveryPolicy {
+            max_attempts: 8,
+            backoff_base: Duration::seconds(30),
+            backoff_max: Duration::hours(1),
+            send_timeout: std::time::Duration::from_secs(10),
+            digest_hour: 7,
+        };
+        assert_eq!(backoff(&policy, 1), Duration::seconds(30));
+        assert_eq!(backoff(&policy, 2), Duration::seconds(60));
+        assert_eq!(backoff(&policy, 4), Duration::seconds(240));
+        assert_eq!(backoff(&policy, 30), Duration::hours(1));
+    }
+}

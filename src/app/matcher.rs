@@ -1,0 +1,719 @@
+//! The incremental matcher: keeps this instance's indexes of active wishes and open listings
+//! in step with the database, works the queue of changed subjects, and stores, updates and
+//! retracts matches and bundle proposals, telling both sides through the outbox.
+//!
+//! Several instances may run at once. Each change to a wish or a listing stamps its
+//! transaction id on the row and queues a job in the same transaction. Before working a job,
+//! an instance catches up: it reads every row stamped at or above the oldest transaction that
+//! was still running at its previous catch-up, so no committed change is missed whatever order
+//! transactions commit in. Of two concurrent changes (a wish and a listing), whichever job is
+//! worked second sees the other's row; stored matches are unique per (listing, wish) and each
+//! notification has a dedupe key, so two instances working the same pair write it once.
+
+use super::error::{stored, AppError, AppResult};
+use super::notifications::notify;
+use super::Ctx;
+use crate::db::accounts as accounts_q;
+use crate::db::categories as categories_q;
+use crate::db::matches::{self as q, MatchChanges, MatchRow, NewBundleRow, NewMatchRow, OfferRow};
+use crate::db::wishes::{self as wishes_q, WishRow};
+use crate::domain::account::Locale;
+use crate::domain::geo::Location;
+use crate::domain::listing::ListingStatus;
+use crate::domain::matching::{
+    bundle, score, AttributeBounds, CategoryTree, MatchIndex, MmRange, Offer, OfferIndex, Reason,
+    Scored, UnitPrice, Wish,
+};
+use crate::domain::passport::{Condition, Dimensions};
+use crate::domain::quantity::{Quantity, Unit};
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use tokio::sync::{Mutex, Notify};
+use uuid::Uuid;
+
+/// What the matcher keeps of a wish beside the matcher's view of it.
+#[derive(Debug, Clone)]
+struct WishMeta {
+    organisation_id: Uuid,
+    daily: bool,
+}
+
+#[derive(Debug, Clone)]
+struct OfferMeta {
+    title: String,
+}
+
+#[derive(Default)]
+struct State {
+    wishes: MatchIndex,
+    offers: OfferIndex,
+    wish_meta: HashMap<Uuid, WishMeta>,
+    offer_meta: HashMap<Uuid, OfferMeta>,
+    tree: CategoryTree,
+    /// Rows stamped at or above this transaction id are read again at the next catch-up;
+    /// `None` until the first (full) load.
+    watermark: Option<i64>,
+}
+
+/// One instance's matcher. Jobs are worked one at a time per instance.
+#[derive(Default)]
+pub struct Matcher {
+    state: Mutex<State>,
+    /// Woken when this instance queued a job (other instances hear of it by LISTEN/NOTIFY).
+    pub wake: Notify,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher").finish_non_exhaustive()
+    }
+}
+
+/// A subject whose matches must be worked out again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Listing(Uuid),
+    Wish(Uuid),
+}
+
+/// Queues `subject` in the caller's transaction; returns the job's id, to be worked at once
+/// after commit with [`run_jobs`].
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    subject: Subject,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
+    let (kind, id) = match subject {
+        Subject::Listing(id) => ("listing", id),
+        Subject::Wish(id) => ("wish", id),
+    };
+    Ok(q::enqueue_job(conn, kind, id, now).await?)
+}
+
+/// Works the jobs a use case queued, now that it committed. When that fails the jobs stay
+/// queued and the background matcher works them.
+pub async fn work_now(ctx: &Ctx, jobs: &[i64]) {
+    if jobs.is_empty() {
+        return;
+    }
+    if let Err(error) = run_jobs(ctx, Some(jobs)).await {
+        tracing::warn!(%error, "matching after a change failed; the background matcher retries");
+    }
+    ctx.matcher.wake.notify_one();
+}
+
+/// Works queued jobs: the given ones (those another worker holds are left to it), or all that
+/// are due. Returns how many were worked.
+pub async fn run_jobs(ctx: &Ctx, only: Option<&[i64]>) -> AppResult<usize> {
+    let mut state = ctx.matcher.state.lock().await;
+    let mut conn = ctx.conn().await?;
+    let mut worked = 0;
+    loop {
+        let now = ctx.now();
+        let state = &mut *state;
+        let done = conn
+            .transaction::<_, AppError, _>(async move |conn| {
+                let jobs = q::claim_jobs(conn, only, 50).await?;
+                if jobs.is_empty() {
+                    return Ok(0);
+                }
+                catch_up(conn, state).await?;
+                let mut seen = HashSet::new();
+                for (id, kind, subject_id) in &jobs {
+                    let subject = if kind == "wish" {
+                        Subject::Wish(*subject_id)
+                    } else {
+                        Subject::Listing(*subject_id)
+                    };
+                    if seen.insert(subject) {
+                        work(conn, state, subject, now).await?;
+                    }
+                    q::delete_job(conn, *id).await?;
+                }
+                Ok(jobs.len())
+            })
+            .await?;
+        worked += done;
+        if done == 0 {
+            return Ok(worked);
+        }
+    }
+}
+
+/// Loads everything at the first call, then what changed since the previous call.
+async fn catch_up(conn: &mut AsyncPgConnection, state: &mut State) -> AppResult<()> {
+    let xmin = q::snapshot_xmin(conn).await?;
+    let since = state.watermark.unwrap_or(0);
+    let full = state.watermark.is_none();
+    state.tree = CategoryTree::new(
+        categories_q::all(conn)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.parent_id)),
+    );
+    for row in wishes_q::changed_since(conn, since, full).await? {
+        let id = row.id;
+        if row.status == "active" {
+            let meta = WishMeta {
+                organisation_id: row.organisation_id,
+                daily: row.notify == "daily",
+            };
+            state.wishes.insert(wish_of(&row)?);
+            state.wish_meta.insert(id, meta);
+        } else {
+            state.wishes.remove(id);
+            state.wish_meta.remove(&id);
+        }
+    }
+    for row in q::offers_changed_since(conn, since, full).await? {
+        let id = row.id;
+        let title = row.title.clone();
+        let offer = offer_of(row)?;
+        if offer.status.is_open() && offer.quantity_available > 0 {
+            state.offers.insert(offer);
+            state.offer_meta.insert(id, OfferMeta { title });
+        } else {
+            state.offers.remove(id);
+            state.offer_meta.remove(&id);
+        }
+    }
+    state.watermark = Some(xmin);
+    Ok(())
+}
+
+/// The matcher's view of a stored wish.
+pub fn wish_of(row: &WishRow) -> AppResult<Wish> {
+    let range = |min, max| MmRange { min, max };
+    let max_price: Vec<PriceLimit> = serde_json::from_value(row.max_price.clone())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored max_price: {e}")))?;
+    Ok(Wish {
+        id: row.id,
+        category_id: row.category_id,
+        keywords: row.keywords.iter().flatten().cloned().collect(),
+        attributes: AttributeBounds {
+            length_mm: range(row.length_min_mm, row.length_max_mm),
+            width_mm: range(row.width_min_mm, row.width_max_mm),
+            height_mm: range(row.height_min_mm, row.height_max_mm),
+        },
+        condition_min: row.condition_min.map(condition_of),
+        quantity: Quantity {
+            amount: row.quantity,
+            unit: stored(&row.unit)?,
+        },
+        near: Location {
+            lat: row.near_lat,
+            lon: row.near_lon,
+        },
+        radius_km: row.radius_km,
+        needed_by: row.needed_by,
+        max_price: max_price
+            .into_iter()
+            .map(|limit| UnitPrice {
+                currency: limit.currency,
+                amount: limit.amount,
+            })
+            .collect(),
+        include_announced: row.include_announced,
+    })
+}
+
+/// The most a wish pays per unit in one currency, as stored and as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceLimit {
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// Minor units (cents) per unit of the wish's quantity.
+    pub amount: i64,
+}
+
+pub fn condition_of(rank: i16) -> Condition {
+    Condition::ALL
+        .iter()
+        .copied()
+        .find(|c| c.rank() == rank)
+        .unwrap_or(Condition::Poor)
+}
+
+fn offer_of(row: OfferRow) -> AppResult<Offer> {
+    let dimensions: Dimensions = row
+        .dimensions
+        .and_then(|value| serde_json::from_value(value).ok())
+        .unwrap_or_default();
+    let status: ListingStatus = stored(&row.status)?;
+    let unit: Unit = stored(&row.unit)?;
+    Ok(Offer {
+        id: row.id,
+        organisation_id: row.organisation_id,
+        category_id: row.category_id,
+        words: Offer::words_of([row.search_text.as_str()]),
+        dimensions,
+        condition: condition_of(row.condition_rank),
+        quantity_available: row.quantity_available,
+        unit,
+        grams_per_unit: row.mass_g_per_unit,
+        location: Location {
+            lat: row.pickup_lat,
+            lon: row.pickup_lon,
+        },
+        status,
+        available_from: row.available_from,
+        price: row
+            .price_amount
+            .zip(row.price_currency)
+            .map(|(amount, currency)| UnitPrice { currency, amount }),
+    })
+}
+
+/// A reason as stored: a stable code and the words in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoredReason {
+    /// category, attributes, quantity, distance, timing, price or condition.
+    pub code: String,
+    pub nl: String,
+    pub en: String,
+}
+
+fn reason_code(reason: &Reason) -> &'static str {
+    match reason {
+        Reason::Category { .. } => "category",
+        Reason::Attributes { .. } => "attributes",
+        Reason::Quantity { .. } => "quantity",
+        Reason::Distance { .. } => "distance",
+        Reason::Timing(_) => "timing",
+        Reason::Price(_) => "price",
+        Reason::Condition { .. } => "condition",
+    }
+}
+
+fn reasons_json(scored: &Scored) -> serde_json::Value {
+    let reasons: Vec<StoredReason> = scored
+        .reasons
+        .iter()
+        .map(|reason| StoredReason {
+            code: reason_code(reason).to_owned(),
+            nl: reason.text(Locale::Nl),
+            en: reason.text(Locale::En),
+        })
+        .collect();
+    serde_json::to_value(reasons).unwrap_or_default()
+}
+
+/// Why a listing's match went away, for the demander.
+fn retraction_cause(offer: Option<&Offer>, status: Option<ListingStatus>) -> &'static str {
+    match (offer, status) {
+        (_, Some(ListingStatus::Withdrawn)) => "withdrawn",
+        (_, Some(ListingStatus::Expired)) => "expired",
+        (_, Some(ListingStatus::Reserved | ListingStatus::Closed)) => "taken",
+        (Some(offer), _) if offer.status == ListingStatus::Announced => "date_changed",
+        _ => "changed",
+    }
+}
+
+async fn work(
+    conn: &mut AsyncPgConnection,
+    state: &State,
+    subject: Subject,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    match subject {
+        Subject::Listing(listing_id) => {
+            let offer = state.offers.get(listing_id);
+            let wanted: Vec<Uuid> = offer
+                .map(|offer| state.wishes.matching(offer, &state.tree, now))
+                .unwrap_or_default();
+            let mut affected: HashSet<Uuid> = wanted.iter().copied().collect();
+            if let Some(offer) = offer {
+                for wish_id in &wanted {
+                    if let Some(wish) = state.wishes.get(*wish_id) {
+                        settle_pair(conn, state, wish, offer, now).await?;
+                    }
+                }
+            }
+            let keep: HashSet<Uuid> = wanted.into_iter().collect();
+            let status = listing_status(conn, listing_id).await?;
+            for row in q::live_of(conn, Some(listing_id), None).await? {
+                if !keep.contains(&row.wish_id) {
+                    affected.insert(row.wish_id);
+                    let cause = retraction_cause(offer, status);
+                    retract(conn, state, row, cause, true, now).await?;
+                }
+            }
+            for wish_id in affected {
+                rebundle(conn, state, wish_id, now).await?;
+            }
+        }
+        Subject::Wish(wish_id) => {
+            let wish = state.wishes.get(wish_id);
+            let wanted: Vec<Uuid> = wish
+                .map(|wish| state.offers.matching(wish, &state.tree, now))
+                .unwrap_or_default();
+            if let Some(wish) = wish {
+                for listing_id in &wanted {
+                    if let Some(offer) = state.offers.get(*listing_id) {
+                        settle_pair(conn, state, wish, offer, now).await?;
+                    }
+                }
+            }
+            let keep: HashSet<Uuid> = wanted.into_iter().collect();
+            for row in q::live_of(conn, None, Some(wish_id)).await? {
+                if !keep.contains(&row.listing_id) {
+                    // The demander changed or deleted their own wish: nobody needs telling.
+                    retract(conn, state, row, "wish_changed", false, now).await?;
+                }
+            }
+            rebundle(conn, state, wish_id, now).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn listing_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> AppResult<Option<ListingStatus>> {
+    match crate::db::listings::find(conn, id).await? {
+        Some(row) => Ok(Some(stored(&row.status)?)),
+        None => Ok(None),
+    }
+}
+
+async fn members(conn: &mut AsyncPgConnection, organisation_id: Uuid) -> AppResult<Vec<Uuid>> {
+    Ok(accounts_q::members(conn, organisation_id)
+        .await?
+        .into_iter()
+        .map(|user| user.id)
+        .collect())
+}
+
+/// Stores the pair's match as it is now and tells whoever must hear of the change.
+async fn settle_pair(
+    conn: &mut AsyncPgConnection,
+    state: &State,
+    wish: &Wish,
+    offer: &Offer,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some(meta) = state.wish_meta.get(&wish.id) else {
+        return Ok(());
+    };
+    let scored = score(wish, offer, &state.tree, now);
+    let reasons = reasons_json(&scored);
+    let predicted = offer.status == ListingStatus::Announced;
+    let expected = predicted.then_some(offer.available_from);
+    let score = i32::try_from(scored.score).unwrap_or(0);
+    let existing = match q::lock_pair(conn, offer.id, wish.id).await? {
+        Some(row) => Some(row),
+        None => {
+            let inserted = q::insert(
+                conn,
+                &NewMatchRow {
+                    id: Uuid::now_v7(),
+                    listing_id: offer.id,
+                    wish_id: wish.id,
+                    demander_id: meta.organisation_id,
+                    donor_id: offer.organisation_id,
+                    score,
+                    reasons: &reasons,
+                    predicted,
+                    expected_on: expected,
+                    status: "open",
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .await?;
+            match inserted {
+                Some(row) => {
+                    tell_new(conn, state, &row, meta, now).await?;
+                    return Ok(());
+                }
+                // Another instance stored it first; its row is committed now.
+                None => q::lock_pair(conn, offer.id, wish.id).await?,
+            }
+        }
+    };
+    let Some(row) = existing else {
+        return Ok(());
+    };
+    let reopened = row.status == "retracted";
+    let status = if reopened {
+        "open"
+    } else {
+        row.status.as_str()
+    };
+    let round = if reopened { row.round + 1 } else { row.round };
+    let updated = q::update(
+        conn,
+        row.id,
+        &MatchChanges {
+            score,
+            reasons: &reasons,
+            predicted,
+            expected_on: expected,
+            status,
+            retracted_because: None,
+            round,
+            updated_at: now,
+        },
+    )
+    .await?;
+    if reopened {
+        tell_new(conn, state, &updated, meta, now).await?;
+    } else if updated.status == "open" {
+        if row.predicted && !predicted {
+            tell_demander(
+                conn,
+                state,
+                &updated,
+                meta,
+                "match_available",
+                "available",
+                now,
+            )
+            .await?;
+        } else if predicted && row.expected_on != expected {
+            let occurrence = expected.map(|t| t.to_rfc3339()).unwrap_or_default();
+            tell_demander(
+                conn,
+                state,
+                &updated,
+                meta,
+                "match_date_changed",
+                &occurrence,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn payload(state: &State, row: &MatchRow, meta: &WishMeta) -> serde_json::Value {
+    let title = state
+        .offer_meta
+        .get(&row.listing_id)
+        .map(|m| m.title.clone())
+        .unwrap_or_default();
+    serde_json::json!({
+        "match_id": row.id,
+        "wish_id": row.wish_id,
+        "listing_id": row.listing_id,
+        "title": title,
+        "score": row.score,
+        "reasons": row.reasons,
+        "predicted": row.predicted,
+        "expected_on": row.expected_on.map(|t| t.date_naive()),
+        "digest": meta.daily,
+    })
+}
+
+async fn tell_new(
+    conn: &mut AsyncPgConnection,
+    state: &State,
+    row: &MatchRow,
+    meta: &WishMeta,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let event = if row.predicted {
+        "match_predicted"
+    } else {
+        "match_new"
+    };
+    let occurrence = format!("{}:{}", row.id, row.round);
+    let demanders = members(conn, row.demander_id).await?;
+    let body = payload(state, row, meta);
+    notify(conn, event, &occurrence, &demanders, &body, now).await?;
+    let donors = members(conn, row.donor_id).await?;
+    let donor_body = serde_json::json!({
+        "match_id": row.id,
+        "listing_id": row.listing_id,
+        "wish_id": row.wish_id,
+        "title": body["title"],
+        "predicted": row.predicted,
+        "expected_on": body["expected_on"],
+    });
+    notify(
+        conn,
+        "listing_matched",
+        &occurrence,
+        &donors,
+        &donor_body,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn tell_demander(
+    conn: &mut AsyncPgConnection,
+    state: &State,
+    row: &MatchRow,
+    meta: &WishMeta,
+    event: &str,
+    occurrence: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let demanders = members(conn, row.demander_id).await?;
+    let body = payload(state, row, meta);
+    let occurrence = format!("{}:{}:{occurrence}", row.id, row.round);
+    notify(conn, event, &occurrence, &demanders, &body, now).await?;
+    Ok(())
+}
+
+async fn retract(
+    conn: &mut AsyncPgConnection,
+    state: &State,
+    row: MatchRow,
+    cause: &str,
+    tell: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let was_open = row.status == "open";
+    let updated = q::update(
+        conn,
+        row.id,
+        &MatchChanges {
+            score: row.score,
+            reasons: &row.reasons,
+            predicted: row.predicted,
+            expected_on: row.expected_on,
+            status: "retracted",
+            retracted_because: Some(cause),
+            round: row.round,
+            updated_at: now,
+        },
+    )
+    .await?;
+    if tell && was_open {
+        let meta = state
+            .wish_meta
+            .get(&row.wish_id)
+            .cloned()
+            .unwrap_or(WishMeta {
+                organisation_id: row.demander_id,
+                daily: false,
+            });
+        let mut body = payload(state, &updated, &meta);
+        body["because"] = serde_json::Value::from(cause);
+        let demanders = members(conn, row.demander_id).await?;
+        let occurrence = format!("{}:{}", row.id, row.round);
+        notify(conn, "match_retracted", &occurrence, &demanders, &body, now).await?;
+    }
+    Ok(())
+}
+
+/// One part of a bundle, as stored and shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoredBundlePart {
+    pub listing_id: Uuid,
+    pub match_id: Uuid,
+    pub organisation_id: Uuid,
+    /// How much of the listing to take, in its unit.
+    pub take: Quantity,
+    pub distance_km: f64,
+}
+
+/// Works out the wish's best bundle from its live matches and proposes it when it is new.
+async fn rebundle(
+    conn: &mut AsyncPgConnection,
+    state: &State,
+    wish_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let current = q::current_bundle(conn, wish_id).await?;
+    if current.as_ref().is_some_and(|b| b.status == "accepted") {
+        return Ok(());
+    }
+    let proposal = match state.wishes.get(wish_id) {
+        Some(wish) => {
+            let live = q::live_of(conn, None, Some(wish_id)).await?;
+            let match_of: HashMap<Uuid, Uuid> = live
+                .iter()
+                .filter(|row| row.status == "open")
+                .map(|row| (row.listing_id, row.id))
+                .collect();
+            let candidates: Vec<Offer> = match_of
+                .keys()
+                .filter_map(|id| state.offers.get(*id).cloned())
+                .collect();
+            bundle(wish, &candidates, &state.tree, now).map(|b| (b, match_of))
+        }
+        None => None,
+    };
+    let Some((proposal, match_of)) = proposal else {
+        if let Some(current) = current {
+            q::set_bundle_status(conn, current.id, "superseded", now).await?;
+        }
+        return Ok(());
+    };
+    let mut ids: Vec<String> = proposal
+        .parts
+        .iter()
+        .map(|part| part.offer_id.to_string())
+        .collect();
+    ids.sort();
+    let listing_set = ids.join(",");
+    let parts: Vec<StoredBundlePart> = proposal
+        .parts
+        .iter()
+        .map(|part| StoredBundlePart {
+            listing_id: part.offer_id,
+            match_id: match_of.get(&part.offer_id).copied().unwrap_or_default(),
+            organisation_id: part.organisation_id,
+            take: part.take,
+            distance_km: (part.distance_km * 1000.0).round() / 1000.0,
+        })
+        .collect();
+    let parts_json = serde_json::to_value(&parts).unwrap_or_default();
+    if let Some(current) = &current {
+        if current.listing_set != listing_set {
+            q::set_bundle_status(conn, current.id, "superseded", now).await?;
+        }
+    }
+    let (row, new) = q::propose_bundle(
+        conn,
+        &NewBundleRow {
+            id: Uuid::now_v7(),
+            wish_id,
+            listing_set: &listing_set,
+            parts: &parts_json,
+            covered: proposal.covered,
+            pickups: i32::try_from(proposal.pickups).unwrap_or(i32::MAX),
+            donors: i32::try_from(proposal.donors).unwrap_or(i32::MAX),
+            total_distance_km: (proposal.total_distance_km * 1000.0).round() / 1000.0,
+            status: "proposed",
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .await?;
+    let was_current = current.is_some_and(|c| c.listing_set == listing_set);
+    if new || !was_current {
+        let Some(meta) = state.wish_meta.get(&wish_id) else {
+            return Ok(());
+        };
+        let demanders = members(conn, meta.organisation_id).await?;
+        let body = serde_json::json!({
+            "bundle_id": row.id,
+            "wish_id": wish_id,
+            "covered": row.covered,
+            "pickups": row.pickups,
+            "donors": row.donors,
+            "total_distance_km": row.total_distance_km,
+            "parts": parts_json,
+            "digest": meta.daily,
+        });
+        let occurrence = format!("{}:{}", row.id, row.updated_at.timestamp_micros());
+        notify(conn, "bundle_proposed", &occurrence, &demanders, &body, now).await?;
+    }
+    Ok(())
+}
+
+/// How many jobs wait.
+pub async fn backlog(ctx: &Ctx) -> AppResult<i64> {
+    let mut conn = ctx.conn().await?;
+    Ok(q::pending_jobs(&mut conn).await?)
+}
