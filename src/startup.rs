@@ -144,7 +144,11 @@ async fn serve_on(settings: &Settings, url: &SecretString) -> anyhow::Result<()>
             ctx.clone(),
             Duration::from_secs(600),
         )),
-        tokio::spawn(jobs::lifecycle::run_forever(ctx, Duration::from_secs(60))),
+        tokio::spawn(jobs::lifecycle::run_forever(
+            ctx.clone(),
+            Duration::from_secs(60),
+        )),
+        tokio::spawn(jobs::demurrage::run_forever(ctx, Duration::from_secs(3600))),
     ];
     let result = server.await;
     for job in jobs {

@@ -5,6 +5,8 @@ pub mod categories;
 pub mod districts;
 pub mod error;
 pub mod feed;
+pub mod idempotency;
+pub mod ledger;
 pub mod listings;
 pub mod notifications;
 pub mod open_data;

@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod categories;
 pub mod cluster;
 pub mod districts;
+pub mod idempotency;
+pub mod ledger;
 pub mod listings;
 pub mod migrate;
 pub mod outbox;

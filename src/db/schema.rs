@@ -24,6 +24,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    currency (id) {
+        id -> Int2,
+        code -> Text,
+        name -> Text,
+        decimals -> Int2,
+        eur_rate_micros -> Nullable<Int8>,
+        demurrage_bp_per_month -> Nullable<Int4>,
+        issuance_default_per_kg -> Int8,
+        version -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     custody_events (id) {
         id -> Uuid,
         passport_id -> Uuid,
@@ -58,6 +72,50 @@ diesel::table! {
         hazardous -> Bool,
         description_en -> Text,
         description_nl -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, method, path, key) {
+        scope -> Uuid,
+        method -> Text,
+        path -> Text,
+        key -> Text,
+        request_hash -> Bytea,
+        status -> Nullable<Int2>,
+        response_body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    issuance_rates (category_id) {
+        category_id -> Uuid,
+        per_kg -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_accounts (id) {
+        id -> Uuid,
+        organisation_id -> Nullable<Uuid>,
+        system_name -> Nullable<Text>,
+        balance -> Int8,
+        held -> Int8,
+        credit_limit -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        transfer_id -> Uuid,
+        amount -> Int8,
+        balance_after -> Int8,
+        created_at -> Timestamptz,
     }
 }
 
@@ -181,6 +239,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    transfers (id) {
+        id -> Uuid,
+        debit_account_id -> Uuid,
+        credit_account_id -> Uuid,
+        amount -> Int8,
+        kind -> Text,
+        status -> Text,
+        reverses_id -> Nullable<Uuid>,
+        memo -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        period -> Nullable<Text>,
+        created_at -> Timestamptz,
+        posted_at -> Nullable<Timestamptz>,
+        voided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         organisation_id -> Uuid,
@@ -201,6 +277,10 @@ diesel::table! {
 
 diesel::joinable!(custody_events -> organisations (organisation_id));
 diesel::joinable!(custody_events -> passports (passport_id));
+diesel::joinable!(issuance_rates -> categories (category_id));
+diesel::joinable!(ledger_accounts -> organisations (organisation_id));
+diesel::joinable!(ledger_entries -> ledger_accounts (account_id));
+diesel::joinable!(ledger_entries -> transfers (transfer_id));
 diesel::joinable!(listings -> categories (category_id));
 diesel::joinable!(listings -> districts (district_id));
 diesel::joinable!(listings -> organisations (organisation_id));
@@ -217,13 +297,19 @@ diesel::joinable!(users -> organisations (organisation_id));
 diesel::allow_tables_to_appear_in_same_query!(
     categories,
     custody_events,
+    currency,
     districts,
     eural_codes,
+    idempotency_keys,
+    issuance_rates,
+    ledger_accounts,
+    ledger_entries,
     listings,
     login_failures,
     organisations,
     outbox,
     passports,
     refresh_tokens,
+    transfers,
     users,
 );

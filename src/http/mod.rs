@@ -4,7 +4,9 @@
 pub mod accounts;
 pub mod catalog;
 pub mod extract;
+pub mod idempotency;
 pub mod json;
+pub mod ledger;
 pub mod listings;
 pub mod notifications;
 pub mod open_data;
@@ -45,6 +47,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "listings", description = "Offers of material and stock search"),
         (name = "open data", description = "Published for anyone, without personal data"),
         (name = "notifications", description = "The in-app feed and how to be told"),
+        (name = "ledger", description = "The city's local currency: accounts, entries and payments"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -77,7 +80,8 @@ fn configure(cfg: &mut ServiceConfig) {
             .configure(passports::routes)
             .configure(listings::routes)
             .configure(open_data::routes)
-            .configure(notifications::routes),
+            .configure(notifications::routes)
+            .configure(ledger::routes),
     );
 }
 

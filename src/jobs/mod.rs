@@ -1,4 +1,5 @@
 //! Background work, safe to run in several instances at once.
 
+pub mod demurrage;
 pub mod housekeeping;
 pub mod lifecycle;
