@@ -286,12 +286,20 @@ async fn record(
     let amount = new.amount;
     if new.status == TransferStatus::Pending.as_str() {
         // Only the payer's funds are held; the payee sees nothing until the transfer posts.
-        let debit = new.debit_account_id;
+        let (debit, credit) = (new.debit_account_id, new.credit_account_id);
         let held = q::change_account(conn, debit, 0, amount, now)
             .await
             .map_err(refused)?;
         if held.is_none() {
             open_and_change(conn, (debit, 0, amount), now).await?;
+        }
+        // The transfer names the payee's account, so it must exist. Looked for with a plain
+        // read first: opening an account that exists waits for whoever is changing it, and
+        // the payer's account is locked by now.
+        if !is_system(credit) && q::account(conn, credit).await?.is_none() {
+            q::open_accounts(conn, &[credit], now)
+                .await
+                .map_err(refused)?;
         }
         return q::insert_transfer(conn, &new).await.map_err(refused);
     }

@@ -296,8 +296,8 @@ diesel::joinable!(users -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     categories,
-    custody_events,
     currency,
+    custody_events,
     districts,
     eural_codes,
     idempotency_keys,

@@ -4,6 +4,7 @@ mod accounts;
 mod auth;
 mod catalog;
 mod cluster;
+mod ledger;
 mod migrations;
 mod notifications;
 mod openapi;
