@@ -51,6 +51,9 @@ pub struct Settings {
     pub mail_timeout_secs: u64,
     /// The hour (UTC) from which daily digests go out.
     pub digest_hour: u32,
+    /// Hours a reservation holds its quantity, and days to confirm or dispute a hand-over.
+    pub reservation_hold_hours: i64,
+    pub handover_confirm_days: i64,
 }
 
 #[derive(Serialize)]
@@ -72,6 +75,8 @@ struct Defaults {
     mail_backoff_max_secs: i64,
     mail_timeout_secs: u64,
     digest_hour: u32,
+    reservation_hold_hours: i64,
+    handover_confirm_days: i64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -92,6 +97,8 @@ const DEFAULTS: Defaults = Defaults {
     mail_backoff_max_secs: 3600,
     mail_timeout_secs: 10,
     digest_hour: 7,
+    reservation_hold_hours: 72,
+    handover_confirm_days: 7,
 };
 
 impl Settings {

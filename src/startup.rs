@@ -109,6 +109,8 @@ pub fn context(
             login_max_failures_per_address: settings.login_max_failures_per_address,
             login_window: Span::seconds(settings.login_window_secs),
             local_currency: settings.local_currency.clone(),
+            reservation_hold: Span::hours(settings.reservation_hold_hours.max(1)),
+            handover_confirm: Span::days(settings.handover_confirm_days.max(1)),
         },
         public_url,
         matcher: Default::default(),
@@ -169,7 +171,11 @@ async fn serve_on(settings: &Settings, url: &SecretString) -> anyhow::Result<()>
             url.clone(),
             Duration::from_secs(30),
         )),
-        tokio::spawn(jobs::delivery::run_forever(ctx, Duration::from_secs(5))),
+        tokio::spawn(jobs::delivery::run_forever(
+            ctx.clone(),
+            Duration::from_secs(5),
+        )),
+        tokio::spawn(jobs::demurrage::run_forever(ctx, Duration::from_secs(3600))),
     ];
     let result = server.await;
     for job in jobs {

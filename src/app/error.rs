@@ -24,6 +24,14 @@ pub enum AppError {
     PreconditionRequired,
     #[error("the resource has changed since you read it; read it again")]
     PreconditionFailed,
+    #[error(
+        "send an Idempotency-Key header (1 to 255 visible ASCII characters) with this request"
+    )]
+    IdempotencyKeyMissing,
+    #[error("the Idempotency-Key header must be 1 to 255 visible ASCII characters")]
+    IdempotencyKeyInvalid,
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("the database is not reachable right now")]

@@ -6,12 +6,15 @@ pub mod delivery;
 pub mod districts;
 pub mod error;
 pub mod feed;
+pub mod idempotency;
+pub mod ledger;
 pub mod listings;
 pub mod matcher;
 pub mod notifications;
 pub mod open_data;
 pub mod paging;
 pub mod passports;
+pub mod reservations;
 pub mod seed;
 pub mod tokens;
 pub mod wishes;
@@ -31,6 +34,10 @@ pub struct Policy {
     pub login_window: Duration,
     /// The code of the city's local currency, beside EUR.
     pub local_currency: String,
+    /// How long a reservation holds its quantity before it is released.
+    pub reservation_hold: Duration,
+    /// How long the demander has to confirm or dispute a hand-over.
+    pub handover_confirm: Duration,
 }
 
 /// What every use case may reach: the database, the clock, the token keys and the policy.

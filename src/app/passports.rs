@@ -112,7 +112,7 @@ async fn view(conn: &mut AsyncPgConnection, row: PassportRow) -> AppResult<Passp
     })
 }
 
-fn new_code() -> String {
+pub(crate) fn new_code() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let mut bytes = [0u8; 8];
     OsRng.fill_bytes(&mut bytes);

@@ -4,11 +4,14 @@ pub mod accounts;
 pub mod categories;
 pub mod cluster;
 pub mod districts;
+pub mod idempotency;
+pub mod ledger;
 pub mod listings;
 pub mod matches;
 pub mod migrate;
 pub mod outbox;
 pub mod passports;
+pub mod reservations;
 pub mod schema;
 pub mod wishes;
 

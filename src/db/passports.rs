@@ -184,3 +184,52 @@ pub async fn custody(
         .load(conn)
         .await
 }
+
+/// Splits off a new passport for part of `parent`'s material, held by `organisation_id`: the
+/// same content and classification, `parent` as its parent, and an empty custody chain for
+/// the caller to start.
+pub async fn split(
+    conn: &mut AsyncPgConnection,
+    parent: Uuid,
+    id: Uuid,
+    code: &str,
+    organisation_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<PassportRow> {
+    use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+    diesel::sql_query(
+        "INSERT INTO passports (id, code, organisation_id, category_id, parent_id, content, name, \
+         eural_code, condition_rank, unit_mass_g, mass_unit, embodied_co2e_g_per_kg, listable, \
+         origin_lat, origin_lon, origin_district_id, custody_head, custody_seq, version, \
+         created_at, updated_at) \
+         SELECT $1, $2, $3, category_id, id, content, name, eural_code, condition_rank, \
+         unit_mass_g, mass_unit, embodied_co2e_g_per_kg, listable, origin_lat, origin_lon, \
+         origin_district_id, '', 0, 1, $4, $4 FROM passports WHERE id = $5",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(code)
+    .bind::<SqlUuid, _>(organisation_id)
+    .bind::<Timestamptz, _>(now)
+    .bind::<SqlUuid, _>(parent)
+    .execute(conn)
+    .await?;
+    lock(conn, id).await?.ok_or(diesel::result::Error::NotFound)
+}
+
+/// Hands the whole passport to another organisation.
+pub async fn set_holder(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    organisation_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<PassportRow> {
+    diesel::update(passports::table.find(id))
+        .set((
+            passports::organisation_id.eq(organisation_id),
+            passports::version.eq(passports::version + 1),
+            passports::updated_at.eq(now),
+        ))
+        .returning(PassportRow::as_returning())
+        .get_result(conn)
+        .await
+}

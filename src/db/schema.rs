@@ -40,6 +40,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    currency (id) {
+        id -> Int2,
+        code -> Text,
+        name -> Text,
+        decimals -> Int2,
+        eur_rate_micros -> Nullable<Int8>,
+        demurrage_bp_per_month -> Nullable<Int4>,
+        issuance_default_per_kg -> Int8,
+        version -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     custody_events (id) {
         id -> Uuid,
         passport_id -> Uuid,
@@ -74,6 +88,78 @@ diesel::table! {
         hazardous -> Bool,
         description_en -> Text,
         description_nl -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    flow_rollups (month, origin_district_id, destination_district_id, category_id) {
+        month -> Date,
+        origin_district_id -> Uuid,
+        destination_district_id -> Uuid,
+        category_id -> Uuid,
+        mass_g -> Int8,
+        co2e_avoided_g -> Int8,
+        flows -> Int4,
+    }
+}
+
+diesel::table! {
+    flows (id) {
+        id -> Uuid,
+        reservation_id -> Uuid,
+        passport_id -> Uuid,
+        category_id -> Uuid,
+        quantity -> Int8,
+        unit -> Text,
+        mass_g -> Int8,
+        co2e_avoided_g -> Int8,
+        origin_district_id -> Nullable<Uuid>,
+        destination_district_id -> Nullable<Uuid>,
+        occurred_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, method, path, key) {
+        scope -> Uuid,
+        method -> Text,
+        path -> Text,
+        key -> Text,
+        request_hash -> Bytea,
+        status -> Nullable<Int2>,
+        response_body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    issuance_rates (category_id) {
+        category_id -> Uuid,
+        per_kg -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_accounts (id) {
+        id -> Uuid,
+        organisation_id -> Nullable<Uuid>,
+        system_name -> Nullable<Text>,
+        balance -> Int8,
+        held -> Int8,
+        credit_limit -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        transfer_id -> Uuid,
+        amount -> Int8,
+        balance_after -> Int8,
+        created_at -> Timestamptz,
     }
 }
 
@@ -226,6 +312,52 @@ diesel::table! {
 }
 
 diesel::table! {
+    reservations (id) {
+        id -> Uuid,
+        listing_id -> Uuid,
+        match_id -> Nullable<Uuid>,
+        demander_id -> Uuid,
+        donor_id -> Uuid,
+        reserved_by -> Uuid,
+        quantity -> Int8,
+        unit -> Text,
+        price_amount -> Nullable<Int8>,
+        price_currency -> Nullable<Text>,
+        total_amount -> Nullable<Int8>,
+        hold_transfer_id -> Nullable<Uuid>,
+        status -> Text,
+        expires_at -> Timestamptz,
+        handed_over_at -> Nullable<Timestamptz>,
+        received_passport_id -> Nullable<Uuid>,
+        confirm_by -> Nullable<Timestamptz>,
+        confirmation -> Nullable<Text>,
+        confirmation_note -> Nullable<Text>,
+        ended_at -> Nullable<Timestamptz>,
+        ended_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    transfers (id) {
+        id -> Uuid,
+        debit_account_id -> Uuid,
+        credit_account_id -> Uuid,
+        amount -> Int8,
+        kind -> Text,
+        status -> Text,
+        reverses_id -> Nullable<Uuid>,
+        memo -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        period -> Nullable<Text>,
+        created_at -> Timestamptz,
+        posted_at -> Nullable<Timestamptz>,
+        voided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         organisation_id -> Uuid,
@@ -279,6 +411,14 @@ diesel::table! {
 diesel::joinable!(bundles -> wishes (wish_id));
 diesel::joinable!(custody_events -> organisations (organisation_id));
 diesel::joinable!(custody_events -> passports (passport_id));
+diesel::joinable!(flow_rollups -> categories (category_id));
+diesel::joinable!(flows -> categories (category_id));
+diesel::joinable!(flows -> passports (passport_id));
+diesel::joinable!(flows -> reservations (reservation_id));
+diesel::joinable!(issuance_rates -> categories (category_id));
+diesel::joinable!(ledger_accounts -> organisations (organisation_id));
+diesel::joinable!(ledger_entries -> ledger_accounts (account_id));
+diesel::joinable!(ledger_entries -> transfers (transfer_id));
 diesel::joinable!(listings -> categories (category_id));
 diesel::joinable!(listings -> districts (district_id));
 diesel::joinable!(listings -> organisations (organisation_id));
@@ -292,6 +432,11 @@ diesel::joinable!(passports -> districts (origin_district_id));
 diesel::joinable!(passports -> eural_codes (eural_code));
 diesel::joinable!(passports -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(reservations -> listings (listing_id));
+diesel::joinable!(reservations -> matches (match_id));
+diesel::joinable!(reservations -> passports (received_passport_id));
+diesel::joinable!(reservations -> transfers (hold_transfer_id));
+diesel::joinable!(reservations -> users (reserved_by));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(wishes -> categories (category_id));
 diesel::joinable!(wishes -> organisations (organisation_id));
@@ -300,9 +445,16 @@ diesel::joinable!(wishes -> users (created_by));
 diesel::allow_tables_to_appear_in_same_query!(
     bundles,
     categories,
+    currency,
     custody_events,
     districts,
     eural_codes,
+    flow_rollups,
+    flows,
+    idempotency_keys,
+    issuance_rates,
+    ledger_accounts,
+    ledger_entries,
     listings,
     login_failures,
     match_jobs,
@@ -311,6 +463,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     passports,
     refresh_tokens,
+    reservations,
+    transfers,
     users,
     wishes,
 );

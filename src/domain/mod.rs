@@ -38,6 +38,7 @@ pub mod clock;
 pub mod custody;
 pub mod district;
 pub mod geo;
+pub mod ledger;
 pub mod listing;
 pub mod matching;
 pub mod passport;

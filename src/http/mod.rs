@@ -4,13 +4,16 @@
 pub mod accounts;
 pub mod catalog;
 pub mod extract;
+pub mod idempotency;
 pub mod json;
+pub mod ledger;
 pub mod listings;
 pub mod notifications;
 pub mod open_data;
 pub mod ops;
 pub mod passports;
 pub mod problem;
+pub mod reservations;
 pub mod wishes;
 
 use crate::app::Ctx;
@@ -45,8 +48,10 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "passports", description = "Material passports and their custody chain"),
         (name = "listings", description = "Offers of material and stock search"),
         (name = "wishes", description = "Standing demand, its matches and bundles"),
+        (name = "reservations", description = "Holding material, hand-over and flows"),
         (name = "open data", description = "Published for anyone, without personal data"),
         (name = "notifications", description = "The in-app feed and how to be told"),
+        (name = "ledger", description = "The city's local currency: accounts, entries and payments"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -80,7 +85,9 @@ fn configure(cfg: &mut ServiceConfig) {
             .configure(listings::routes)
             .configure(open_data::routes)
             .configure(wishes::routes)
-            .configure(notifications::routes),
+            .configure(reservations::routes)
+            .configure(notifications::routes)
+            .configure(ledger::routes),
     );
 }
 

@@ -191,6 +191,24 @@ impl From<&AppError> for HttpProblem {
                 "Precondition failed",
                 detail,
             ),
+            AppError::IdempotencyKeyMissing => HttpProblem::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency-key-missing",
+                "Idempotency-Key required",
+                detail,
+            ),
+            AppError::IdempotencyKeyInvalid => HttpProblem::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency-key-invalid",
+                "Invalid Idempotency-Key",
+                detail,
+            ),
+            AppError::IdempotencyKeyReused => HttpProblem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                detail,
+            ),
             AppError::RateLimited { retry_after_secs } => HttpProblem {
                 retry_after: Some(*retry_after_secs),
                 ..HttpProblem::new(

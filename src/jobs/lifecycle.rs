@@ -1,6 +1,6 @@
 //! The listing lifecycle job: announced lots open on their date, old lots expire.
 
-use crate::app::{listings, Ctx};
+use crate::app::{listings, reservations, Ctx};
 use std::sync::Arc;
 
 /// Runs the transitions every `every` until the process ends.
@@ -12,6 +12,11 @@ pub async fn run_forever(ctx: Arc<Ctx>, every: std::time::Duration) {
             Ok(0) => {}
             Ok(changed) => tracing::info!(changed, "listings moved on in their lifecycle"),
             Err(error) => tracing::warn!(%error, "the listing lifecycle job failed"),
+        }
+        match reservations::expire_due(&ctx).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "held reservations expired"),
+            Err(error) => tracing::warn!(%error, "the reservation expiry job failed"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Background work, safe to run in several instances at once.
 
 pub mod delivery;
+pub mod demurrage;
 pub mod housekeeping;
 pub mod lifecycle;
 pub mod matcher;

@@ -1,0 +1,3 @@
+DROP TABLE flow_rollups;
+DROP TABLE flows;
+DROP TABLE reservations;

@@ -1,0 +1,476 @@
+//! Rows and queries for the local currency: its configuration, accounts, transfers and entries.
+
+use super::schema::{
+    categories, currency, issuance_rates, ledger_accounts, ledger_entries, transfers,
+};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+/// The system account all money is issued from; it alone may go below zero without bound.
+/// Its id is the migration's `md5('kringloop-ledger:issuance')::uuid`.
+pub const ISSUANCE_ACCOUNT: Uuid = Uuid::from_u128(0xb82383dd_dc8a_4ddb_6f0f_062d185ff04f);
+/// The system account demurrage is paid into: `md5('kringloop-ledger:demurrage')::uuid`.
+pub const DEMURRAGE_ACCOUNT: Uuid = Uuid::from_u128(0xe32310cf_58cc_0365_f907_76d6c572003d);
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = currency, check_for_backend(diesel::pg::Pg))]
+pub struct CurrencyRow {
+    pub code: String,
+    pub name: String,
+    pub decimals: i16,
+    pub eur_rate_micros: Option<i64>,
+    pub demurrage_bp_per_month: Option<i32>,
+    pub issuance_default_per_kg: i64,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = currency, treat_none_as_null = true)]
+pub struct CurrencyChanges<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub decimals: i16,
+    pub eur_rate_micros: Option<i64>,
+    pub demurrage_bp_per_month: Option<i32>,
+    pub issuance_default_per_kg: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ledger_accounts, check_for_backend(diesel::pg::Pg))]
+pub struct AccountRow {
+    pub id: Uuid,
+    pub organisation_id: Option<Uuid>,
+    pub system_name: Option<String>,
+    pub balance: i64,
+    pub held: i64,
+    pub credit_limit: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = transfers, check_for_backend(diesel::pg::Pg))]
+pub struct TransferRow {
+    pub id: Uuid,
+    pub debit_account_id: Uuid,
+    pub credit_account_id: Uuid,
+    pub amount: i64,
+    pub kind: String,
+    pub status: String,
+    pub reverses_id: Option<Uuid>,
+    pub memo: Option<String>,
+    pub reference: Option<String>,
+    pub period: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub posted_at: Option<DateTime<Utc>>,
+    pub voided_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = transfers)]
+pub struct NewTransferRow<'a> {
+    pub id: Uuid,
+    pub debit_account_id: Uuid,
+    pub credit_account_id: Uuid,
+    pub amount: i64,
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub reverses_id: Option<Uuid>,
+    pub memo: Option<&'a str>,
+    pub reference: Option<&'a str>,
+    pub period: Option<&'a str>,
+    pub created_at: DateTime<Utc>,
+    pub posted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = ledger_entries)]
+pub struct NewEntryRow {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub transfer_id: Uuid,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An entry with what the account holder needs to know of its transfer.
+#[derive(Debug, Clone, Queryable)]
+pub struct EntryView {
+    pub id: Uuid,
+    pub transfer_id: Uuid,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub created_at: DateTime<Utc>,
+    pub kind: String,
+    pub debit_account_id: Uuid,
+    pub credit_account_id: Uuid,
+    pub memo: Option<String>,
+    pub reference: Option<String>,
+    pub reverses_id: Option<Uuid>,
+}
+
+pub async fn currency(conn: &mut AsyncPgConnection) -> QueryResult<CurrencyRow> {
+    currency::table
+        .select(CurrencyRow::as_select())
+        .first(conn)
+        .await
+}
+
+/// The currency row, locked for a change.
+pub async fn lock_currency(conn: &mut AsyncPgConnection) -> QueryResult<CurrencyRow> {
+    currency::table
+        .select(CurrencyRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+}
+
+pub async fn update_currency(
+    conn: &mut AsyncPgConnection,
+    changes: &CurrencyChanges<'_>,
+) -> QueryResult<CurrencyRow> {
+    diesel::update(currency::table)
+        .set((changes, currency::version.eq(currency::version + 1)))
+        .returning(CurrencyRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Category rates as (category code, minor units per kg).
+pub async fn issuance_rates(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, i64)>> {
+    issuance_rates::table
+        .inner_join(categories::table)
+        .select((categories::code, issuance_rates::per_kg))
+        .order(categories::code)
+        .load(conn)
+        .await
+}
+
+/// Replaces every category rate with `rates` (category id, per kg).
+pub async fn replace_issuance_rates(
+    conn: &mut AsyncPgConnection,
+    rates: &[(Uuid, i64)],
+) -> QueryResult<()> {
+    diesel::delete(issuance_rates::table).execute(conn).await?;
+    if rates.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = rates
+        .iter()
+        .map(|(id, per_kg)| {
+            (
+                issuance_rates::category_id.eq(*id),
+                issuance_rates::per_kg.eq(*per_kg),
+            )
+        })
+        .collect();
+    diesel::insert_into(issuance_rates::table)
+        .values(rows)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+#[derive(QueryableByName)]
+struct Code {
+    #[diesel(sql_type = Text)]
+    code: String,
+}
+
+/// A category's code followed by its ancestors' codes, nearest first; empty when unknown.
+pub async fn category_lineage(
+    conn: &mut AsyncPgConnection,
+    category_id: Uuid,
+) -> QueryResult<Vec<String>> {
+    let rows: Vec<Code> = diesel::sql_query(
+        "WITH RECURSIVE up(id, parent_id, code, depth) AS ( \
+             SELECT id, parent_id, code, 0 FROM categories WHERE id = $1 \
+             UNION ALL \
+             SELECT c.id, c.parent_id, c.code, up.depth + 1 \
+             FROM categories c JOIN up ON c.id = up.parent_id WHERE up.depth < 32) \
+         SELECT code FROM up ORDER BY depth",
+    )
+    .bind::<SqlUuid, _>(category_id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.code).collect())
+}
+
+/// Whether any money has moved (pending transfers included).
+pub async fn any_transfer(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(transfers::table.select(transfers::id)))
+        .get_result(conn)
+        .await
+}
+
+/// Opens the accounts of these organisations that have none yet. An account's id is its
+/// organisation's id.
+pub async fn open_accounts(
+    conn: &mut AsyncPgConnection,
+    organisations: &[Uuid],
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let rows: Vec<_> = organisations
+        .iter()
+        .map(|id| {
+            (
+                ledger_accounts::id.eq(*id),
+                ledger_accounts::organisation_id.eq(Some(*id)),
+                ledger_accounts::created_at.eq(now),
+                ledger_accounts::updated_at.eq(now),
+            )
+        })
+        .collect();
+    diesel::insert_into(ledger_accounts::table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Adds the deltas to an account's balance and held funds, locking its row until the
+/// transaction ends; the new balance, or `None` when the account does not exist. The
+/// database refuses a result below the credit limit (`ledger_accounts_within_limit`).
+pub async fn change_account(
+    mut conn: &AsyncPgConnection,
+    account: Uuid,
+    balance_delta: i64,
+    held_delta: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<i64>> {
+    diesel::update(ledger_accounts::table.find(account))
+        .set((
+            ledger_accounts::balance.eq(ledger_accounts::balance + balance_delta),
+            ledger_accounts::held.eq(ledger_accounts::held + held_delta),
+            ledger_accounts::updated_at.eq(now),
+        ))
+        .returning(ledger_accounts::balance)
+        .get_result(&mut conn)
+        .await
+        .optional()
+}
+
+pub async fn insert_transfer(
+    mut conn: &AsyncPgConnection,
+    row: &NewTransferRow<'_>,
+) -> QueryResult<TransferRow> {
+    diesel::insert_into(transfers::table)
+        .values(row)
+        .returning(TransferRow::as_returning())
+        .get_result(&mut conn)
+        .await
+}
+
+pub async fn insert_entries(mut conn: &AsyncPgConnection, rows: &[NewEntryRow]) -> QueryResult<()> {
+    diesel::insert_into(ledger_entries::table)
+        .values(rows)
+        .execute(&mut conn)
+        .await
+        .map(drop)
+}
+
+pub async fn find_transfer(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<TransferRow>> {
+    transfers::table
+        .find(id)
+        .select(TransferRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The transfer, locked until the transaction ends.
+pub async fn lock_transfer(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<TransferRow>> {
+    transfers::table
+        .find(id)
+        .select(TransferRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Settles a pending transfer as posted or voided; `None` unless it was pending. The
+/// condition on the status makes the change happen exactly once under any concurrency.
+pub async fn settle_transfer(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    posted: bool,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<TransferRow>> {
+    let pending = transfers::table
+        .filter(transfers::id.eq(id))
+        .filter(transfers::status.eq("pending"));
+    let update = diesel::update(pending);
+    if posted {
+        update
+            .set((transfers::status.eq("posted"), transfers::posted_at.eq(now)))
+            .returning(TransferRow::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
+    } else {
+        update
+            .set((transfers::status.eq("voided"), transfers::voided_at.eq(now)))
+            .returning(TransferRow::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+}
+
+/// The reversal of a transfer, if there is one.
+pub async fn reversal_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Uuid>> {
+    transfers::table
+        .filter(transfers::reverses_id.eq(id))
+        .select(transfers::id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn account(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<AccountRow>> {
+    ledger_accounts::table
+        .find(id)
+        .select(AccountRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn set_credit_limit(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    credit_limit: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<AccountRow> {
+    diesel::update(ledger_accounts::table.find(id))
+        .set((
+            ledger_accounts::credit_limit.eq(credit_limit),
+            ledger_accounts::updated_at.eq(now),
+        ))
+        .returning(AccountRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// An account's entries, newest first, before the entry `before`.
+pub async fn entries(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<EntryView>> {
+    let mut query = ledger_entries::table
+        .inner_join(transfers::table)
+        .filter(ledger_entries::account_id.eq(account))
+        .select((
+            ledger_entries::id,
+            ledger_entries::transfer_id,
+            ledger_entries::amount,
+            ledger_entries::balance_after,
+            ledger_entries::created_at,
+            transfers::kind,
+            transfers::debit_account_id,
+            transfers::credit_account_id,
+            transfers::memo,
+            transfers::reference,
+            transfers::reverses_id,
+        ))
+        .order(ledger_entries::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(ledger_entries::id.lt(before));
+    }
+    query.load(conn).await
+}
+
+#[derive(QueryableByName)]
+struct AccountId {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// Organisation accounts with money available and no demurrage charge for `period` yet.
+pub async fn demurrage_candidates(
+    conn: &mut AsyncPgConnection,
+    period: &str,
+) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<AccountId> = diesel::sql_query(
+        "SELECT a.id FROM ledger_accounts a \
+         WHERE a.organisation_id IS NOT NULL AND a.balance - a.held > 0 \
+           AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.kind = 'demurrage' \
+                           AND t.debit_account_id = a.id AND t.period = $1) \
+         ORDER BY a.id",
+    )
+    .bind::<Text, _>(period)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.id).collect())
+}
+
+/// Whether the account was already charged demurrage for `period`.
+pub async fn demurrage_charged(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    period: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        transfers::table
+            .filter(transfers::kind.eq("demurrage"))
+            .filter(transfers::debit_account_id.eq(account))
+            .filter(transfers::period.eq(period)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+#[derive(QueryableByName)]
+struct Balance {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    balance: Option<i64>,
+}
+
+/// The account's balance just before `at`: that after its last earlier entry, else 0.
+pub async fn balance_before(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    at: DateTime<Utc>,
+) -> QueryResult<i64> {
+    let row: Balance = diesel::sql_query(
+        "SELECT (SELECT balance_after FROM ledger_entries WHERE account_id = $1 AND created_at < $2 \
+                 ORDER BY created_at DESC, id DESC LIMIT 1) AS balance",
+    )
+    .bind::<SqlUuid, _>(account)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .get_result(conn)
+    .await?;
+    Ok(row.balance.unwrap_or(0))
+}
+
+/// The balances the account had after each movement in `[from, until)`.
+pub async fn balances_between(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> QueryResult<Vec<i64>> {
+    ledger_entries::table
+        .filter(ledger_entries::account_id.eq(account))
+        .filter(ledger_entries::created_at.ge(from))
+        .filter(ledger_entries::created_at.lt(until))
+        .select(ledger_entries::balance_after)
+        .load(conn)
+        .await
+}

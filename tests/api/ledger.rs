@@ -1,0 +1,1191 @@
+//! The local currency: configuration, accounts, payments, issuance, reversals, holds,
+//! idempotency keys, demurrage, and the ledger's invariants under concurrent load.
+
+use crate::support::TestApp;
+use chrono::{Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use kringloop::app::error::AppError;
+use kringloop::app::ledger;
+use kringloop::domain::ledger::{Amount, Month};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+/// A response with its exact body bytes, for comparing replays byte for byte.
+struct Raw {
+    status: u16,
+    replayed: bool,
+    bytes: Vec<u8>,
+}
+
+impl Raw {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
+    }
+}
+
+async fn post_keyed(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    key: Option<&str>,
+    body: &Value,
+) -> Raw {
+    let mut request = app.client.post(app.url(path)).bearer_auth(token).json(body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let replayed = response
+        .headers()
+        .get("idempotency-replayed")
+        .is_some_and(|v| v == "true");
+    let bytes = response.bytes().await.unwrap().to_vec();
+    Raw {
+        status,
+        replayed,
+        bytes,
+    }
+}
+
+async fn issue(app: &TestApp, broker: &str, org: &str, amount: i64) -> Value {
+    let raw = post_keyed(
+        app,
+        "/api/v1/admin/issuance",
+        broker,
+        Some(&Uuid::now_v7().to_string()),
+        &json!({"organisation_id": org, "amount": amount, "reason": "start-up credit"}),
+    )
+    .await;
+    assert_eq!(raw.status, 201, "{}", raw.json());
+    raw.json()
+}
+
+async fn pay(app: &TestApp, token: &str, to: &str, amount: i64) -> Raw {
+    post_keyed(
+        app,
+        "/api/v1/transfers",
+        token,
+        Some(&Uuid::now_v7().to_string()),
+        &json!({"to_organisation_id": to, "amount": amount}),
+    )
+    .await
+}
+
+async fn balance(app: &TestApp, token: &str) -> (i64, i64) {
+    let account = app.get("/api/v1/accounts/me", Some(token)).await;
+    assert_eq!(account.status, 200, "{}", account.body);
+    (
+        account.body["balance"].as_i64().unwrap(),
+        account.body["held"].as_i64().unwrap(),
+    )
+}
+
+async fn audit(app: &TestApp) -> BTreeMap<&'static str, i64> {
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    ledger::audit(&mut conn).await.unwrap()
+}
+
+fn assert_sound(audit: &BTreeMap<&'static str, i64>) {
+    assert!(
+        audit.values().all(|v| *v == 0),
+        "ledger invariants broken: {audit:?}"
+    );
+}
+
+async fn put_currency(
+    app: &TestApp,
+    token: Option<&str>,
+    if_match: Option<&str>,
+    body: Value,
+) -> crate::support::Response {
+    let headers: Vec<(&str, &str)> = if_match.map(|v| ("If-Match", v)).into_iter().collect();
+    app.send(
+        Method::PUT,
+        "/api/v1/admin/currency",
+        token,
+        Some(&body),
+        &headers,
+    )
+    .await
+}
+
+async fn category_id(app: &TestApp, code: &str) -> Uuid {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let row: Id = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT id FROM categories WHERE code = $1")
+            .bind::<diesel::sql_types::Text, _>(code),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    row.id
+}
+
+fn uuid(value: &Value) -> Uuid {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+#[actix_web::test]
+async fn the_currency_is_public_and_only_brokers_configure_it() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let (member, _) = app
+        .verified_member("mo@maakplaats.test", "makerspace", &broker)
+        .await;
+
+    let currency = app.get("/api/v1/currency", None).await;
+    assert_eq!(currency.status, 200, "{}", currency.body);
+    assert_eq!(currency.body["code"], "KRL");
+    assert_eq!(currency.body["decimals"], 2);
+    assert_eq!(currency.headers["etag"], "\"1\"");
+
+    let settings = json!({
+        "code": "HGP", "name": "Haagse Pen", "decimals": 2, "eur_rate_micros": 1_000_000,
+        "demurrage_bp_per_month": 50,
+        "issuance_policy": {"default_per_kg": 10, "per_category": {"wood": 40, "doors": 200}}
+    });
+    let put = async |token: Option<&str>, if_match: Option<&str>, body: Value| {
+        put_currency(&app, token, if_match, body).await
+    };
+    let (broker, member) = (broker.as_str(), member.as_str());
+    put(None, Some("\"1\""), settings.clone())
+        .await
+        .assert_problem(401, "unauthenticated");
+    put(Some(member), Some("\"1\""), settings.clone())
+        .await
+        .assert_problem(403, "forbidden");
+    put(Some(broker), None, settings.clone())
+        .await
+        .assert_problem(428, "precondition-required");
+    put(Some(broker), Some("\"7\""), settings.clone())
+        .await
+        .assert_problem(412, "precondition-failed");
+    let bad = put(
+        Some(broker),
+        Some("\"1\""),
+        json!({"code": "h", "name": "", "decimals": 9, "demurrage_bp_per_month": 0,
+               "issuance_policy": {"default_per_kg": -1, "per_category": {"no-such-thing": 5}}}),
+    )
+    .await;
+    bad.assert_problem(422, "validation");
+    assert_eq!(
+        bad.body["errors"].as_array().unwrap().len(),
+        5,
+        "{}",
+        bad.body
+    );
+    let unknown = put(
+        Some(broker),
+        Some("\"1\""),
+        json!({"code": "HGP", "name": "Haagse Pen", "decimals": 2,
+               "issuance_policy": {"default_per_kg": 0, "per_category": {"no-such-thing": 5}}}),
+    )
+    .await;
+    unknown.assert_problem(422, "validation");
+    assert_eq!(unknown.body["errors"][0]["code"], "unknown_category");
+
+    let changed = put(Some(broker), Some("\"1\""), settings.clone()).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["code"], "HGP");
+    assert_eq!(changed.body["version"], 2);
+    assert_eq!(
+        changed.body["issuance_policy"]["per_category"]["doors"],
+        200
+    );
+    let read = app.get("/api/v1/currency", None).await;
+    assert_eq!(read.body, changed.body);
+
+    // Once money has moved, code and decimals are fixed; the rest may change.
+    let (_, org) = app
+        .verified_member("sanne@sloop.test", "contractor", broker)
+        .await;
+    issue(&app, broker, &org, 100).await;
+    let mut other_decimals = settings.clone();
+    other_decimals["decimals"] = json!(3);
+    put(Some(broker), Some("\"2\""), other_decimals)
+        .await
+        .assert_problem(409, "currency-in-use");
+    let mut renamed = settings.clone();
+    renamed["name"] = json!("De Haagse Pen");
+    renamed["issuance_policy"] = json!({"default_per_kg": 0});
+    let renamed = put(Some(broker), Some("\"2\""), renamed).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(renamed.body["issuance_policy"]["per_category"], json!({}));
+}
+
+#[actix_web::test]
+async fn payments_move_money_between_verified_organisations() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let (donor, donor_org) = app
+        .verified_member("sanne@sloop.test", "contractor", &broker)
+        .await;
+    let (maker, maker_org) = app
+        .verified_member("mo@maakplaats.test", "makerspace", &broker)
+        .await;
+    let (unverified, _) = app.member("new@builder.test", "builder").await;
+
+    assert_eq!(balance(&app, &maker).await, (0, 0));
+    issue(&app, &broker, &maker_org, 10_000).await;
+    assert_eq!(balance(&app, &maker).await, (10_000, 0));
+
+    let paid = pay(&app, &maker, &donor_org, 2_500).await;
+    assert_eq!(paid.status, 201, "{}", paid.json());
+    let transfer = paid.json();
+    assert_eq!(transfer["kind"], "payment");
+    assert_eq!(transfer["status"], "posted");
+    assert_eq!(transfer["amount"], 2_500);
+    assert_eq!(transfer["currency"], "KRL");
+    assert_eq!(transfer["from"]["organisation_id"], maker_org.as_str());
+    assert_eq!(transfer["to"]["organisation_id"], donor_org.as_str());
+    assert_eq!(balance(&app, &maker).await, (7_500, 0));
+    assert_eq!(balance(&app, &donor).await, (2_500, 0));
+
+    // The payee is told.
+    let feed = app.get("/api/v1/notifications", Some(&donor)).await;
+    assert_eq!(
+        feed.body["items"][0]["event"], "ledger_payment_received",
+        "{}",
+        feed.body
+    );
+    assert_eq!(feed.body["items"][0]["payload"]["amount"], 2_500);
+
+    // Refusals.
+    pay(&app, &maker, &donor_org, 7_501).await;
+    let over = app
+        .send(
+            Method::POST,
+            "/api/v1/transfers",
+            Some(&maker),
+            Some(&json!({"to_organisation_id": donor_org, "amount": 7_501})),
+            &[("Idempotency-Key", "over-1")],
+        )
+        .await;
+    over.assert_problem(409, "insufficient-funds");
+    let to_self = app
+        .send(
+            Method::POST,
+            "/api/v1/transfers",
+            Some(&maker),
+            Some(&json!({"to_organisation_id": maker_org, "amount": 0})),
+            &[("Idempotency-Key", "self-1")],
+        )
+        .await;
+    to_self.assert_problem(422, "validation");
+    assert_eq!(to_self.body["errors"].as_array().unwrap().len(), 2);
+    app.send(
+        Method::POST,
+        "/api/v1/transfers",
+        Some(&maker),
+        Some(&json!({"to_organisation_id": Uuid::now_v7(), "amount": 5})),
+        &[("Idempotency-Key", "nobody-1")],
+    )
+    .await
+    .assert_problem(404, "not-found");
+    app.send(
+        Method::POST,
+        "/api/v1/transfers",
+        Some(&unverified),
+        Some(&json!({"to_organisation_id": donor_org, "amount": 5})),
+        &[("Idempotency-Key", "unverified-1")],
+    )
+    .await
+    .assert_problem(403, "not-verified");
+    app.send(
+        Method::POST,
+        "/api/v1/transfers",
+        None,
+        Some(&json!({"to_organisation_id": donor_org, "amount": 5})),
+        &[("Idempotency-Key", "anonymous-1")],
+    )
+    .await
+    .assert_problem(401, "unauthenticated");
+    app.send(
+        Method::POST,
+        "/api/v1/transfers",
+        Some(&maker),
+        Some(&json!({"to_organisation_id": donor_org, "amount": 5, "memo": "x".repeat(501)})),
+        &[("Idempotency-Key", "memo-1")],
+    )
+    .await
+    .assert_problem(422, "validation");
+    app.send(
+        Method::POST,
+        "/api/v1/transfers",
+        Some(&maker),
+        Some(&json!({"to_organisation_id": donor_org, "amount": "5"})),
+        &[("Idempotency-Key", "type-1")],
+    )
+    .await
+    .assert_problem(422, "validation");
+    assert_eq!(balance(&app, &maker).await, (7_500, 0));
+
+    // Entries: newest first, keyset pages, the counterparty named; nobody else's.
+    let first = app
+        .get("/api/v1/accounts/me/entries?limit=1", Some(&maker))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["items"][0]["amount"], -2_500);
+    assert_eq!(first.body["items"][0]["balance_after"], 7_500);
+    assert_eq!(
+        first.body["items"][0]["counterparty"]["organisation_id"],
+        donor_org.as_str()
+    );
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/api/v1/accounts/me/entries?limit=1&cursor={cursor}"),
+            Some(&maker),
+        )
+        .await;
+    assert_eq!(second.body["items"][0]["amount"], 10_000);
+    assert_eq!(second.body["items"][0]["kind"], "issuance");
+    assert_eq!(
+        second.body["items"][0]["counterparty"]["system"],
+        "issuance"
+    );
+    assert!(second.body["next_cursor"].is_null());
+    let theirs = app.get("/api/v1/accounts/me/entries", Some(&donor)).await;
+    assert_eq!(theirs.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(theirs.body["items"][0]["amount"], 2_500);
+    app.get("/api/v1/accounts/me/entries?cursor=nope", Some(&maker))
+        .await
+        .assert_problem(400, "bad-request");
+    app.get("/api/v1/accounts/me/entries", None)
+        .await
+        .assert_problem(401, "unauthenticated");
+    app.get("/api/v1/accounts/me", None)
+        .await
+        .assert_problem(401, "unauthenticated");
+    assert_sound(&audit(&app).await);
+}
+
+#[actix_web::test]
+async fn idempotency_keys_replay_the_first_answer() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let (_, donor_org) = app
+        .verified_member("sanne@sloop.test", "contractor", &broker)
+        .await;
+    let (maker, maker_org) = app
+        .verified_member("mo@maakplaats.test", "makerspace", &broker)
+        .await;
+    issue(&app, &broker, &maker_org, 1_000).await;
+    let body = json!({"to_organisation_id": donor_org, "amount": 100, "memo": "doors"});
+
+    // Missing and malformed keys.
+    let missing = app
+        .send(
+            Method::POST,
+            "/api/v1/transfers",
+            Some(&maker),
+            Some(&body),
+            &[],
+        )
+        .await;
+    missing.assert_problem(400, "idempotency-key-missing");
+    for bad in ["", "with space", &"k".repeat(256)] {
+        app.send(
+            Method::POST,
+            "/api/v1/transfers",
+            Some(&maker),
+            Some(&body),
+            &[("Idempotency-Key", bad)],
+        )
+        .await
+        .assert_problem(400, "idempotency-key-invalid");
+    }
+
+    let first = post_keyed(
+        &app,
+        "/api/v1/transfers",
+        &maker,
+        Some("pay-doors-1"),
+        &body,
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.json());
+    assert!(!first.replayed);
+    // The same request again, with its keys in another order: the first answer, once more.
+    let reordered = json!({"memo": "doors", "amount": 100, "to_organisation_id": donor_org});
+    let again = post_keyed(
+        &app,
+        "/api/v1/transfers",
+        &maker,
+        Some("pay-doors-1"),
+        &reordered,
+    )
+    .await;
+    assert_eq!(again.status, 201);
+    assert!(again.replayed);
+    assert_eq!(again.bytes, first.bytes, "a replay is byte-identical");
+    assert_eq!(balance(&app, &maker).await, (900, 0), "money moved once");
+
+    let different = app
+        .send(
+            Method::POST,
+            "/api/v1/transfers",
+            Some(&maker),
+            Some(&json!({"to_organisation_id": donor_org, "amount": 101})),
+            &[("Idempotency-Key", "pay-doors-1")],
+        )
+        .await;
+    different.assert_problem(422, "idempotency-key-reused");
+
+    // A failed request stores nothing: its key can be used again once it can succeed.
+    let too_much = json!({"to_organisation_id": donor_org, "amount": 5_000});
+    let refused = post_keyed(&app, "/api/v1/transfers", &maker, Some("big-1"), &too_much).await;
+    assert_eq!(refused.status, 409);
+    issue(&app, &broker, &maker_org, 5_000).await;
+    let accepted = post_keyed(&app, "/api/v1/transfers", &maker, Some("big-1"), &too_much).await;
+    assert_eq!(accepted.status, 201, "{}", accepted.json());
+
+    // Keys are scoped to the organisation: the donor's "pay-doors-1" is its own.
+    let (donor_token, _) = (app.login("sanne@sloop.test").await, ());
+    let donor = donor_token["access_token"].as_str().unwrap();
+    let theirs = post_keyed(
+        &app,
+        "/api/v1/transfers",
+        donor,
+        Some("pay-doors-1"),
+        &json!({"to_organisation_id": maker_org, "amount": 1}),
+    )
+    .await;
+    assert_eq!(theirs.status, 201, "{}", theirs.json());
+    assert!(!theirs.replayed);
+
+    // Concurrent duplicates: one effect, one answer.
+    let body = json!({"to_organisation_id": donor_org, "amount": 7});
+    let attempts = futures_util::future::join_all(
+        (0..6).map(|_| post_keyed(&app, "/api/v1/transfers", &maker, Some("same-time"), &body)),
+    )
+    .await;
+    assert!(attempts
+        .iter()
+        .all(|raw| raw.status == 201 && raw.bytes == attempts[0].bytes));
+    assert_eq!(attempts.iter().filter(|raw| !raw.replayed).count(), 1);
+    assert_eq!(
+        app.sql_count("SELECT count(*) FROM transfers WHERE amount = 7")
+            .await,
+        1
+    );
+
+    // Issuance replays too.
+    let mint = json!({"organisation_id": maker_org, "amount": 3, "reason": "tally"});
+    let once = post_keyed(
+        &app,
+        "/api/v1/admin/issuance",
+        &broker,
+        Some("mint-1"),
+        &mint,
+    )
+    .await;
+    let twice = post_keyed(
+        &app,
+        "/api/v1/admin/issuance",
+        &broker,
+        Some("mint-1"),
+        &mint,
+    )
+    .await;
+    assert_eq!((once.status, twice.status), (201, 201));
+    assert_eq!(once.bytes, twice.bytes);
+    assert!(twice.replayed);
+    app.send(
+        Method::POST,
+        "/api/v1/admin/issuance",
+        Some(&broker),
+        Some(&mint),
+        &[],
+    )
+    .await
+    .assert_problem(400, "idempotency-key-missing");
+
+    // Keys are kept 24 hours; after that housekeeping forgets them.
+    let keys = app.sql_count("SELECT count(*) FROM idempotency_keys").await;
+    assert!(keys >= 5);
+    app.clock.advance(Duration::hours(23));
+    let (_, _, purged) = kringloop::jobs::housekeeping::run_once(&app.ctx)
+        .await
+        .unwrap();
+    assert_eq!(purged, 0);
+    app.clock.advance(Duration::hours(2));
+    let (_, _, purged) = kringloop::jobs::housekeeping::run_once(&app.ctx)
+        .await
+        .unwrap();
+    assert_eq!(purged as i64, keys);
+    assert_sound(&audit(&app).await);
+}
+
+#[actix_web::test]
+async fn brokers_correct_transfers_by_reversing_them() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let (donor, donor_org) = app
+        .verified_member("sanne@sloop.test", "contractor", &broker)
+        .await;
+    let (maker, maker_org) = app
+        .verified_member("mo@maakplaats.test", "makerspace", &broker)
+        .await;
+
+    // Only brokers issue.
+    for token in [&maker, &donor] {
+        app.send(
+            Method::POST,
+            "/api/v1/admin/issuance",
+            Some(token),
+            Some(&json!({"organisation_id": maker_org, "amount": 5, "reason": "myself"})),
+            &[("Idempotency-Key", "self-mint")],
+        )
+        .await
+        .assert_problem(403, "forbidden");
+    }
+    app.send(
+        Method::POST,
+        "/api/v1/admin/issuance",
+        Some(&broker),
+        Some(&json!({"organisation_id": maker_org, "amount": 5, "reason": " "})),
+        &[("Idempotency-Key", "no-reason")],
+    )
+    .await
+    .assert_problem(422, "validation");
+
+    issue(&app, &broker, &maker_org, 1_000).await;
+    let paid = pay(&app, &maker, &donor_org, 400).await.json();
+    let id = paid["id"].as_str().unwrap();
+    let path = format!("/api/v1/admin/transfers/{id}/reverse");
+    let reason = json!({"reason": "paid the wrong organisation"});
+
+    app.post(&path, Some(&maker), &reason)
+        .await
+        .assert_problem(403, "forbidden");
+    app.post(&path, None, &reason)
+        .await
+        .assert_problem(401, "unauthenticated");
+    app.post(
+        &format!("/api/v1/admin/transfers/{}/reverse", Uuid::now_v7()),
+        Some(&broker),
+        &reason,
+    )
+    .await
+    .assert_problem(404, "not-found");
+
+    let reversed = app.post(&path, Some(&broker), &reason).await;
+    assert_eq!(reversed.status, 201, "{}", reversed.body);
+    assert_eq!(reversed.body["kind"], "reversal");
+    assert_eq!(reversed.body["reverses_id"], id);
+    assert_eq!(reversed.body["from"]["organisation_id"], donor_org.as_str());
+    assert_eq!(balance(&app, &maker).await, (1_000, 0));
+    assert_eq!(balance(&app, &donor).await, (0, 0));
+    app.post(&path, Some(&broker), &reason)
+        .await
+        .assert_problem(409, "already-reversed");
+    let reversal_id = reversed.body["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/admin/transfers/{reversal_id}/reverse"),
+        Some(&broker),
+        &reason,
+    )
+    .await
+    .assert_problem(409, "not-reversible");
+
+    // A reversal needs the payee's funds: spent money is not taken back into overdraft.
+    let paid = pay(&app, &maker, &donor_org, 300).await.json();
+    pay(&app, &donor, &maker_org, 200).await;
+    app.post(
+        &format!(
+            "/api/v1/admin/transfers/{}/reverse",
+            paid["id"].as_str().unwrap()
+        ),
+        Some(&broker),
+        &reason,
+    )
+    .await
+    .assert_problem(409, "insufficient-funds");
+
+    // Transfers are immutable, whatever SQL tries.
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    for statement in [
+        format!("UPDATE transfers SET amount = 1 WHERE id = '{id}'"),
+        format!("UPDATE transfers SET status = 'voided', voided_at = now(), posted_at = NULL WHERE id = '{id}'"),
+        format!("DELETE FROM transfers WHERE id = '{id}'"),
+    ] {
+        let result = diesel_async::RunQueryDsl::execute(diesel::sql_query(&statement), &mut conn).await;
+        assert!(result.is_err(), "{statement} was allowed");
+    }
+    assert_sound(&audit(&app).await);
+}
+
+#[actix_web::test]
+async fn credit_limits_are_kept_by_the_database() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let (maker, maker_org) = app
+        .verified_member("mo@maakplaats.test", "makerspace", &broker)
+        .await;
+    let (_, donor_org) = app
+        .verified_member("sanne@sloop.test", "contractor", &broker)
+        .await;
+    let path = format!("/api/v1/admin/accounts/{maker_org}/credit-limit");
+
+    app.send(
+        Method::PUT,
+        &path,
+        Some(&maker),
+        Some(&json!({"credit_limit": 500})),
+        &[],
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    app.send(
+        Method::PUT,
+        &path,
+        Some(&broker),
+        Some(&json!({"credit_limit": -1})),
+        &[],
+    )
+    .await
+    .assert_problem(422, "validation");
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/admin/accounts/{}/credit-limit", Uuid::now_v7()),
+        Some(&broker),
+        Some(&json!({"credit_limit": 5})),
+        &[],
+    )
+    .await
+    .assert_problem(404, "not-found");
+    let set = app
+        .send(
+            Method::PUT,
+            &path,
+            Some(&broker),
+            Some(&json!({"credit_limit": 500})),
+            &[],
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.body["spendable"], 500);
+
+    assert_eq!(pay(&app, &maker, &donor_org, 500).await.status, 201);
+    let account = app.get("/api/v1/accounts/me", Some(&maker)).await.body;
+    assert_eq!(
+        (account["balance"].as_i64(), account["spendable"].as_i64()),
+        (Some(-500), Some(0))
+    );
+    assert_eq!(pay(&app, &maker, &donor_org, 1).await.status, 409);
+    // A limit below what is already used is refused.
+    app.send(
+        Method::PUT,
+        &path,
+        Some(&broker),
+        Some(&json!({"credit_limit": 100})),
+        &[],
+    )
+    .await
+    .assert_problem(409, "insufficient-funds");
+    assert_sound(&audit(&app).await);
+}
+
+#[actix_web::test]
+async fn holds_are_posted_or_voided_exactly_once() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let (donor, donor_org) = app
+        .verified_member("sanne@sloop.test", "contractor", &broker)
+        .await;
+    let (maker, maker_org) = app
+        .verified_member("mo@maakplaats.test", "makerspace", &broker)
+        .await;
+    issue(&app, &broker, &maker_org, 1_000).await;
+    let (from, to) = (uuid(&json!(maker_org)), uuid(&json!(donor_org)));
+    let now = app.ctx.now();
+
+    let hold = async |amount: i64| {
+        let mut conn = app.ctx.conn().await.unwrap();
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            ledger::hold(
+                conn,
+                from,
+                to,
+                Amount::parse(amount).unwrap(),
+                "reservation-1",
+                now,
+            )
+            .await
+        })
+        .await
+    };
+    let settle = async |id: Uuid, posted: bool| {
+        let mut conn = app.ctx.conn().await.unwrap();
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            if posted {
+                ledger::post(conn, id, now).await
+            } else {
+                ledger::void(conn, id, now).await
+            }
+        })
+        .await
+    };
+
+    let first = hold(600).await.unwrap();
+    assert_eq!(balance(&app, &maker).await, (1_000, 600));
+    let refused = hold(401).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            AppError::Conflict {
+                code: "insufficient-funds",
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    // The payer cannot spend what is held.
+    assert_eq!(pay(&app, &maker, &donor_org, 401).await.status, 409);
+
+    let posted = settle(first, true).await.unwrap();
+    assert_eq!(posted.status, "posted");
+    assert_eq!(balance(&app, &maker).await, (400, 0));
+    assert_eq!(balance(&app, &donor).await, (600, 0));
+    for posted in [true, false] {
+        let again = settle(first, posted).await.unwrap_err();
+        assert!(
+            matches!(
+                again,
+                AppError::Conflict {
+                    code: "transfer-settled",
+                    ..
+                }
+            ),
+            "{again:?}"
+        );
+    }
+
+    let second = hold(400).await.unwrap();
+    assert_eq!(balance(&app, &maker).await, (400, 400));
+    settle(second, false).await.unwrap();
+    assert_eq!(balance(&app, &maker).await, (400, 0));
+    assert!(settle(second, true).await.is_err());
+    assert!(matches!(
+        settle(Uuid::now_v7(), true).await,
+        Err(AppError::NotFound(_))
+    ));
+
+    // Both sides heard of it.
+    let events = async |token: String| {
+        app.get("/api/v1/notifications?limit=100", Some(&token))
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["event"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let maker_events = events(maker).await;
+    for event in [
+        "ledger_hold_placed",
+        "ledger_hold_posted",
+        "ledger_hold_voided",
+    ] {
+        assert!(
+            maker_events.iter().any(|e| e == event),
+            "{event} in {maker_events:?}"
+        );
+    }
+    assert!(events(donor)
+        .await
+        .iter()
+        .any(|e| e == "ledger_hold_posted"));
+    assert_sound(&audit(&app).await);
+}
+
+#[actix_web::test]
+async fn hand_over_issues_by_the_policy() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let (donor, donor_org) = app
+        .verified_member("sanne@sloop.test", "contractor", &broker)
+        .await;
+    let put = app
+        .send(
+            Method::PUT,
+            "/api/v1/admin/currency",
+            Some(&broker),
+            Some(&json!({"code": "KRL", "name": "Kringloop", "decimals": 2,
+                         "issuance_policy": {"default_per_kg": 5,
+                                             "per_category": {"wood": 40, "wood-beams": 120}}})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let donor_id = uuid(&json!(donor_org));
+    let now = app.ctx.now();
+    let cases = [
+        ("wood-beams", 2_500, 300), // own rate: 120 × 2.5 kg
+        ("wood-planks", 1_999, 79), // the parent's rate: 40 × 1.999 kg = 79.96, rounded down
+        ("glass", 10_000, 50),      // the default
+        ("glass", 150, 0),          // 0.75 rounds down to nothing: no transfer
+    ];
+    for (code, grams, expected) in cases {
+        let id = category_id(&app, code).await;
+        let mut conn = app.ctx.conn().await.unwrap();
+        let issued = conn
+            .transaction::<_, AppError, _>(async move |conn| {
+                ledger::issue_for_handover(conn, donor_id, id, grams, "reservation-x", now).await
+            })
+            .await
+            .unwrap();
+        assert_eq!(issued, expected, "{code} {grams} g");
+    }
+    assert_eq!(balance(&app, &donor).await, (429, 0));
+    assert_eq!(
+        app.sql_count("SELECT count(*) FROM transfers WHERE kind = 'issuance'")
+            .await,
+        3
+    );
+    assert_sound(&audit(&app).await);
+}
+
+#[actix_web::test]
+async fn demurrage_charges_idle_balances_once_a_month() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let (_, maker_org) = app
+        .verified_member("mo@maakplaats.test", "makerspace", &broker)
+        .await;
+    let (_, donor_org) = app
+        .verified_member("sanne@sloop.test", "contractor", &broker)
+        .await;
+    // Money arrives in one month; in the next the donor spends half, so only the 5 000 that
+    // stayed all that month is idle; the maker held 10 000 all month (what it received came
+    // on top).
+    let month = Month::of(Utc::now());
+    app.clock.set(month.start() + Duration::days(9));
+    issue(&app, &broker, &maker_org, 10_000).await;
+    issue(&app, &broker, &donor_org, 10_000).await;
+    app.clock.set(month.next().start() + Duration::days(4));
+    let token = async |email: &str| {
+        app.login(email).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let donor = token("sanne@sloop.test").await;
+    pay(&app, &donor, &maker_org, 5_000).await;
+
+    // Without a rate, nothing happens.
+    app.clock
+        .set(month.next().next().start() + Duration::hours(1));
+    assert_eq!(ledger::charge_demurrage(&app.ctx).await.unwrap(), 0);
+    let broker = app.broker().await;
+    let (maker, donor) = (
+        token("mo@maakplaats.test").await,
+        token("sanne@sloop.test").await,
+    );
+    let put = app
+        .send(
+            Method::PUT,
+            "/api/v1/admin/currency",
+            Some(&broker),
+            Some(&json!({"code": "KRL", "name": "Kringloop", "decimals": 2,
+                         "demurrage_bp_per_month": 100,
+                         "issuance_policy": {"default_per_kg": 0}})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+
+    // Two instances at once, and again later: each account is charged once for the month.
+    let (a, b) = futures_util::future::join(
+        ledger::charge_demurrage(&app.ctx),
+        ledger::charge_demurrage(&app.ctx),
+    )
+    .await;
+    assert_eq!(a.unwrap() + b.unwrap(), 2);
+    assert_eq!(balance(&app, &maker).await, (15_000 - 100, 0));
+    assert_eq!(balance(&app, &donor).await, (5_000 - 50, 0));
+    let entries = app
+        .get("/api/v1/accounts/me/entries", Some(&maker))
+        .await
+        .body;
+    assert_eq!(entries["items"][0]["kind"], "demurrage");
+    assert_eq!(entries["items"][0]["counterparty"]["system"], "demurrage");
+    app.clock.advance(Duration::days(3));
+    assert_eq!(ledger::charge_demurrage(&app.ctx).await.unwrap(), 0);
+    assert_eq!(
+        app.sql_count("SELECT count(*) FROM transfers WHERE kind = 'demurrage'")
+            .await,
+        2
+    );
+    assert_sound(&audit(&app).await);
+}
+
+/// A small deterministic generator, so that a failing run can be repeated from its seed.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    pending: Vec<Uuid>,
+    posted: Vec<Uuid>,
+    statuses: BTreeMap<u16, usize>,
+    replays: usize,
+}
+
+/// Many clients at once: payments, issuance and reversals over HTTP (some sent twice with
+/// the same Idempotency-Key, some twice at the same moment), holds posted and voided through
+/// the ledger functions. Afterwards every invariant of the ledger holds.
+#[actix_web::test]
+async fn the_ledger_balances_under_concurrent_load() {
+    let seed: u64 = std::env::var("LEDGER_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_1ed9);
+    let app = Arc::new(TestApp::spawn().await);
+    let broker = app.broker().await;
+    let mut orgs = Vec::new();
+    for i in 0..5 {
+        let (token, org) = app
+            .verified_member(&format!("org{i}@ledger.test"), "builder", &broker)
+            .await;
+        issue(&app, &broker, &org, 5_000).await;
+        orgs.push((token, org));
+    }
+    // Two may go into overdraft.
+    for (_, org) in &orgs[..2] {
+        let set = app
+            .send(
+                Method::PUT,
+                &format!("/api/v1/admin/accounts/{org}/credit-limit"),
+                Some(&broker),
+                Some(&json!({"credit_limit": 2_000})),
+                &[],
+            )
+            .await;
+        assert_eq!(set.status, 200);
+    }
+    let orgs = Arc::new(orgs);
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    let tasks = 12;
+    let steps = 30;
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let app = app.clone();
+        let orgs = orgs.clone();
+        let shared = shared.clone();
+        let broker = broker.clone();
+        handles.push(actix_web::rt::spawn(async move {
+            let mut rng = XorShift(seed ^ (task as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            for step in 0..steps {
+                let from = rng.below(orgs.len() as u64) as usize;
+                let to = (from + 1 + rng.below(orgs.len() as u64 - 1) as usize) % orgs.len();
+                let amount = 1 + rng.below(1_500) as i64;
+                let key = format!("t{task}-s{step}");
+                let record = |status: u16| {
+                    assert!(status < 500, "a 5xx answer");
+                    *shared.lock().unwrap().statuses.entry(status).or_default() += 1;
+                };
+                match rng.below(10) {
+                    0..=3 => {
+                        let body = json!({"to_organisation_id": orgs[to].1, "amount": amount});
+                        let token = &orgs[from].0;
+                        let first = if rng.below(4) == 0 {
+                            // The same request twice at the same moment.
+                            let (a, b) = futures_util::future::join(
+                                post_keyed(&app, "/api/v1/transfers", token, Some(&key), &body),
+                                post_keyed(&app, "/api/v1/transfers", token, Some(&key), &body),
+                            )
+                            .await;
+                            // A refused request stores nothing, so its twin may then go
+                            // through; two successes are one effect with one answer.
+                            if a.status == 201 && b.status == 201 {
+                                assert_eq!(a.bytes, b.bytes, "concurrent duplicates differ");
+                                assert!(a.replayed != b.replayed, "exactly one is the first");
+                            }
+                            record(b.status);
+                            if b.status == 201 {
+                                b
+                            } else {
+                                a
+                            }
+                        } else {
+                            post_keyed(&app, "/api/v1/transfers", token, Some(&key), &body).await
+                        };
+                        record(first.status);
+                        if first.status == 201 {
+                            assert_eq!(first.json()["amount"], amount);
+                            shared
+                                .lock()
+                                .unwrap()
+                                .posted
+                                .push(uuid(&first.json()["id"]));
+                            if rng.below(3) == 0 {
+                                let again =
+                                    post_keyed(&app, "/api/v1/transfers", token, Some(&key), &body)
+                                        .await;
+                                assert_eq!(again.status, 201);
+                                assert!(again.replayed);
+                                assert_eq!(again.bytes, first.bytes, "a replay differs");
+                                shared.lock().unwrap().replays += 1;
+                            }
+                        } else {
+                            assert_eq!(first.status, 409, "{}", first.json());
+                            assert_eq!(
+                                first.json()["type"],
+                                "urn:kringloop:problem:insufficient-funds"
+                            );
+                        }
+                    }
+                    4 => {
+                        let body = json!({"organisation_id": orgs[to].1, "amount": amount,
+                                          "reason": "diverted"});
+                        let first =
+                            post_keyed(&app, "/api/v1/admin/issuance", &broker, Some(&key), &body)
+                                .await;
+                        record(first.status);
+                        assert_eq!(first.status, 201);
+                        let again =
+                            post_keyed(&app, "/api/v1/admin/issuance", &broker, Some(&key), &body)
+                                .await;
+                        assert_eq!(again.bytes, first.bytes);
+                        shared.lock().unwrap().replays += 1;
+                    }
+                    5 | 6 => {
+                        let (payer, payee) = (uuid(&json!(orgs[from].1)), uuid(&json!(orgs[to].1)));
+                        let now = app.ctx.now();
+                        let mut conn = app.ctx.conn().await.unwrap();
+                        let held = conn
+                            .transaction::<_, AppError, _>(async move |conn| {
+                                ledger::hold(
+                                    conn,
+                                    payer,
+                                    payee,
+                                    Amount::parse(amount).unwrap(),
+                                    "r",
+                                    now,
+                                )
+                                .await
+                            })
+                            .await;
+                        match held {
+                            Ok(id) => shared.lock().unwrap().pending.push(id),
+                            Err(AppError::Conflict {
+                                code: "insufficient-funds",
+                                ..
+                            }) => {}
+                            Err(other) => panic!("hold: {other:?}"),
+                        }
+                    }
+                    7 | 8 => {
+                        let picked = {
+                            let shared = shared.lock().unwrap();
+                            let n = shared.pending.len() as u64;
+                            (n > 0).then(|| shared.pending[rng.below(n) as usize])
+                        };
+                        if let Some(id) = picked {
+                            let posted = rng.below(2) == 0;
+                            let now = app.ctx.now();
+                            let mut conn = app.ctx.conn().await.unwrap();
+                            let settled = conn
+                                .transaction::<_, AppError, _>(async move |conn| {
+                                    if posted {
+                                        ledger::post(conn, id, now).await
+                                    } else {
+                                        ledger::void(conn, id, now).await
+                                    }
+                                })
+                                .await;
+                            match settled {
+                                Ok(row) if row.status == "posted" => {
+                                    shared.lock().unwrap().posted.push(id)
+                                }
+                                Ok(_) => {}
+                                Err(AppError::Conflict {
+                                    code: "transfer-settled",
+                                    ..
+                                }) => {}
+                                Err(other) => panic!("settle: {other:?}"),
+                            }
+                        }
+                    }
+                    _ => {
+                        let picked = {
+                            let shared = shared.lock().unwrap();
+                            let n = shared.posted.len() as u64;
+                            (n > 0).then(|| shared.posted[rng.below(n) as usize])
+                        };
+                        if let Some(id) = picked {
+                            let answer = app
+                                .post(
+                                    &format!("/api/v1/admin/transfers/{id}/reverse"),
+                                    Some(&broker),
+                                    &json!({"reason": "correction"}),
+                                )
+                                .await;
+                            record(answer.status);
+                            assert!(
+                                answer.status == 201 || answer.status == 409,
+                                "{}",
+                                answer.body
+                            );
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let (replays, statuses) = {
+        let shared = shared.lock().unwrap();
+        (shared.replays, shared.statuses.clone())
+    };
+    assert!(replays > 0);
+    assert!(
+        statuses.get(&201).copied().unwrap_or(0) > 50,
+        "{statuses:?}"
+    );
+    let report = audit(&app).await;
+    assert_sound(&report);
+    // Every posted money movement has exactly its two entries.
+    assert_eq!(
+        app.sql_count(
+            "SELECT count(*) FROM transfers t WHERE t.status = 'posted' AND \
+             (SELECT count(*) FROM ledger_entries e WHERE e.transfer_id = t.id) <> 2"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.sql_count(
+            "SELECT count(*) FROM ledger_entries e JOIN transfers t ON t.id = e.transfer_id \
+             WHERE t.status <> 'posted'"
+        )
+        .await,
+        0
+    );
+}
