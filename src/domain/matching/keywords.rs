@@ -1,5 +1,5 @@
-//! Keywords: how a wish's keyword is found in an offer's words, and the keys the wish index
-//! files wishes under so that an offer only meets wishes whose keywords it can contain.
+//! Keywords: how a wish's keyword is found in an offer's words, and the 64-bit masks the wish
+//! index screens with, so that an offer rarely meets a wish whose keywords it cannot contain.
 
 /// How many leading characters of a word the index keys on.
 const KEY_CHARS: usize = 4;
@@ -37,47 +37,53 @@ fn starts_with_lowercased(text: &str, keyword: &str) -> bool {
         .all(|k| text.next() == Some(k))
 }
 
-/// FNV-1a over characters: keys only need to spread, and a collision only merges two keys'
-/// candidate lists, which the exact check sorts out.
+/// FNV-1a over characters: keys only need to spread, and a collision only sets a bit that
+/// another key sets too, which the exact check sorts out.
 fn step(hash: u64, c: char) -> u64 {
     (hash ^ u64::from(u32::from(c))).wrapping_mul(0x0000_0100_0000_01b3)
 }
 
 const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
 
-/// The key a wish is filed under, if any: the first characters of the leading word of one of
-/// its keywords (the one with the longest such word). Any one keyword will do, since an offer
-/// must contain all of them; a wish without a usable keyword has no key and is met by every
-/// offer of its category and cell.
-pub(crate) fn wish_key(keywords: &[String]) -> Option<u64> {
-    let mut best: Option<(usize, u64)> = None;
-    for keyword in keywords {
-        let mut hash = BASIS;
-        let mut len = 0;
-        for c in keyword
-            .trim()
-            .chars()
-            .flat_map(char::to_lowercase)
-            .take_while(|&c| is_word_char(c))
-            .take(KEY_CHARS)
-        {
-            hash = step(hash, c);
-            len += 1;
-        }
-        if len > 0 && best.is_none_or(|(longest, _)| len > longest) {
-            best = Some((len, hash));
-        }
-    }
-    best.map(|(_, hash)| hash)
+/// The bit of a 64-bit set that stands for `key`: the top six bits of a multiplicative hash.
+fn bit(key: u64) -> u64 {
+    1 << (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
 }
 
-/// Every key a wish that `words` can satisfy may be filed under: the keys of the first one to
-/// [`KEY_CHARS`] characters of each word. Sorted, without repeats.
+/// The key of one keyword: the first [`KEY_CHARS`] characters of its leading word, lower-cased.
+/// `None` when it does not start with a word character.
+fn keyword_key(keyword: &str) -> Option<u64> {
+    let mut hash = BASIS;
+    let mut len = 0;
+    for c in keyword
+        .trim()
+        .chars()
+        .flat_map(char::to_lowercase)
+        .take_while(|&c| is_word_char(c))
+        .take(KEY_CHARS)
+    {
+        hash = step(hash, c);
+        len += 1;
+    }
+    (len > 0).then_some(hash)
+}
+
+/// The set of bits a wish's keywords require of an offer: one per keyword that has a key. An
+/// offer must contain every keyword, so each of these bits is in its [`offer_mask`].
+pub(crate) fn wish_mask(keywords: &[String]) -> u64 {
+    keywords
+        .iter()
+        .filter_map(|keyword| keyword_key(keyword))
+        .fold(0, |mask, key| mask | bit(key))
+}
+
+/// The bits of every key that a keyword found in `words` can have: those of the first one to
+/// [`KEY_CHARS`] characters of each word.
 ///
 /// Why this is enough: if a keyword is found at the start of a word, its leading word (lower
 /// case) is a prefix of that word, and so are its first [`KEY_CHARS`] characters.
-pub(crate) fn offer_keys(words: &str) -> Vec<u64> {
-    let mut keys = Vec::new();
+pub(crate) fn offer_mask(words: &str) -> u64 {
+    let mut mask = 0;
     let mut hash = BASIS;
     let mut len = 0;
     for c in words.chars() {
@@ -85,16 +91,14 @@ pub(crate) fn offer_keys(words: &str) -> Vec<u64> {
             if len < KEY_CHARS {
                 hash = step(hash, c);
                 len += 1;
-                keys.push(hash);
+                mask |= bit(hash);
             }
         } else {
             hash = BASIS;
             len = 0;
         }
     }
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+    mask
 }
 
 #[cfg(test)]
@@ -116,20 +120,26 @@ mod tests {
     }
 
     #[test]
-    fn a_found_keyword_is_always_under_one_of_the_offers_keys() {
+    fn a_found_keyword_always_has_its_bit_in_the_offers_mask() {
         let words = "eikenhouten binnendeuren, 83 cm (eiken deuren) één";
-        let keys = offer_keys(words);
+        let mask = offer_mask(words);
         for keyword in ["Eiken", "binnendeur", "eiken deur", "83", "e", "ÉÉN"] {
             assert!(keyword_found(keyword, words));
-            let key = wish_key(&[keyword.to_string()]).unwrap();
-            assert!(keys.binary_search(&key).is_ok(), "{keyword}");
+            let wanted = wish_mask(&[keyword.to_string()]);
+            assert_ne!(wanted, 0, "{keyword}");
+            assert_eq!(wanted & !mask, 0, "{keyword}");
         }
-        assert_eq!(wish_key(&[]), None);
-        assert_eq!(wish_key(&["-".into(), " ".into()]), None);
+        assert_eq!(wish_mask(&[]), 0);
+        assert_eq!(wish_mask(&["-".into(), " ".into()]), 0, "no key, no bit");
         assert_eq!(
-            wish_key(&["ab".into(), "eiken".into()]),
-            wish_key(&["eike".into()]),
-            "the longest leading word is used"
+            wish_mask(&["eikenhout".into()]),
+            wish_mask(&["eike".into()]),
+            "four characters make the key"
+        );
+        assert_ne!(
+            offer_mask("grenen planken") & wish_mask(&["eiken".into()]),
+            wish_mask(&["eiken".into()]),
+            "a word the offer lacks is screened out"
         );
     }
 }

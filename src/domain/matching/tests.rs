@@ -875,7 +875,12 @@ mod index_equals_scan {
         let candidates = sorted(index.candidates(offer, tree).map(|w| w.id).collect());
         let mut unique = candidates.clone();
         unique.dedup();
-        prop_assert_eq!(candidates, unique, "a wish met twice");
+        prop_assert_eq!(&candidates, &unique, "a wish met twice");
+        prop_assert!(
+            found.iter().all(|id| candidates.binary_search(id).is_ok()),
+            "a match that is not a candidate"
+        );
+        prop_assert!(index.checked_in_full(offer, tree, now()) <= candidates.len());
         Ok(())
     }
 
