@@ -4,6 +4,7 @@
 #
 #   bench/ledger-crash.sh         # a fresh database kringloop_crash on 127.0.0.1 (trust auth)
 #   SECONDS_BEFORE_KILL=5 CLIENTS=32 bench/ledger-crash.sh
+#   PROFILE=dev bench/ledger-crash.sh    # on a debug build
 #
 # Exits non-zero when anything is wrong: an invariant broken, an acknowledged transfer
 # missing, a request that got no answer before the crash and then a second effect on resend.
@@ -22,9 +23,12 @@ export KRINGLOOP_JWT_SECRET=${KRINGLOOP_JWT_SECRET:-crash-test-secret-0123456789
 export RUST_LOG=${RUST_LOG:-error}
 work=$(mktemp -d)
 
-cargo build --release --quiet --bin kringloop --example ledger_load
-bin=target/release/kringloop
-load=target/release/examples/ledger_load
+# PROFILE=dev runs the check on a debug build (slower, same logic).
+PROFILE=${PROFILE:-release}
+cargo build --profile "$PROFILE" --quiet --bin kringloop --example ledger_load
+dir=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
+bin=$dir/kringloop
+load=$dir/examples/ledger_load
 
 psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -qc "CREATE DATABASE $DB"
 "$bin" migrate

@@ -102,7 +102,8 @@ CREATE TRIGGER transfers_immutable BEFORE UPDATE OR DELETE ON transfers
 CREATE TABLE ledger_entries (
     id             uuid PRIMARY KEY,
     account_id     uuid NOT NULL REFERENCES ledger_accounts (id),
-    transfer_id    uuid NOT NULL REFERENCES transfers (id),
+    -- Checked at commit, so that a transfer and its entries can be sent together in any order.
+    transfer_id    uuid NOT NULL REFERENCES transfers (id) DEFERRABLE INITIALLY DEFERRED,
     amount         bigint NOT NULL CHECK (amount <> 0),
     balance_after  bigint NOT NULL,
     created_at     timestamptz NOT NULL,

@@ -226,9 +226,10 @@ fn is_system(account: Uuid) -> bool {
     account == ISSUANCE_ACCOUNT || account == DEMURRAGE_ACCOUNT
 }
 
-/// Changes two accounts in id order (pipelined: both statements go out at once); each
-/// change is (account, balance delta, held delta). Returns the balances after, in the order
-/// given. Opens organisation accounts met for the first time.
+/// Changes two accounts in id order, so that two transfers between the same accounts never
+/// wait for each other crosswise; each change is (account, balance delta, held delta).
+/// Returns the balances after, in the order given. Opens organisation accounts met for the
+/// first time.
 async fn change_pair(
     conn: &mut AsyncPgConnection,
     a: (Uuid, i64, i64),
@@ -237,24 +238,24 @@ async fn change_pair(
 ) -> AppResult<(i64, i64)> {
     let swapped = b.0 < a.0;
     let (first, second) = if swapped { (b, a) } else { (a, b) };
-    let shared: &AsyncPgConnection = conn;
-    let (one, two) = futures_util::future::join(
-        q::change_account(shared, first.0, first.1, first.2, now),
-        q::change_account(shared, second.0, second.1, second.2, now),
-    )
-    .await;
-    // The first failure is the cause; a later statement only reports the aborted transaction.
-    let one = one.map_err(refused)?;
-    let two = two.map_err(refused)?;
-    let one = match one {
-        Some(after) => after,
-        None => open_and_change(conn, first, now).await?,
-    };
-    let two = match two {
-        Some(after) => after,
-        None => open_and_change(conn, second, now).await?,
-    };
+    let one = change_one(conn, first, now).await?;
+    let two = change_one(conn, second, now).await?;
     Ok(if swapped { (two, one) } else { (one, two) })
+}
+
+async fn change_one(
+    conn: &mut AsyncPgConnection,
+    change: (Uuid, i64, i64),
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
+    let (account, balance_delta, held_delta) = change;
+    match q::change_account(conn, account, balance_delta, held_delta, now)
+        .await
+        .map_err(refused)?
+    {
+        Some(after) => Ok(after),
+        None => open_and_change(conn, change, now).await,
+    }
 }
 
 /// Opens an organisation's account on its first movement, and applies the change.
@@ -311,6 +312,8 @@ async fn record(
     )
     .await?;
     let entries = entries_for(&new_view(&new), debit_after, credit_after, now);
+    // Pipelined: both statements go out at once. Their order on the wire is not promised, so
+    // the entries' reference to the transfer is checked at commit (a deferred constraint).
     let shared: &AsyncPgConnection = conn;
     let (row, written) = futures_util::future::join(
         q::insert_transfer(shared, &new),

@@ -237,7 +237,7 @@ pub async fn open_accounts(
 /// transaction ends; the new balance, or `None` when the account does not exist. The
 /// database refuses a result below the credit limit (`ledger_accounts_within_limit`).
 pub async fn change_account(
-    mut conn: &AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     account: Uuid,
     balance_delta: i64,
     held_delta: i64,
@@ -250,7 +250,7 @@ pub async fn change_account(
             ledger_accounts::updated_at.eq(now),
         ))
         .returning(ledger_accounts::balance)
-        .get_result(&mut conn)
+        .get_result(conn)
         .await
         .optional()
 }
