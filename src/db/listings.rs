@@ -409,22 +409,38 @@ pub async fn search(
     conn: &mut AsyncPgConnection,
     query: &SearchQuery,
 ) -> QueryResult<Vec<SearchHit>> {
-    let mut scan = query.limit + NEAR_MARGIN;
+    let fetch = statement_limit(query.limit);
+    let mut scan = fetch + NEAR_MARGIN;
     loop {
-        let rows: Vec<ScannedHit> = search_statement(query, scan).load(conn).await?;
+        let rows: Vec<ScannedHit> = search_statement(query, fetch, scan).load(conn).await?;
         let saturated = query.order == SearchOrder::Distance
-            && rows.len() as i64 == query.limit
+            && query.near.is_some()
+            && rows.len() as i64 == fetch
             && rows.iter().any(|row| row.scanned == scan)
             && rows.last().and_then(|row| row.hit.chord) == rows.last().and_then(|row| row.edge);
         if !saturated {
-            return Ok(rows.into_iter().map(|row| row.hit).collect());
+            return Ok(rows
+                .into_iter()
+                .take(usize::try_from(query.limit).unwrap_or_default())
+                .map(|row| row.hit)
+                .collect());
         }
         scan = scan * 4 + 64;
     }
 }
 
-/// The statement for `query`; `scan` bounds the nearest-first scan.
-fn search_statement(query: &SearchQuery, scan: i64) -> Prepared {
+/// The page size written into the statement: the limit rounded up to one of a few sizes, so
+/// that clients asking for every size from 1 to 100 prepare a few statements, not a hundred;
+/// the rows beyond the limit are dropped.
+fn statement_limit(limit: i64) -> i64 {
+    [2, 5, 11, 21, 51, 101]
+        .into_iter()
+        .find(|&size| size >= limit)
+        .unwrap_or(limit)
+}
+
+/// The statement for `query`, `fetch` rows at most; `scan` bounds the nearest-first scan.
+fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
     let columns = "l.id, l.passport_id, l.organisation_id, l.category_id, l.title, l.status, l.unit, l.quantity, \
         l.quantity_available, l.mass_g_per_unit, l.available_from, l.available_until, l.pickup_lat, l.pickup_lon, \
         l.pickup_address, l.district_id, l.price_amount, l.price_currency, l.condition_rank, l.note, l.version, \
@@ -587,7 +603,7 @@ fn search_statement(query: &SearchQuery, scan: i64) -> Prepared {
     }
     // Limits are written out: a generic plan guesses a tenth of the table for a `LIMIT $n`
     // and plans a parallel scan, where the page needs a few rows of an ordered index.
-    s.sql(&format!(" LIMIT {}", query.limit));
+    s.sql(&format!(" LIMIT {fetch}"));
     let order_by = match order {
         SearchOrder::Distance => "page.chord, l.id",
         SearchOrder::Relevance => "page.rank DESC, l.id",
@@ -603,6 +619,21 @@ fn search_statement(query: &SearchQuery, scan: i64) -> Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statement_limits_cover_the_page_with_few_sizes() {
+        for limit in 1..=101 {
+            let size = statement_limit(limit);
+            assert!(size >= limit && size <= 101, "{limit}: {size}");
+        }
+        let sizes: std::collections::HashSet<_> = (1..=101).map(statement_limit).collect();
+        assert_eq!(sizes.len(), 6);
+        assert_eq!(
+            statement_limit(21),
+            21,
+            "the default page of 20 and one more"
+        );
+    }
 
     #[test]
     fn chords_and_kilometres_convert_both_ways() {
