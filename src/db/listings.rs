@@ -394,6 +394,13 @@ pub fn km_of_chord(chord: f64) -> f64 {
 
 const OPEN_STATUSES: [&str; 2] = ["announced", "available"];
 
+/// Whether the statuses lie among the open ones, which the partial indexes hold.
+fn opens_only(statuses: &[String]) -> bool {
+    statuses
+        .iter()
+        .all(|status| OPEN_STATUSES.contains(&status.as_str()))
+}
+
 /// Nearest-first scans take this many lots beyond the page: one more is enough to tell that
 /// the page's last lot has no tie beyond the scan; when it has, the scan is repeated wider.
 const NEAR_MARGIN: i64 = 1;
@@ -404,7 +411,8 @@ const NEAR_MARGIN: i64 = 1;
 /// the radius's bounding cube and stops once the page and a margin are full; those are sorted by
 /// (distance, id), and when the margin is all ties with the page's last lot the scan is
 /// repeated with a wider margin, so the page is exact. Without a point, the (date, id) index of
-/// open lots gives date order, and the GIN index serves words.
+/// open lots gives date order, or within categories the (category, date, id) index, one
+/// category at a time; the GIN index serves words.
 pub async fn search(
     conn: &mut AsyncPgConnection,
     query: &SearchQuery,
@@ -460,7 +468,24 @@ fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
              SELECT id, chord, rank, count(*) OVER () AS scanned, max(chord) OVER () AS edge FROM (",
         );
     }
-    s.sql("SELECT l.id, ");
+    // By date within categories: the first lots of each category from the (category, date, id)
+    // index of open lots, merged; the subquery hides the array's length from the planner, so
+    // that the plan does not depend on it and stays generic.
+    let per_category = order == SearchOrder::Date
+        && query.near.is_none()
+        && query.text.is_none()
+        && opens_only(&query.statuses);
+    let categories = query.categories.as_ref().filter(|_| per_category);
+    if let Some(categories) = categories {
+        s.sql(
+            "SELECT d.id, d.chord, d.rank, 0::bigint AS scanned, NULL::double precision AS edge \
+             FROM unnest((SELECT ",
+        )
+        .bind(Bind::Uuids(categories.clone()));
+        s.sql("::uuid[])) AS c(id), LATERAL (SELECT l.id, l.available_from, ");
+    } else {
+        s.sql("SELECT l.id, ");
+    }
     // The point and the words are bound once, where they first appear.
     let point = match query.near {
         Some((lat, lon, _)) => {
@@ -502,17 +527,13 @@ fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
         || "0::real".to_owned(),
         |w| format!("ts_rank(l.search, {w})"),
     );
-    if order != SearchOrder::Distance {
+    if order != SearchOrder::Distance && categories.is_none() {
         s.sql(", 0::bigint AS scanned, NULL::double precision AS edge");
     }
     s.sql(" FROM listings l WHERE ");
     // Statuses among the open ones are written out, so that a generic plan still sees that the
     // partial index of open lots applies; other sets are a parameter.
-    if query
-        .statuses
-        .iter()
-        .all(|status| OPEN_STATUSES.contains(&status.as_str()))
-    {
+    if opens_only(&query.statuses) {
         let listed: Vec<_> = OPEN_STATUSES
             .iter()
             .filter(|open| query.statuses.iter().any(|status| status == *open))
@@ -528,10 +549,16 @@ fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
             .bind(Bind::Texts(query.statuses.clone()));
         s.sql(")");
     }
-    if let Some(categories) = &query.categories {
-        s.sql(" AND l.category_id = ANY(")
-            .bind(Bind::Uuids(categories.clone()));
-        s.sql(")");
+    match (&query.categories, categories) {
+        (_, Some(_)) => {
+            s.sql(" AND l.category_id = c.id");
+        }
+        (Some(categories), None) => {
+            s.sql(" AND l.category_id = ANY(")
+                .bind(Bind::Uuids(categories.clone()));
+            s.sql(")");
+        }
+        (None, None) => {}
     }
     if let Some(words) = &words {
         s.sql(&format!(" AND l.search @@ {words}"));
@@ -596,6 +623,11 @@ fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
         }
         (SearchOrder::Relevance, _) => {
             s.sql(" ORDER BY rank DESC, l.id");
+        }
+        _ if categories.is_some() => {
+            s.sql(&format!(
+                " ORDER BY l.available_from, l.id LIMIT {fetch}) d ORDER BY d.available_from, d.id"
+            ));
         }
         _ => {
             s.sql(" ORDER BY l.available_from, l.id");

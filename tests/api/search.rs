@@ -2,7 +2,7 @@
 
 use crate::stock::{create_listing, create_passport, doors_passport, offer};
 use crate::support::TestApp;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -478,7 +478,8 @@ async fn open_data_shows_no_one() {
 
 /// Lots at one site lie at exactly the same distance: pages of nearest-first search still
 /// hold them in id order, without gaps or repeats, whatever the page size (the scan behind a
-/// page takes one lot more than the page and is repeated wider when that one ties).
+/// page takes one lot more than the page and is repeated wider when that one ties). Pages by
+/// date within a category tree (one index scan per category, merged) keep date and id order.
 #[actix_web::test]
 async fn lots_at_the_same_place_page_by_id() {
     let app = TestApp::spawn().await;
@@ -529,4 +530,43 @@ async fn lots_at_the_same_place_page_by_id() {
         }
         assert_eq!(seen, everything, "pages of {limit}");
     }
+    // By date within a category and its subcategories, the lots of each category merged.
+    let doors = app
+        .get("/api/v1/listings?category=doors&limit=100", None)
+        .await;
+    let dated: Vec<(DateTime<FixedOffset>, String)> = doors.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let from = DateTime::parse_from_rfc3339(i["available_from"].as_str().unwrap());
+            (from.unwrap(), i["id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(dated.len(), 9, "{}", doors.body);
+    let mut sorted = dated.clone();
+    sorted.sort();
+    assert_eq!(dated, sorted, "date, then id");
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/v1/listings?category=doors&limit=2&cursor={cursor}"),
+            None => "/api/v1/listings?category=doors&limit=2".to_owned(),
+        };
+        let page = app.get(&path, None).await;
+        seen.extend(
+            page.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned()),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let ids: Vec<String> = dated.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(seen, ids);
 }
