@@ -4,6 +4,12 @@
 #
 #   bench/p2-search.sh            # DATABASE_URL defaults to postgres://postgres@127.0.0.1/kringloop_bench
 #   LISTINGS=1000000 DURATION=30s CONNECTIONS=64 bench/p2-search.sh
+#   BIN=/tmp/kringloop-before bench/p2-search.sh   # measure another binary the same way
+#
+# Needs wrk (`apt-get install -y wrk`; the script installs it when missing), psql, and a
+# PostgreSQL server that DATABASE_URL reaches. Besides requests/s and p99 it prints the CPU time
+# per request of the server, its PostgreSQL backends and wrk: on a machine shared with other
+# work those stay comparable when the rates do not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +23,11 @@ export KRINGLOOP_BIND=127.0.0.1:$PORT KRINGLOOP_DATA_DIR=${KRINGLOOP_DATA_DIR:-$
 export KRINGLOOP_DB_POOL_SIZE=${KRINGLOOP_DB_POOL_SIZE:-16}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --quiet
-bin=target/release/kringloop
+# BIN runs another build (say, the one before a change) under the same measurement.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+fi
+bin=${BIN:-target/release/kringloop}
 
 db=${DATABASE_URL##*/}
 psql "$ADMIN_URL" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 || psql "$ADMIN_URL" -qc "CREATE DATABASE $db"
@@ -26,22 +35,40 @@ have=$(psql "$DATABASE_URL" -qtAc "SELECT count(*) FROM listings" 2>/dev/null ||
 if [ "$have" -lt "$LISTINGS" ]; then
   "$bin" seed --synthetic $((LISTINGS - have))
 fi
-echo "listings: $(psql "$DATABASE_URL" -qtAc "SELECT count(*) FROM listings")"
+# Index-only scans skip the heap only where the visibility map says so; autovacuum would get
+# there in its own time.
+psql "$DATABASE_URL" -qc "VACUUM (ANALYZE) listings"
+echo "listings: $(psql "$DATABASE_URL" -qtAc "SELECT count(*) FROM listings"); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 "$bin" serve & server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
 one=$(psql "$DATABASE_URL" -qtAc "SELECT id FROM listings ORDER BY id LIMIT 1 OFFSET 5000")
 
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { # utime + stime of the server and the database's backends
+  local pids total=0
+  pids="$server $(psql "$ADMIN_URL" -qtAc "SELECT pid FROM pg_stat_activity WHERE datname = '$db' AND backend_type = 'client backend' AND pid <> pg_backend_pid()")"
+  for pid in $pids; do
+    [ -r "/proc/$pid/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+
 run() { # name, then wrk arguments
   local name=$1; shift
-  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" > "/tmp/p2-$name.txt"
-  local rps p99
+  local before after
+  before=$(cpu_ticks)
+  /usr/bin/env time -f "wrk-cpu %U %S" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" > "/tmp/p2-$name.txt" 2>&1
+  after=$(cpu_ticks)
+  local rps p99 requests errors cpu
   rps=$(awk '/Requests\/sec/ {print $2}' "/tmp/p2-$name.txt")
   p99=$(awk '$1 == "99%" {print $2}' "/tmp/p2-$name.txt")
-  local errors
+  requests=$(awk '/requests in/ {print $1}' "/tmp/p2-$name.txt")
+  cpu=$(awk -v r="$requests" -v t="$ticks" -v d=$((after - before)) '/wrk-cpu/ {
+    printf "%.0f µs CPU/request (server + PostgreSQL %.0f, wrk %.0f)", (d / t + $2 + $3) / r * 1e6, d / t / r * 1e6, ($2 + $3) / r * 1e6 }' "/tmp/p2-$name.txt")
   errors=$(grep -E "Non-2xx|Socket errors" "/tmp/p2-$name.txt" || true)
-  echo "$name: $rps req/s, p99 $p99 ${errors:+($errors)}"
+  echo "$name: $rps req/s, p99 $p99, $cpu ${errors:+($errors)}"
   eval "${name}_rps=$rps"
 }
 
@@ -50,3 +77,4 @@ wrk -t2 -c"$CONNECTIONS" -d5s -s bench/search.lua "http://127.0.0.1:$PORT" >/dev
 run ceiling "http://127.0.0.1:$PORT/api/v1/listings/$one"
 run search -s bench/search.lua "http://127.0.0.1:$PORT"
 awk -v s="$search_rps" -v c="$ceiling_rps" 'BEGIN { printf "ratio search/ceiling: %.2f (target >= 0.5)\n", s / c }'
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

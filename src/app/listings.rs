@@ -9,7 +9,8 @@ use super::passports::record_custody;
 use super::{districts, Ctx};
 use crate::db::accounts as accounts_q;
 use crate::db::listings::{
-    self as q, After, ListingChanges, ListingRow, NewListingRow, SearchOrder, SearchQuery,
+    self as q, After, CategoryKey, ListingChanges, ListingRow, NewListingRow, SearchOrder,
+    SearchQuery,
 };
 use crate::db::passports as passports_q;
 use crate::domain::custody::CustodyKind;
@@ -709,13 +710,15 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
         errors.push("/min_quantity", "out_of_range", "must not be negative");
     }
     let mut conn = ctx.conn().await?;
-    let category_id = match &search.category {
+    let categories = match &search.category {
         None => None,
         Some(key) => {
-            let found = match Uuid::parse_str(key) {
-                Ok(id) => crate::db::categories::find(&mut conn, id).await?,
-                Err(_) => crate::db::categories::find_by_code(&mut conn, key).await?,
+            let key = match Uuid::parse_str(key) {
+                Ok(id) => CategoryKey::Id(id),
+                Err(_) => CategoryKey::Code(key),
             };
+            // The subtree comes with the lookup, so the search itself needs no recursion.
+            let found = q::category_subtree(&mut conn, key).await?;
             if found.is_none() {
                 errors.push(
                     "/category",
@@ -723,7 +726,7 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
                     "no category with that id or code",
                 );
             }
-            found.map(|c| c.id)
+            found
         }
     };
     let after = match &search.cursor {
@@ -769,7 +772,7 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
         }
     }
     let query = SearchQuery {
-        category_id,
+        categories,
         text,
         near,
         statuses: statuses.iter().map(|s| s.as_str().to_owned()).collect(),

@@ -2,9 +2,13 @@
 
 use super::schema::{categories, listings, passports};
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{
+    Array, BigInt, Double, Float4, Nullable, SmallInt, Text, Timestamptz, Untyped, Uuid as SqlUuid,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -201,6 +205,116 @@ pub async fn search_words(conn: &mut AsyncPgConnection, passport_id: Uuid) -> Qu
     .join(" "))
 }
 
+/// One bind parameter of a statement built at run time.
+#[derive(Debug, Clone)]
+enum Bind {
+    Text(String),
+    Texts(Vec<String>),
+    Uuid(Uuid),
+    Uuids(Vec<Uuid>),
+    Double(f64),
+    Real(f32),
+    SmallInt(i16),
+    BigInt(i64),
+    Timestamptz(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Sql(String),
+    Bind(Bind),
+}
+
+/// A statement built at run time whose text depends only on the shape of the request, never
+/// on its values. Unlike `sql_query`, which diesel never caches, diesel-async prepares it once
+/// per connection and text, so PostgreSQL parses and plans it once instead of per request
+/// (planning cost more than running a search).
+#[derive(Debug, Clone, Default)]
+struct Prepared {
+    pieces: Vec<Piece>,
+    binds: usize,
+}
+
+impl Prepared {
+    fn sql(&mut self, sql: &str) -> &mut Self {
+        match self.pieces.last_mut() {
+            Some(Piece::Sql(last)) => last.push_str(sql),
+            _ => self.pieces.push(Piece::Sql(sql.to_owned())),
+        }
+        self
+    }
+
+    /// Adds a parameter at this point of the text and answers its placeholder, with which the
+    /// text may refer to it again later on.
+    fn bind(&mut self, value: Bind) -> String {
+        self.pieces.push(Piece::Bind(value));
+        self.binds += 1;
+        format!("${}", self.binds)
+    }
+}
+
+impl QueryId for Prepared {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Prepared {
+    type SqlType = Untyped;
+}
+
+impl QueryFragment<Pg> for Prepared {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        // The placeholders come out numbered in order, as `bind` numbered them.
+        for piece in &self.pieces {
+            match piece {
+                Piece::Sql(sql) => out.push_sql(sql),
+                Piece::Bind(Bind::Text(v)) => out.push_bind_param::<Text, _>(v)?,
+                Piece::Bind(Bind::Texts(v)) => out.push_bind_param::<Array<Text>, _>(v)?,
+                Piece::Bind(Bind::Uuid(v)) => out.push_bind_param::<SqlUuid, _>(v)?,
+                Piece::Bind(Bind::Uuids(v)) => out.push_bind_param::<Array<SqlUuid>, _>(v)?,
+                Piece::Bind(Bind::Double(v)) => out.push_bind_param::<Double, _>(v)?,
+                Piece::Bind(Bind::Real(v)) => out.push_bind_param::<Float4, _>(v)?,
+                Piece::Bind(Bind::SmallInt(v)) => out.push_bind_param::<SmallInt, _>(v)?,
+                Piece::Bind(Bind::BigInt(v)) => out.push_bind_param::<BigInt, _>(v)?,
+                Piece::Bind(Bind::Timestamptz(v)) => out.push_bind_param::<Timestamptz, _>(v)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A category named by id or by code.
+#[derive(Debug, Clone, Copy)]
+pub enum CategoryKey<'a> {
+    Id(Uuid),
+    Code(&'a str),
+}
+
+#[derive(QueryableByName)]
+struct Subtree {
+    #[diesel(sql_type = Nullable<Array<SqlUuid>>)]
+    ids: Option<Vec<Uuid>>,
+}
+
+/// The category and all its descendants, or `None` when there is no such category.
+pub async fn category_subtree(
+    conn: &mut AsyncPgConnection,
+    key: CategoryKey<'_>,
+) -> QueryResult<Option<Vec<Uuid>>> {
+    let mut statement = Prepared::default();
+    statement.sql("WITH RECURSIVE sub(id) AS (SELECT id FROM categories WHERE ");
+    match key {
+        CategoryKey::Id(id) => statement.sql("id = ").bind(Bind::Uuid(id)),
+        CategoryKey::Code(code) => statement.sql("code = ").bind(Bind::Text(code.to_owned())),
+    };
+    statement.sql(
+        " UNION ALL SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) \
+         SELECT array_agg(id) AS ids FROM sub",
+    );
+    let found: Subtree = statement.get_result(conn).await?;
+    Ok(found.ids)
+}
+
 /// How results are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchOrder {
@@ -222,7 +336,8 @@ pub enum After {
 
 #[derive(Debug, Clone)]
 pub struct SearchQuery {
-    pub category_id: Option<Uuid>,
+    /// The category and its descendants.
+    pub categories: Option<Vec<Uuid>>,
     pub text: Option<String>,
     /// (lat, lon, radius in km)
     pub near: Option<(f64, f64, f64)>,
@@ -244,8 +359,20 @@ pub struct SearchHit {
     /// Chord length between the pickup and `near` on the unit sphere.
     #[diesel(sql_type = Nullable<Double>)]
     pub chord: Option<f64>,
-    #[diesel(sql_type = diesel::sql_types::Float4)]
+    #[diesel(sql_type = Float4)]
     pub rank: f32,
+}
+
+/// A result with what the nearest-first scan saw: how many lots it took and the chord of the
+/// farthest of them.
+#[derive(QueryableByName)]
+struct ScannedHit {
+    #[diesel(embed)]
+    hit: SearchHit,
+    #[diesel(sql_type = BigInt)]
+    scanned: i64,
+    #[diesel(sql_type = Nullable<Double>)]
+    edge: Option<f64>,
 }
 
 pub const EARTH_RADIUS_KM: f64 = 6371.0088;
@@ -265,146 +392,280 @@ pub fn km_of_chord(chord: f64) -> f64 {
     2.0 * EARTH_RADIUS_KM * (chord / 2.0).min(1.0).asin()
 }
 
-/// Stock search in one statement.
+const OPEN_STATUSES: [&str; 2] = ["announced", "available"];
+
+/// Whether the statuses lie among the open ones, which the partial indexes hold.
+fn opens_only(statuses: &[String]) -> bool {
+    statuses
+        .iter()
+        .all(|status| OPEN_STATUSES.contains(&status.as_str()))
+}
+
+/// Nearest-first scans take this many lots beyond the page: one more is enough to tell that
+/// the page's last lot has no tie beyond the scan; when it has, the scan is repeated wider.
+const NEAR_MARGIN: i64 = 1;
+
+/// Stock search in one statement, prepared once per shape.
 ///
 /// Near a point, the GiST index on the point on the sphere walks the lots nearest first within
-/// the radius's bounding cube and stops once the page is full; the page is over-fetched and
-/// re-sorted by (distance, id), which is exact unless more lots than the margin lie at exactly
-/// the same distance at a page boundary. Without a point, the (status, date, id) index gives
-/// date order, and the GIN index serves words.
+/// the radius's bounding cube and stops once the page and a margin are full; those are sorted by
+/// (distance, id), and when the margin is all ties with the page's last lot the scan is
+/// repeated with a wider margin, so the page is exact. Without a point, the (date, id) index of
+/// open lots gives date order, or within categories the (category, date, id) index, one
+/// category at a time; the GIN index serves words.
 pub async fn search(
     conn: &mut AsyncPgConnection,
     query: &SearchQuery,
 ) -> QueryResult<Vec<SearchHit>> {
+    let fetch = statement_limit(query.limit);
+    let mut scan = fetch + NEAR_MARGIN;
+    loop {
+        let rows: Vec<ScannedHit> = search_statement(query, fetch, scan).load(conn).await?;
+        let saturated = query.order == SearchOrder::Distance
+            && query.near.is_some()
+            && rows.len() as i64 == fetch
+            && rows.iter().any(|row| row.scanned == scan)
+            && rows.last().and_then(|row| row.hit.chord) == rows.last().and_then(|row| row.edge);
+        if !saturated {
+            return Ok(rows
+                .into_iter()
+                .take(usize::try_from(query.limit).unwrap_or_default())
+                .map(|row| row.hit)
+                .collect());
+        }
+        scan = scan * 4 + 64;
+    }
+}
+
+/// The page size written into the statement: the limit rounded up to one of a few sizes, so
+/// that clients asking for every size from 1 to 100 prepare a few statements, not a hundred;
+/// the rows beyond the limit are dropped.
+fn statement_limit(limit: i64) -> i64 {
+    [2, 5, 11, 21, 51, 101]
+        .into_iter()
+        .find(|&size| size >= limit)
+        .unwrap_or(limit)
+}
+
+/// The statement for `query`, `fetch` rows at most; `scan` bounds the nearest-first scan.
+fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
     let columns = "l.id, l.passport_id, l.organisation_id, l.category_id, l.title, l.status, l.unit, l.quantity, \
         l.quantity_available, l.mass_g_per_unit, l.available_from, l.available_until, l.pickup_lat, l.pickup_lon, \
         l.pickup_address, l.district_id, l.price_amount, l.price_currency, l.condition_rank, l.note, l.version, \
         l.created_at, l.updated_at";
-    // Every parameter has a fixed number, so that the statement text alone decides the binds.
-    let chord = "(l.pickup_earth <-> cube(ARRAY[$3, $4, $5]))";
-    let text_query = "(websearch_to_tsquery('dutch', $2) || websearch_to_tsquery('english', $2))";
-    let mut conditions: Vec<String> = vec!["l.status = ANY($1)".into()];
-    if query.category_id.is_some() {
-        conditions.push(
-            "l.category_id = ANY(ARRAY(WITH RECURSIVE sub(id) AS (SELECT $7::uuid UNION ALL \
-             SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) SELECT id FROM sub))"
-                .into(),
-        );
-    }
-    if query.text.is_some() {
-        conditions.push(format!("l.search @@ {text_query}"));
-    }
-    if query.near.is_some() {
-        conditions.push("l.pickup_earth <@ cube_enlarge(cube(ARRAY[$3, $4, $5]), $6, 3)".into());
-        conditions.push(format!("{chord} <= $6"));
-    }
-    if query.available_by.is_some() {
-        conditions.push("l.available_from <= $8".into());
-    }
-    if query.min_quantity.is_some() {
-        conditions.push("l.quantity_available >= $9".into());
-    }
-    if query.max_price.is_some() {
-        conditions.push(
-            "(l.price_amount IS NULL OR (l.price_currency = $11 AND l.price_amount <= $10))".into(),
-        );
-    }
-    if query.condition_min.is_some() {
-        conditions.push("l.condition_rank >= $12".into());
-    }
-    let rank = if query.text.is_some() {
-        format!("ts_rank(l.search, {text_query})")
-    } else {
-        "0::real".into()
+    let order = match (query.order, query.near) {
+        // The use case refuses this before; date order is the harmless answer.
+        (SearchOrder::Distance, None) => SearchOrder::Date,
+        (order, _) => order,
     };
-    let chord_column = if query.near.is_some() {
-        chord.to_owned()
-    } else {
-        "NULL::double precision".into()
-    };
-    match query.after {
-        Some(After::Rank(..)) => {
-            conditions.push(format!("({rank} < $13 OR ({rank} = $13 AND l.id > $16))"))
-        }
-        Some(After::Distance(..)) => {
-            conditions.push(format!("({chord} > $14 OR ({chord} = $14 AND l.id > $16))"))
-        }
-        Some(After::Date(..)) => conditions.push("(l.available_from, l.id) > ($15, $16)".into()),
-        None => {}
-    }
-    let filter = conditions.join(" AND ");
+    let mut s = Prepared::default();
     // First the page's ids and sort keys (an index-only scan where the order allows), then
     // the page's rows.
-    let page = match query.order {
-        SearchOrder::Distance => format!(
-            "SELECT id, chord, rank FROM (\
-                SELECT l.id, {chord_column} AS chord, {rank} AS rank FROM listings l WHERE {filter} \
-                ORDER BY {chord} LIMIT $17 * 4 + 16) near \
-             ORDER BY chord, id LIMIT $17"
-        ),
-        SearchOrder::Relevance => format!(
-            "SELECT l.id, {chord_column} AS chord, {rank} AS rank FROM listings l WHERE {filter} \
-             ORDER BY rank DESC, l.id LIMIT $17"
-        ),
-        SearchOrder::Date => format!(
-            "SELECT l.id, l.available_from, {chord_column} AS chord, {rank} AS rank FROM listings l \
-             WHERE {filter} ORDER BY l.available_from, l.id LIMIT $17"
-        ),
+    s.sql("WITH page AS MATERIALIZED (");
+    if order == SearchOrder::Distance {
+        s.sql(
+            "SELECT id, chord, rank, scanned, edge FROM (\
+             SELECT id, chord, rank, count(*) OVER () AS scanned, max(chord) OVER () AS edge FROM (",
+        );
+    }
+    // By date within categories: the first lots of each category from the (category, date, id)
+    // index of open lots, merged; the subquery hides the array's length from the planner, so
+    // that the plan does not depend on it and stays generic.
+    let per_category = order == SearchOrder::Date
+        && query.near.is_none()
+        && query.text.is_none()
+        && opens_only(&query.statuses);
+    let categories = query.categories.as_ref().filter(|_| per_category);
+    if let Some(categories) = categories {
+        s.sql(
+            "SELECT d.id, d.chord, d.rank, 0::bigint AS scanned, NULL::double precision AS edge \
+             FROM unnest((SELECT ",
+        )
+        .bind(Bind::Uuids(categories.clone()));
+        s.sql("::uuid[])) AS c(id), LATERAL (SELECT l.id, l.available_from, ");
+    } else {
+        s.sql("SELECT l.id, ");
+    }
+    // The point and the words are bound once, where they first appear.
+    let point = match query.near {
+        Some((lat, lon, _)) => {
+            let (x, y, z) = unit_vector(lat, lon);
+            let x = s
+                .sql("(l.pickup_earth <-> cube(ARRAY[")
+                .bind(Bind::Double(x));
+            let y = s.sql(", ").bind(Bind::Double(y));
+            let z = s.sql(", ").bind(Bind::Double(z));
+            s.sql("])) AS chord, ");
+            Some(format!("cube(ARRAY[{x}, {y}, {z}])"))
+        }
+        None => {
+            s.sql("NULL::double precision AS chord, ");
+            None
+        }
     };
-    let order_by = match query.order {
+    let chord = point
+        .as_ref()
+        .map(|point| format!("(l.pickup_earth <-> {point})"));
+    let words = match &query.text {
+        Some(text) => {
+            let text = s
+                .sql("ts_rank(l.search, (websearch_to_tsquery('dutch', ")
+                .bind(Bind::Text(text.clone()));
+            s.sql(&format!(
+                ") || websearch_to_tsquery('english', {text}))) AS rank"
+            ));
+            Some(format!(
+                "(websearch_to_tsquery('dutch', {text}) || websearch_to_tsquery('english', {text}))"
+            ))
+        }
+        None => {
+            s.sql("0::real AS rank");
+            None
+        }
+    };
+    let rank = words.as_ref().map_or_else(
+        || "0::real".to_owned(),
+        |w| format!("ts_rank(l.search, {w})"),
+    );
+    if order != SearchOrder::Distance && categories.is_none() {
+        s.sql(", 0::bigint AS scanned, NULL::double precision AS edge");
+    }
+    s.sql(" FROM listings l WHERE ");
+    // Statuses among the open ones are written out, so that a generic plan still sees that the
+    // partial index of open lots applies; other sets are a parameter.
+    if opens_only(&query.statuses) {
+        let listed: Vec<_> = OPEN_STATUSES
+            .iter()
+            .filter(|open| query.statuses.iter().any(|status| status == *open))
+            .map(|open| format!("'{open}'"))
+            .collect();
+        if listed.is_empty() {
+            s.sql("FALSE");
+        } else {
+            s.sql(&format!("l.status IN ({})", listed.join(", ")));
+        }
+    } else {
+        s.sql("l.status = ANY(")
+            .bind(Bind::Texts(query.statuses.clone()));
+        s.sql(")");
+    }
+    match (&query.categories, categories) {
+        (_, Some(_)) => {
+            s.sql(" AND l.category_id = c.id");
+        }
+        (Some(categories), None) => {
+            s.sql(" AND l.category_id = ANY(")
+                .bind(Bind::Uuids(categories.clone()));
+            s.sql(")");
+        }
+        (None, None) => {}
+    }
+    if let Some(words) = &words {
+        s.sql(&format!(" AND l.search @@ {words}"));
+    }
+    if let (Some((_, _, radius_km)), Some(point), Some(chord)) = (query.near, &point, &chord) {
+        // The radius's bounding cube is what the index walks; the chord is the exact measure.
+        let radius = s
+            .sql(&format!(" AND l.pickup_earth <@ cube_enlarge({point}, "))
+            .bind(Bind::Double(chord_of_km(radius_km)));
+        s.sql(&format!(", 3) AND {chord} <= {radius}"));
+    }
+    if let Some(by) = query.available_by {
+        s.sql(" AND l.available_from <= ")
+            .bind(Bind::Timestamptz(by));
+    }
+    if let Some(min) = query.min_quantity {
+        s.sql(" AND l.quantity_available >= ")
+            .bind(Bind::BigInt(min));
+    }
+    if let Some((amount, currency)) = &query.max_price {
+        s.sql(" AND (l.price_amount IS NULL OR (l.price_currency = ")
+            .bind(Bind::Text(currency.clone()));
+        s.sql(" AND l.price_amount <= ").bind(Bind::BigInt(*amount));
+        s.sql("))");
+    }
+    if let Some(min) = query.condition_min {
+        s.sql(" AND l.condition_rank >= ").bind(Bind::SmallInt(min));
+    }
+    match (query.after, &chord) {
+        (Some(After::Rank(after, id)), _) => {
+            let after = s.sql(&format!(" AND ({rank} < ")).bind(Bind::Real(after));
+            s.sql(&format!(" OR ({rank} = {after} AND l.id > "))
+                .bind(Bind::Uuid(id));
+            s.sql("))");
+        }
+        (Some(After::Distance(after, id)), Some(chord)) => {
+            let after = s
+                .sql(&format!(" AND ({chord} > "))
+                .bind(Bind::Double(after));
+            s.sql(&format!(" OR ({chord} = {after} AND l.id > "))
+                .bind(Bind::Uuid(id));
+            s.sql("))");
+        }
+        (Some(After::Date(after, id)), _) => {
+            s.sql(" AND (l.available_from, l.id) > (")
+                .bind(Bind::Timestamptz(after));
+            s.sql(", ").bind(Bind::Uuid(id));
+            s.sql(")");
+        }
+        // A distance cursor without a point: the use case refuses it before.
+        (Some(After::Distance(..)), None) => {
+            s.sql(" AND FALSE");
+        }
+        (None, _) => {}
+    }
+    match (order, &chord) {
+        (SearchOrder::Distance, Some(chord)) => {
+            // Nearest first, stopping after `scan` lots, which the window counts.
+            s.sql(&format!(
+                " ORDER BY {chord} LIMIT {scan}) near) counted ORDER BY chord, id"
+            ));
+        }
+        (SearchOrder::Relevance, _) => {
+            s.sql(" ORDER BY rank DESC, l.id");
+        }
+        _ if categories.is_some() => {
+            s.sql(&format!(
+                " ORDER BY l.available_from, l.id LIMIT {fetch}) d ORDER BY d.available_from, d.id"
+            ));
+        }
+        _ => {
+            s.sql(" ORDER BY l.available_from, l.id");
+        }
+    }
+    // Limits are written out: a generic plan guesses a tenth of the table for a `LIMIT $n`
+    // and plans a parallel scan, where the page needs a few rows of an ordered index.
+    s.sql(&format!(" LIMIT {fetch}"));
+    let order_by = match order {
         SearchOrder::Distance => "page.chord, l.id",
         SearchOrder::Relevance => "page.rank DESC, l.id",
         SearchOrder::Date => "l.available_from, l.id",
     };
-    let sql = format!(
-        "WITH page AS MATERIALIZED ({page}) \
-         SELECT {columns}, page.chord, page.rank FROM page JOIN listings l ON l.id = page.id ORDER BY {order_by}"
-    );
-    let (lat, lon, radius_km) = query.near.unwrap_or((0.0, 0.0, 0.0));
-    let (x, y, z) = unit_vector(lat, lon);
-    let (max_price, currency) = query.max_price.clone().unwrap_or((0, String::new()));
-    let (after_rank, after_chord, after_date, after_id) = match query.after {
-        Some(After::Rank(rank, id)) => (rank, 0.0, DateTime::<Utc>::UNIX_EPOCH, id),
-        Some(After::Distance(chord, id)) => (0.0, chord, DateTime::<Utc>::UNIX_EPOCH, id),
-        Some(After::Date(date, id)) => (0.0, 0.0, date, id),
-        None => (0.0, 0.0, DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()),
-    };
-    let statement = diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Array<Text>, _>(&query.statuses)
-        .bind::<Text, _>(query.text.clone().unwrap_or_default())
-        .bind::<Double, _>(x)
-        .bind::<Double, _>(y)
-        .bind::<Double, _>(z)
-        .bind::<Double, _>(chord_of_km(radius_km))
-        .bind::<SqlUuid, _>(query.category_id.unwrap_or_default())
-        .bind::<Timestamptz, _>(query.available_by.unwrap_or(DateTime::<Utc>::UNIX_EPOCH))
-        .bind::<BigInt, _>(query.min_quantity.unwrap_or_default())
-        .bind::<BigInt, _>(max_price)
-        .bind::<Text, _>(currency)
-        .bind::<SmallInt, _>(query.condition_min.unwrap_or_default())
-        .bind::<diesel::sql_types::Float4, _>(after_rank)
-        .bind::<Double, _>(after_chord)
-        .bind::<Timestamptz, _>(after_date)
-        .bind::<SqlUuid, _>(after_id)
-        .bind::<BigInt, _>(query.limit);
-    if query.order == SearchOrder::Distance {
-        // The planner cannot estimate the share of a cube that a radius covers, and would
-        // rather read every lot in it than walk the nearest first and stop.
-        conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
-            diesel::sql_query("SET LOCAL enable_bitmapscan = off")
-                .execute(conn)
-                .await?;
-            statement.load(conn).await
-        })
-        .await
-    } else {
-        statement.load(conn).await
-    }
+    s.sql(&format!(
+        ") SELECT {columns}, page.chord, page.rank, page.scanned, page.edge \
+         FROM page JOIN listings l ON l.id = page.id ORDER BY {order_by}"
+    ));
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statement_limits_cover_the_page_with_few_sizes() {
+        for limit in 1..=101 {
+            let size = statement_limit(limit);
+            assert!(size >= limit && size <= 101, "{limit}: {size}");
+        }
+        let sizes: std::collections::HashSet<_> = (1..=101).map(statement_limit).collect();
+        assert_eq!(sizes.len(), 6);
+        assert_eq!(
+            statement_limit(21),
+            21,
+            "the default page of 20 and one more"
+        );
+    }
 
     #[test]
     fn chords_and_kilometres_convert_both_ways() {

@@ -1,0 +1,1 @@
+DROP INDEX listings_open_category_from_idx;
