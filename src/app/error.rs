@@ -50,8 +50,20 @@ impl From<FieldErrors> for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match error {
-            diesel::result::Error::NotFound => AppError::NotFound("resource"),
+            Error::NotFound => AppError::NotFound("resource"),
+            // Two transactions that locked rows in opposite orders: PostgreSQL rolled one back
+            // whole, so nothing happened and the client may retry (with its Idempotency-Key).
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                AppError::Unavailable
+            }
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("deadlock detected") =>
+            {
+                tracing::warn!(message = info.message(), "a transaction lost a deadlock");
+                AppError::Unavailable
+            }
             other => AppError::Internal(other.into()),
         }
     }
