@@ -76,14 +76,6 @@ pub struct Listing {
     pub updated_at: DateTime<Utc>,
 }
 
-fn condition_of(rank: i16) -> Condition {
-    Condition::ALL
-        .iter()
-        .copied()
-        .find(|c| c.rank() == rank)
-        .unwrap_or(Condition::Poor)
-}
-
 impl Listing {
     /// `show_address`: the pickup address is for signed-in users only.
     pub fn from_row(
@@ -124,7 +116,7 @@ impl Listing {
                 .price_amount
                 .zip(row.price_currency)
                 .map(|(amount, currency)| Price { amount, currency }),
-            condition: condition_of(row.condition_rank),
+            condition: Condition::from_rank(row.condition_rank),
             note: row.note,
             distance_km: distance_km.map(|d| (d * 1000.0).round() / 1000.0),
             version: row.version,

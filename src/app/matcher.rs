@@ -11,9 +11,8 @@
 //! notification has a dedupe key, so two instances working the same pair write it once.
 
 use super::error::{stored, AppError, AppResult};
-use super::notifications::notify;
+use super::notifications::{members, notify};
 use super::Ctx;
-use crate::db::accounts as accounts_q;
 use crate::db::categories as categories_q;
 use crate::db::matches::{self as q, MatchChanges, MatchRow, NewBundleRow, NewMatchRow, OfferRow};
 use crate::db::wishes::{self as wishes_q, WishRow};
@@ -197,7 +196,7 @@ pub fn wish_of(row: &WishRow) -> AppResult<Wish> {
             width_mm: range(row.width_min_mm, row.width_max_mm),
             height_mm: range(row.height_min_mm, row.height_max_mm),
         },
-        condition_min: row.condition_min.map(condition_of),
+        condition_min: row.condition_min.map(Condition::from_rank),
         quantity: Quantity {
             amount: row.quantity,
             unit: stored(&row.unit)?,
@@ -229,14 +228,6 @@ pub struct PriceLimit {
     pub amount: i64,
 }
 
-pub fn condition_of(rank: i16) -> Condition {
-    Condition::ALL
-        .iter()
-        .copied()
-        .find(|c| c.rank() == rank)
-        .unwrap_or(Condition::Poor)
-}
-
 fn offer_of(row: OfferRow) -> AppResult<Offer> {
     let dimensions: Dimensions = row
         .dimensions
@@ -250,7 +241,7 @@ fn offer_of(row: OfferRow) -> AppResult<Offer> {
         category_id: row.category_id,
         words: Offer::words_of([row.search_text.as_str()]),
         dimensions,
-        condition: condition_of(row.condition_rank),
+        condition: Condition::from_rank(row.condition_rank),
         quantity_available: row.quantity_available,
         unit,
         grams_per_unit: row.mass_g_per_unit,
@@ -378,14 +369,6 @@ async fn listing_status(
         Some(row) => Ok(Some(stored(&row.status)?)),
         None => Ok(None),
     }
-}
-
-async fn members(conn: &mut AsyncPgConnection, organisation_id: Uuid) -> AppResult<Vec<Uuid>> {
-    Ok(accounts_q::members(conn, organisation_id)
-        .await?
-        .into_iter()
-        .map(|user| user.id)
-        .collect())
 }
 
 /// Stores the pair's match as it is now and tells whoever must hear of the change.

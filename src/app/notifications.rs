@@ -1,5 +1,6 @@
 //! Writing notifications into the outbox, inside the caller's transaction.
 
+use crate::db::accounts::members as members_of;
 use crate::db::outbox::{enqueue, NewOutboxRow};
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
@@ -44,4 +45,16 @@ pub async fn notify(
         }
     }
     Ok(())
+}
+
+/// The users of an organisation: who hears of what happens to it.
+pub async fn members(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    Ok(members_of(conn, organisation_id)
+        .await?
+        .into_iter()
+        .map(|user| user.id)
+        .collect())
 }

@@ -7,7 +7,7 @@ use super::error::{stored, AppError, AppResult};
 use super::idempotency::{self, Answer, KeyedRequest};
 use super::ledger;
 use super::matcher::{self, Subject};
-use super::notifications::notify;
+use super::notifications::{members, notify};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::passports::{new_code, record_custody};
 use super::Ctx;
@@ -113,14 +113,6 @@ fn answer(status: u16, row: ReservationRow) -> AppResult<Answer> {
     Answer::json(status, &Reservation::from_row(row)?)
 }
 
-async fn members(conn: &mut AsyncPgConnection, organisation_id: Uuid) -> AppResult<Vec<Uuid>> {
-    Ok(accounts_q::members(conn, organisation_id)
-        .await?
-        .into_iter()
-        .map(|user| user.id)
-        .collect())
-}
-
 async fn tell(
     conn: &mut AsyncPgConnection,
     event: &str,
@@ -204,21 +196,7 @@ pub async fn reserve(
                                 && m.listing_id == listing.id =>
                         {
                             if m.status == "open" {
-                                matches_q::update(
-                                    conn,
-                                    m.id,
-                                    &matches_q::MatchChanges {
-                                        score: m.score,
-                                        reasons: &m.reasons,
-                                        predicted: m.predicted,
-                                        expected_on: m.expected_on,
-                                        status: "accepted",
-                                        retracted_because: None,
-                                        round: m.round,
-                                        updated_at: now,
-                                    },
-                                )
-                                .await?;
+                                matches_q::set_status(conn, m.id, "accepted", now).await?;
                             }
                         }
                         _ => return Err(AppError::NotFound("match")),

@@ -3,11 +3,10 @@
 
 use super::accounts::Actor;
 use super::error::{AppError, AppResult};
-use super::matcher::{self, condition_of, wish_of, PriceLimit, StoredBundlePart, StoredReason};
-use super::notifications::notify;
+use super::matcher::{self, wish_of, PriceLimit, StoredBundlePart, StoredReason};
+use super::notifications::{members, notify};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
-use crate::db::accounts as accounts_q;
 use crate::db::categories as categories_q;
 use crate::db::matches::{self as matches_q, BundleRow, MatchRow};
 use crate::db::wishes::{self as q, WishFields, WishRow};
@@ -134,7 +133,7 @@ impl Wish {
                 width_mm: bounds(view.attributes.width_mm),
                 height_mm: bounds(view.attributes.height_mm),
             },
-            condition_min: row.condition_min.map(condition_of),
+            condition_min: row.condition_min.map(Condition::from_rank),
             quantity: view.quantity,
             near: view.near,
             radius_km: row.radius_km,
@@ -504,14 +503,6 @@ pub async fn matches_of_organisation(
     Ok(Page::new(items, more, |m: &Match| m.id.to_string()))
 }
 
-async fn members(conn: &mut AsyncPgConnection, organisation_id: Uuid) -> AppResult<Vec<Uuid>> {
-    Ok(accounts_q::members(conn, organisation_id)
-        .await?
-        .into_iter()
-        .map(|user| user.id)
-        .collect())
-}
-
 /// The demander answers a match: `accept` or decline. Only open matches can be answered.
 pub async fn answer(ctx: &Ctx, actor: &Actor, id: Uuid, accept: bool) -> AppResult<Match> {
     let now = ctx.now();
@@ -534,7 +525,7 @@ pub async fn answer(ctx: &Ctx, actor: &Actor, id: Uuid, accept: bool) -> AppResu
                 });
             }
             let status = if accept { "accepted" } else { "declined" };
-            let row = set_status(conn, &row, status, now).await?;
+            let row = matches_q::set_status(conn, row.id, status, now).await?;
             let donors = members(conn, row.donor_id).await?;
             let body = serde_json::json!({
                 "match_id": row.id, "listing_id": row.listing_id, "status": status,
@@ -549,29 +540,6 @@ pub async fn answer(ctx: &Ctx, actor: &Actor, id: Uuid, accept: bool) -> AppResu
         })
         .await?;
     Ok(Match::from(row))
-}
-
-async fn set_status(
-    conn: &mut AsyncPgConnection,
-    row: &MatchRow,
-    status: &str,
-    now: DateTime<Utc>,
-) -> AppResult<MatchRow> {
-    Ok(matches_q::update(
-        conn,
-        row.id,
-        &matches_q::MatchChanges {
-            score: row.score,
-            reasons: &row.reasons,
-            predicted: row.predicted,
-            expected_on: row.expected_on,
-            status,
-            retracted_because: None,
-            round: row.round,
-            updated_at: now,
-        },
-    )
-    .await?)
 }
 
 /// The demander accepts a bundle as a whole: every part's match is accepted.
@@ -608,7 +576,7 @@ pub async fn accept_bundle(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Bund
                         ),
                     });
                 }
-                let row = set_status(conn, &row, "accepted", now).await?;
+                let row = matches_q::set_status(conn, row.id, "accepted", now).await?;
                 let donors = members(conn, row.donor_id).await?;
                 let body = serde_json::json!({
                     "match_id": row.id, "listing_id": row.listing_id, "bundle_id": bundle.id,

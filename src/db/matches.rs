@@ -100,6 +100,20 @@ pub async fn update(
         .await
 }
 
+/// A party's answer (accepted, declined); the rest of the match stays as it is.
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<MatchRow> {
+    diesel::update(matches::table.find(id))
+        .set((matches::status.eq(status), matches::updated_at.eq(now)))
+        .returning(MatchRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<MatchRow>> {
     matches::table
         .find(id)

@@ -33,6 +33,15 @@ pub enum Condition {
 text_enum!(Condition { Poor => "poor", Fair => "fair", Good => "good", AsNew => "as_new", New => "new" });
 
 impl Condition {
+    /// The condition of a stored rank; an unknown rank reads as the lowest.
+    pub fn from_rank(rank: i16) -> Condition {
+        Condition::ALL
+            .iter()
+            .copied()
+            .find(|c| c.rank() == rank)
+            .unwrap_or(Condition::Poor)
+    }
+
     /// 1 (poor) to 5 (new): stored beside the name so that "at least good" is a comparison.
     pub fn rank(self) -> i16 {
         match self {
