@@ -6,6 +6,7 @@
 #
 #   bench/p3-ledger.sh                         # 16 clients, 20 s per measurement, 2 rounds
 #   CLIENTS=16 SECONDS_EACH=20 ROUNDS=3 SCALE=16 bench/p3-ledger.sh
+#   BIN=/tmp/ledger_bench-before bench/p3-ledger.sh   # measure another build the same way
 #
 # Both sides use the server as configured (check `SHOW synchronous_commit` and `fsync`: on).
 set -euo pipefail
@@ -22,8 +23,11 @@ PGBENCH_DB=${PGBENCH_DB:-kringloop_pgbench}
 base=${ADMIN_URL%/*}
 
 command -v pgbench >/dev/null || { echo "pgbench is needed (postgresql-contrib / postgresql client)"; exit 1; }
-cargo build --release --quiet --example ledger_bench
-bench=target/release/examples/ledger_bench
+# BIN measures another build of the bench client (say, the one before a change) the same way.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet --example ledger_bench
+fi
+bench=${BIN:-target/release/examples/ledger_bench}
 
 for db in "$LEDGER_DB" "$PGBENCH_DB"; do
   psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -qc "CREATE DATABASE $db"

@@ -10,12 +10,11 @@
 use super::accounts::Actor;
 use super::error::{AppError, AppResult};
 use super::idempotency::{self, Answer, KeyedRequest};
-use super::notifications::notify;
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
-use crate::db::accounts as accounts_q;
-use crate::db::ledger::{self as q, NewEntryRow, NewTransferRow, TransferRow};
+use crate::db::ledger::{self as q, NewTransferRow, TransferRow};
 pub use crate::db::ledger::{DEMURRAGE_ACCOUNT, ISSUANCE_ACCOUNT};
+use crate::db::outbox::{self, MembersNotice};
 use crate::domain::ledger::{
     check_payment, demurrage_charge, idle_balance, note, Amount, CurrencyConfig, CurrencyInput,
     IssuancePolicy, Month, TransferKind, TransferStatus, MAX_CREDIT_LIMIT,
@@ -226,38 +225,6 @@ fn is_system(account: Uuid) -> bool {
     account == ISSUANCE_ACCOUNT || account == DEMURRAGE_ACCOUNT
 }
 
-/// Changes two accounts in id order, so that two transfers between the same accounts never
-/// wait for each other crosswise; each change is (account, balance delta, held delta).
-/// Returns the balances after, in the order given. Opens organisation accounts met for the
-/// first time.
-async fn change_pair(
-    conn: &mut AsyncPgConnection,
-    a: (Uuid, i64, i64),
-    b: (Uuid, i64, i64),
-    now: DateTime<Utc>,
-) -> AppResult<(i64, i64)> {
-    let swapped = b.0 < a.0;
-    let (first, second) = if swapped { (b, a) } else { (a, b) };
-    let one = change_one(conn, first, now).await?;
-    let two = change_one(conn, second, now).await?;
-    Ok(if swapped { (two, one) } else { (one, two) })
-}
-
-async fn change_one(
-    conn: &mut AsyncPgConnection,
-    change: (Uuid, i64, i64),
-    now: DateTime<Utc>,
-) -> AppResult<i64> {
-    let (account, balance_delta, held_delta) = change;
-    match q::change_account(conn, account, balance_delta, held_delta, now)
-        .await
-        .map_err(refused)?
-    {
-        Some(after) => Ok(after),
-        None => open_and_change(conn, change, now).await,
-    }
-}
-
 /// Opens an organisation's account on its first movement, and applies the change.
 async fn open_and_change(
     conn: &mut AsyncPgConnection,
@@ -278,16 +245,21 @@ async fn open_and_change(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("account {account} did not open")))
 }
 
-/// Writes a new transfer and, when it is posted, moves the money and writes both entries.
+/// Writes a new transfer and tells the members of the organisations among `parties` of
+/// `event`. A pending transfer holds the payer's funds; a posted one moves the money and
+/// writes both entries.
 async fn record(
     conn: &mut AsyncPgConnection,
     new: NewTransferRow<'_>,
+    event: &str,
+    parties: &[Uuid],
     now: DateTime<Utc>,
 ) -> AppResult<TransferRow> {
-    let amount = new.amount;
+    let row = row_of(&new);
+    let notice = notice(event, &row, parties);
     if new.status == TransferStatus::Pending.as_str() {
         // Only the payer's funds are held; the payee sees nothing until the transfer posts.
-        let (debit, credit) = (new.debit_account_id, new.credit_account_id);
+        let (debit, credit, amount) = (new.debit_account_id, new.credit_account_id, new.amount);
         let held = q::change_account(conn, debit, 0, amount, now)
             .await
             .map_err(refused)?;
@@ -302,107 +274,99 @@ async fn record(
                 .await
                 .map_err(refused)?;
         }
-        return q::insert_transfer(conn, &new).await.map_err(refused);
+        q::insert_transfer(conn, &new).await.map_err(refused)?;
+        outbox::notify_members(conn, &notice, now).await?;
+        return Ok(row);
     }
-    let (debit_after, credit_after) = change_pair(
-        conn,
-        (new.debit_account_id, -amount, 0),
-        (new.credit_account_id, amount, 0),
-        now,
-    )
-    .await?;
-    let entries = entries_for(&new_view(&new), debit_after, credit_after, now);
-    // Pipelined: both statements go out at once. Their order on the wire is not promised, so
-    // the entries' reference to the transfer is checked at commit (a deferred constraint).
-    let shared: &AsyncPgConnection = conn;
-    let (row, written) = futures_util::future::join(
-        q::insert_transfer(shared, &new),
-        q::insert_entries(shared, &entries),
-    )
-    .await;
-    let row = row.map_err(refused)?;
-    written.map_err(refused)?;
-    Ok(row)
-}
-
-struct Movement {
-    id: Uuid,
-    debit: Uuid,
-    credit: Uuid,
-    amount: i64,
-}
-
-fn new_view(new: &NewTransferRow<'_>) -> Movement {
-    Movement {
-        id: new.id,
+    let movement = q::Movement {
+        new: Some(&new),
+        transfer_id: new.id,
         debit: new.debit_account_id,
         credit: new.credit_account_id,
         amount: new.amount,
-    }
-}
-
-fn entries_for(
-    movement: &Movement,
-    debit_after: i64,
-    credit_after: i64,
-    now: DateTime<Utc>,
-) -> [NewEntryRow; 2] {
-    [
-        NewEntryRow {
-            id: Uuid::now_v7(),
-            account_id: movement.debit,
-            transfer_id: movement.id,
-            amount: -movement.amount,
-            balance_after: debit_after,
-            created_at: now,
-        },
-        NewEntryRow {
-            id: Uuid::now_v7(),
-            account_id: movement.credit,
-            transfer_id: movement.id,
-            amount: movement.amount,
-            balance_after: credit_after,
-            created_at: now,
-        },
-    ]
-}
-
-/// Tells the members of each organisation among `parties` of `event`.
-async fn tell(
-    conn: &mut AsyncPgConnection,
-    event: &str,
-    transfer: &TransferRow,
-    parties: &[Uuid],
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let payload = serde_json::json!({
-        "transfer_id": transfer.id,
-        "kind": transfer.kind,
-        "amount": transfer.amount,
-        "from": Party::of(transfer.debit_account_id),
-        "to": Party::of(transfer.credit_account_id),
-        "memo": transfer.memo,
-        "reference": transfer.reference,
-    });
-    let mut recipients = Vec::new();
-    for organisation in parties.iter().filter(|id| !is_system(**id)) {
-        recipients.extend(
-            accounts_q::members(conn, *organisation)
-                .await?
-                .into_iter()
-                .map(|user| user.id),
-        );
-    }
-    notify(
-        conn,
-        event,
-        &transfer.id.to_string(),
-        &recipients,
-        &payload,
+        release: 0,
+        entry_ids: [Uuid::now_v7(), Uuid::now_v7()],
         now,
-    )
-    .await?;
-    Ok(())
+    };
+    move_money(conn, &movement, &notice).await?;
+    Ok(row)
+}
+
+/// Moves money (see [`q::move_money`]), opening the organisation accounts that take part for
+/// the first time.
+async fn move_money(
+    conn: &mut AsyncPgConnection,
+    movement: &q::Movement<'_>,
+    notice: &MembersNotice<'_>,
+) -> AppResult<()> {
+    if q::move_money(conn, movement, notice)
+        .await
+        .map_err(refused)?
+        .is_some()
+    {
+        return Ok(());
+    }
+    // Whichever of the two exists is locked by this transaction now, so opening it does not
+    // wait; a missing system account is not opened and ends below.
+    let organisations: Vec<Uuid> = [movement.debit, movement.credit]
+        .into_iter()
+        .filter(|account| !is_system(*account))
+        .collect();
+    q::open_accounts(conn, &organisations, movement.now)
+        .await
+        .map_err(refused)?;
+    q::move_money(conn, movement, notice)
+        .await
+        .map_err(refused)?
+        .map(drop)
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "the accounts {} and {} did not open",
+                movement.debit,
+                movement.credit
+            ))
+        })
+}
+
+/// The stored form of a transfer about to be written.
+fn row_of(new: &NewTransferRow<'_>) -> TransferRow {
+    TransferRow {
+        id: new.id,
+        debit_account_id: new.debit_account_id,
+        credit_account_id: new.credit_account_id,
+        amount: new.amount,
+        kind: new.kind.to_owned(),
+        status: new.status.to_owned(),
+        reverses_id: new.reverses_id,
+        memo: new.memo.map(str::to_owned),
+        reference: new.reference.map(str::to_owned),
+        period: new.period.map(str::to_owned),
+        created_at: new.created_at,
+        posted_at: new.posted_at,
+        voided_at: None,
+    }
+}
+
+/// What the members of each organisation among `parties` hear of `event` on `transfer`.
+fn notice<'a>(event: &'a str, transfer: &TransferRow, parties: &[Uuid]) -> MembersNotice<'a> {
+    MembersNotice {
+        event,
+        occurrence: transfer.id.to_string(),
+        organisations: parties
+            .iter()
+            .copied()
+            .filter(|id| !is_system(*id))
+            .collect(),
+        payload: serde_json::json!({
+            "transfer_id": transfer.id,
+            "kind": transfer.kind,
+            "amount": transfer.amount,
+            "from": Party::of(transfer.debit_account_id),
+            "to": Party::of(transfer.credit_account_id),
+            "memo": transfer.memo,
+            "reference": transfer.reference,
+        }),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -467,8 +431,7 @@ pub async fn hold(
         Some(reference),
         now,
     );
-    let row = record(conn, new, now).await?;
-    tell(conn, "ledger_hold_placed", &row, &[from_org], now).await?;
+    let row = record(conn, new, "ledger_hold_placed", &[from_org], now).await?;
     Ok(row.id)
 }
 
@@ -493,35 +456,29 @@ async fn settle(
         });
     };
     if posted {
-        let (debit_after, credit_after) = change_pair(
-            conn,
-            (row.debit_account_id, -row.amount, -row.amount),
-            (row.credit_account_id, row.amount, 0),
-            now,
-        )
-        .await?;
-        let movement = Movement {
-            id: row.id,
+        let parties = [row.debit_account_id, row.credit_account_id];
+        let movement = q::Movement {
+            new: None,
+            transfer_id: row.id,
             debit: row.debit_account_id,
             credit: row.credit_account_id,
             amount: row.amount,
+            release: row.amount,
+            entry_ids: [Uuid::now_v7(), Uuid::now_v7()],
+            now,
         };
-        let entries = entries_for(&movement, debit_after, credit_after, now);
-        q::insert_entries(conn, &entries).await.map_err(refused)?;
-        let parties = [row.debit_account_id, row.credit_account_id];
-        tell(conn, "ledger_hold_posted", &row, &parties, now).await?;
+        move_money(
+            conn,
+            &movement,
+            &notice("ledger_hold_posted", &row, &parties),
+        )
+        .await?;
     } else {
         q::change_account(conn, row.debit_account_id, 0, -row.amount, now)
             .await
             .map_err(refused)?;
-        tell(
-            conn,
-            "ledger_hold_voided",
-            &row,
-            &[row.debit_account_id],
-            now,
-        )
-        .await?;
+        let notice = notice("ledger_hold_voided", &row, &[row.debit_account_id]);
+        outbox::notify_members(conn, &notice, now).await?;
     }
     Ok(row)
 }
@@ -573,8 +530,7 @@ pub async fn transfer(
         reference,
         now,
     );
-    let row = record(conn, new, now).await?;
-    tell(conn, "ledger_payment_received", &row, &[to_org], now).await?;
+    let row = record(conn, new, "ledger_payment_received", &[to_org], now).await?;
     Ok(row)
 }
 
@@ -597,8 +553,7 @@ pub async fn issue(
         reference,
         now,
     );
-    let row = record(conn, new, now).await?;
-    tell(conn, "ledger_issuance_received", &row, &[to_org], now).await?;
+    let row = record(conn, new, "ledger_issuance_received", &[to_org], now).await?;
     Ok(row)
 }
 
@@ -665,9 +620,8 @@ pub async fn reverse(
         now,
     );
     new.reverses_id = Some(original.id);
-    let row = record(conn, new, now).await?;
-    let parties = [row.debit_account_id, row.credit_account_id];
-    tell(conn, "ledger_transfer_reversed", &row, &parties, now).await?;
+    let parties = [new.debit_account_id, new.credit_account_id];
+    let row = record(conn, new, "ledger_transfer_reversed", &parties, now).await?;
     Ok(row)
 }
 
@@ -1030,8 +984,7 @@ pub async fn charge_demurrage(ctx: &Ctx) -> AppResult<usize> {
                     now,
                 );
                 new.period = Some(period);
-                let row = record(conn, new, now).await?;
-                tell(conn, "ledger_demurrage_charged", &row, &[account], now).await?;
+                record(conn, new, "ledger_demurrage_charged", &[account], now).await?;
                 Ok(true)
             })
             .await;

@@ -1,5 +1,7 @@
 //! Rows and queries for the local currency: its configuration, accounts, transfers and entries.
 
+use super::outbox::{members_insert, MembersNotice};
+use super::prepared::{Bind, Prepared};
 use super::schema::{
     categories, currency, issuance_rates, ledger_accounts, ledger_entries, transfers,
 };
@@ -84,17 +86,6 @@ pub struct NewTransferRow<'a> {
     pub period: Option<&'a str>,
     pub created_at: DateTime<Utc>,
     pub posted_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = ledger_entries)]
-pub struct NewEntryRow {
-    pub id: Uuid,
-    pub account_id: Uuid,
-    pub transfer_id: Uuid,
-    pub amount: i64,
-    pub balance_after: i64,
-    pub created_at: DateTime<Utc>,
 }
 
 /// An entry with what the account holder needs to know of its transfer.
@@ -255,6 +246,144 @@ pub async fn change_account(
         .optional()
 }
 
+/// A posted movement of money between two accounts, written by [`move_money`].
+#[derive(Debug)]
+pub struct Movement<'a> {
+    /// The transfer to write, or `None` when it exists (a pending transfer being posted).
+    pub new: Option<&'a NewTransferRow<'a>>,
+    pub transfer_id: Uuid,
+    pub debit: Uuid,
+    pub credit: Uuid,
+    pub amount: i64,
+    /// Held funds of the debit account released by this movement (a posted hold).
+    pub release: i64,
+    /// The ids of the debit and credit entries.
+    pub entry_ids: [Uuid; 2],
+    pub now: DateTime<Utc>,
+}
+
+#[derive(QueryableByName)]
+struct Moved {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    debit_after: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    credit_after: Option<i64>,
+}
+
+/// Moves money in one statement, one round trip. When both accounts exist it writes, in this
+/// order: the transfer when it is new, the outbox rows of `notice`, both balances (the lower
+/// account id first: each `UPDATE` locks its row, so that two movements between the same
+/// accounts never wait for each other crosswise; the database refuses a balance below its
+/// credit limit, `ledger_accounts_within_limit`), and both entries with the balances after.
+/// Returns the balances after (debit, credit), or `None` when an account does not exist, in
+/// which case nothing was written.
+///
+/// The accounts are changed last, so that they stay locked for as short a time as the
+/// transaction allows: a payment into an account everyone pays waits only for the end of the
+/// statements before it and their commits, not for their other writes.
+pub async fn move_money(
+    conn: &mut AsyncPgConnection,
+    movement: &Movement<'_>,
+    notice: &MembersNotice<'_>,
+) -> QueryResult<Option<(i64, i64)>> {
+    // (account, balance delta, held delta) in the order the rows are locked.
+    let debit = (movement.debit, -movement.amount, -movement.release);
+    let credit = (movement.credit, movement.amount, 0);
+    let (low, high) = if movement.debit < movement.credit {
+        (debit, credit)
+    } else {
+        (credit, debit)
+    };
+    let mut values = vec![
+        ("debit", Bind::Uuid(movement.debit)),
+        ("credit", Bind::Uuid(movement.credit)),
+        ("amount", Bind::BigInt(movement.amount)),
+        ("now", Bind::Timestamptz(movement.now)),
+        ("low", Bind::Uuid(low.0)),
+        ("low_balance", Bind::BigInt(low.1)),
+        ("low_held", Bind::BigInt(low.2)),
+        ("high", Bind::Uuid(high.0)),
+        ("high_balance", Bind::BigInt(high.1)),
+        ("high_held", Bind::BigInt(high.2)),
+        ("transfer", Bind::Uuid(movement.transfer_id)),
+        ("debit_entry", Bind::Uuid(movement.entry_ids[0])),
+        ("credit_entry", Bind::Uuid(movement.entry_ids[1])),
+    ];
+    let mut s = Prepared::default();
+    // Accounts are never deleted, so accounts this statement's snapshot holds are there for
+    // its updates too.
+    s.template(
+        "WITH complete AS (SELECT count(*) = 2 AS yes FROM ledger_accounts \
+                           WHERE id IN (:debit, :credit)), ",
+        &values,
+    );
+    let written = match movement.new {
+        Some(new) => {
+            values.extend([
+                ("kind", Bind::Text(new.kind.to_owned())),
+                ("status", Bind::Text(new.status.to_owned())),
+                ("reverses", Bind::OptionalUuid(new.reverses_id)),
+                ("memo", Bind::OptionalText(new.memo.map(str::to_owned))),
+                (
+                    "reference",
+                    Bind::OptionalText(new.reference.map(str::to_owned)),
+                ),
+                ("period", Bind::OptionalText(new.period.map(str::to_owned))),
+                ("created", Bind::Timestamptz(new.created_at)),
+            ]);
+            s.template(
+                "written AS ( \
+                     INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, \
+                                            kind, status, reverses_id, memo, reference, period, \
+                                            created_at, posted_at) \
+                     SELECT :transfer, :debit, :credit, :amount, :kind, :status, :reverses, \
+                            :memo, :reference, :period, :created, :now \
+                     FROM complete WHERE complete.yes RETURNING id), ",
+                &values,
+            );
+            "(SELECT count(*) FROM written)"
+        }
+        None => "0",
+    };
+    s.sql("told AS (");
+    members_insert(&mut s, notice, movement.now, "(SELECT yes FROM complete)");
+    // The updates' conditions read the inserts above, which makes them run first.
+    s.sql(" RETURNING id), ");
+    s.template(
+        &format!(
+            "low AS ( \
+                 UPDATE ledger_accounts SET balance = balance + :low_balance, \
+                                            held = held + :low_held, updated_at = :now \
+                 WHERE id = :low AND (SELECT yes FROM complete) \
+                   AND {written} + (SELECT count(*) FROM told) >= 0 \
+                 RETURNING id, balance), \
+             high AS ( \
+                 UPDATE ledger_accounts SET balance = balance + :high_balance, \
+                                            held = held + :high_held, updated_at = :now \
+                 WHERE id = :high AND (SELECT count(*) FROM low) = 1 RETURNING id, balance), \
+             moved AS (SELECT id, balance FROM low UNION ALL SELECT id, balance FROM high), \
+             entries AS ( \
+                 INSERT INTO ledger_entries (id, account_id, transfer_id, amount, balance_after, \
+                                             created_at) \
+                 SELECT CASE WHEN m.id = :debit THEN :debit_entry ELSE :credit_entry END, m.id, \
+                        :transfer, CASE WHEN m.id = :debit THEN -:amount ELSE :amount END, \
+                        m.balance, :now \
+                 FROM moved m) \
+             SELECT (SELECT balance FROM moved WHERE id = :debit) AS debit_after, \
+                    (SELECT balance FROM moved WHERE id = :credit) AS credit_after"
+        ),
+        &values,
+    );
+    let moved: Moved = s.get_result(conn).await?;
+    match (moved.debit_after, moved.credit_after) {
+        (Some(debit_after), Some(credit_after)) => Ok(Some((debit_after, credit_after))),
+        (None, None) => Ok(None),
+        _ => Err(diesel::result::Error::QueryBuilderError(
+            "an account changed while the other was missing".into(),
+        )),
+    }
+}
+
 pub async fn insert_transfer(
     mut conn: &AsyncPgConnection,
     row: &NewTransferRow<'_>,
@@ -264,14 +393,6 @@ pub async fn insert_transfer(
         .returning(TransferRow::as_returning())
         .get_result(&mut conn)
         .await
-}
-
-pub async fn insert_entries(mut conn: &AsyncPgConnection, rows: &[NewEntryRow]) -> QueryResult<()> {
-    diesel::insert_into(ledger_entries::table)
-        .values(rows)
-        .execute(&mut conn)
-        .await
-        .map(drop)
 }
 
 pub async fn find_transfer(

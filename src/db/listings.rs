@@ -1,13 +1,10 @@
 //! Rows and queries for listings, including stock search.
 
+use super::prepared::{Bind, Prepared};
 use super::schema::{categories, listings, passports};
 use chrono::{DateTime, Utc};
-use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{
-    Array, BigInt, Double, Float4, Nullable, SmallInt, Text, Timestamptz, Untyped, Uuid as SqlUuid,
-};
+use diesel::sql_types::{Array, BigInt, Double, Float4, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -203,84 +200,6 @@ pub async fn search_words(conn: &mut AsyncPgConnection, passport_id: Uuid) -> Qu
         name_en,
     ]
     .join(" "))
-}
-
-/// One bind parameter of a statement built at run time.
-#[derive(Debug, Clone)]
-enum Bind {
-    Text(String),
-    Texts(Vec<String>),
-    Uuid(Uuid),
-    Uuids(Vec<Uuid>),
-    Double(f64),
-    Real(f32),
-    SmallInt(i16),
-    BigInt(i64),
-    Timestamptz(DateTime<Utc>),
-}
-
-#[derive(Debug, Clone)]
-enum Piece {
-    Sql(String),
-    Bind(Bind),
-}
-
-/// A statement built at run time whose text depends only on the shape of the request, never
-/// on its values. Unlike `sql_query`, which diesel never caches, diesel-async prepares it once
-/// per connection and text, so PostgreSQL parses and plans it once instead of per request
-/// (planning cost more than running a search).
-#[derive(Debug, Clone, Default)]
-struct Prepared {
-    pieces: Vec<Piece>,
-    binds: usize,
-}
-
-impl Prepared {
-    fn sql(&mut self, sql: &str) -> &mut Self {
-        match self.pieces.last_mut() {
-            Some(Piece::Sql(last)) => last.push_str(sql),
-            _ => self.pieces.push(Piece::Sql(sql.to_owned())),
-        }
-        self
-    }
-
-    /// Adds a parameter at this point of the text and answers its placeholder, with which the
-    /// text may refer to it again later on.
-    fn bind(&mut self, value: Bind) -> String {
-        self.pieces.push(Piece::Bind(value));
-        self.binds += 1;
-        format!("${}", self.binds)
-    }
-}
-
-impl QueryId for Prepared {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl Query for Prepared {
-    type SqlType = Untyped;
-}
-
-impl QueryFragment<Pg> for Prepared {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        // The placeholders come out numbered in order, as `bind` numbered them.
-        for piece in &self.pieces {
-            match piece {
-                Piece::Sql(sql) => out.push_sql(sql),
-                Piece::Bind(Bind::Text(v)) => out.push_bind_param::<Text, _>(v)?,
-                Piece::Bind(Bind::Texts(v)) => out.push_bind_param::<Array<Text>, _>(v)?,
-                Piece::Bind(Bind::Uuid(v)) => out.push_bind_param::<SqlUuid, _>(v)?,
-                Piece::Bind(Bind::Uuids(v)) => out.push_bind_param::<Array<SqlUuid>, _>(v)?,
-                Piece::Bind(Bind::Double(v)) => out.push_bind_param::<Double, _>(v)?,
-                Piece::Bind(Bind::Real(v)) => out.push_bind_param::<Float4, _>(v)?,
-                Piece::Bind(Bind::SmallInt(v)) => out.push_bind_param::<SmallInt, _>(v)?,
-                Piece::Bind(Bind::BigInt(v)) => out.push_bind_param::<BigInt, _>(v)?,
-                Piece::Bind(Bind::Timestamptz(v)) => out.push_bind_param::<Timestamptz, _>(v)?,
-            }
-        }
-        Ok(())
-    }
 }
 
 /// A category named by id or by code.

@@ -11,6 +11,7 @@ pub mod matches;
 pub mod migrate;
 pub mod outbox;
 pub mod passports;
+pub mod prepared;
 pub mod reservations;
 pub mod schema;
 pub mod wishes;

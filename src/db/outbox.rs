@@ -1,5 +1,6 @@
 //! The transactional outbox: notifications written in the same transaction as their cause.
 
+use super::prepared::{Bind, Prepared};
 use super::schema::{outbox, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -332,4 +333,71 @@ pub async fn set_last_digest(
         .set(users::last_digest_on.eq(today))
         .execute(conn)
         .await
+}
+
+/// A notification for every member of some organisations, on every channel, written by one
+/// statement (alone, or as part of a larger one) instead of a look-up and a row at a time.
+#[derive(Debug, Clone)]
+pub struct MembersNotice<'a> {
+    pub event: &'a str,
+    /// Tells one happening of the event from another, as in the dedupe key.
+    pub occurrence: String,
+    pub organisations: Vec<Uuid>,
+    pub payload: serde_json::Value,
+}
+
+/// Writes the INSERT of `notice` into `s`, at the time named `:now` (bound by the caller's
+/// template, or here from `now`); `only_if` is a condition the rows must also meet (`TRUE` for
+/// none). The rows are those `app::notifications::notify` writes: in-app delivered at once,
+/// e-mail pending, one per (event, occurrence, recipient, channel), with UUID v7 ids.
+pub fn members_insert(
+    s: &mut Prepared,
+    notice: &MembersNotice<'_>,
+    now: DateTime<Utc>,
+    only_if: &str,
+) {
+    s.template(
+        "INSERT INTO outbox (id, dedupe_key, event, recipient_user_id, channel, payload, status, \
+                             next_attempt_at, created_at, delivered_at) \
+         SELECT uuid_v7(), :event || ':' || :occurrence || ':' || u.id || ':' || ch.channel, \
+                :event, u.id, ch.channel, :payload, \
+                CASE WHEN ch.channel = 'in_app' THEN 'delivered' ELSE 'pending' END, :now, :now, \
+                CASE WHEN ch.channel = 'in_app' THEN :now END \
+         FROM users u CROSS JOIN (VALUES ('email'), ('in_app')) AS ch(channel) \
+         WHERE u.organisation_id IN (",
+        &[
+            ("event", Bind::Text(notice.event.to_owned())),
+            ("occurrence", Bind::Text(notice.occurrence.clone())),
+            ("payload", Bind::Json(notice.payload.clone())),
+            ("now", Bind::Timestamptz(now)),
+        ],
+    );
+    // One placeholder per organisation (there are one or two): with `= ANY($n)` a generic
+    // plan cannot tell how many there are and reads the whole users table.
+    for (n, organisation) in notice.organisations.iter().enumerate() {
+        if n > 0 {
+            s.sql(", ");
+        }
+        s.bind(Bind::Uuid(*organisation));
+    }
+    if notice.organisations.is_empty() {
+        s.sql("NULL");
+    }
+    s.sql(") AND ");
+    s.sql(only_if);
+    s.sql(" ON CONFLICT (dedupe_key) DO NOTHING");
+}
+
+/// Queues `notice` for the members of its organisations, at `now`.
+pub async fn notify_members(
+    conn: &mut AsyncPgConnection,
+    notice: &MembersNotice<'_>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    if notice.organisations.is_empty() {
+        return Ok(());
+    }
+    let mut s = Prepared::default();
+    members_insert(&mut s, notice, now, "TRUE");
+    s.execute(conn).await.map(drop)
 }

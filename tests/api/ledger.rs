@@ -870,7 +870,9 @@ async fn demurrage_charges_idle_balances_once_a_month() {
     // Money arrives in one month; in the next the donor spends half, so only the 5 000 that
     // stayed all that month is idle; the maker held 10 000 all month (what it received came
     // on top).
-    let month = Month::of(Utc::now());
+    // Months in the past, whatever today's date: the tokens made now must not have expired
+    // by the clock's first step.
+    let month = Month::of(Utc::now() - Duration::days(70));
     app.clock.set(month.start() + Duration::days(9));
     issue(&app, &broker, &maker_org, 10_000).await;
     issue(&app, &broker, &donor_org, 10_000).await;
