@@ -154,7 +154,7 @@ async fn prepare(url: &str, n: usize) -> Result<Arc<Vec<Uuid>>, Error> {
             count: i64,
         }
         let row: Count = diesel::sql_query(
-            "SELECT count(*) AS count FROM ledger_accounts WHERE organisation_id IS NOT NULL",
+            "SELECT count(*) AS count FROM ledger_accounts WHERE organisation_id IS NOT NULL AND balance > 0",
         )
         .get_result(&mut conn)
         .await?;

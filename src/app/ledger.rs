@@ -212,8 +212,16 @@ fn refused(error: DieselError) -> AppError {
                     .into(),
             }
         }
+        // An organisation that does not exist has no account to pay into.
         DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
-            if info.constraint_name() == Some("ledger_accounts_organisation_id_fkey") =>
+            if matches!(
+                info.constraint_name(),
+                Some(
+                    "ledger_accounts_organisation_id_fkey"
+                        | "transfers_credit_account_id_fkey"
+                        | "transfers_debit_account_id_fkey"
+                )
+            ) =>
         {
             AppError::NotFound("organisation")
         }
@@ -292,36 +300,19 @@ async fn record(
     Ok(row)
 }
 
-/// Moves money (see [`q::move_money`]), opening the organisation accounts that take part for
-/// the first time.
+/// Moves money (see [`q::move_money`]).
 async fn move_money(
     conn: &mut AsyncPgConnection,
     movement: &q::Movement<'_>,
     notice: &MembersNotice<'_>,
 ) -> AppResult<()> {
-    if q::move_money(conn, movement, notice)
-        .await
-        .map_err(refused)?
-        .is_some()
-    {
-        return Ok(());
-    }
-    // Whichever of the two exists is locked by this transaction now, so opening it does not
-    // wait; a missing system account is not opened and ends below.
-    let organisations: Vec<Uuid> = [movement.debit, movement.credit]
-        .into_iter()
-        .filter(|account| !is_system(*account))
-        .collect();
-    q::open_accounts(conn, &organisations, movement.now)
-        .await
-        .map_err(refused)?;
     q::move_money(conn, movement, notice)
         .await
         .map_err(refused)?
         .map(drop)
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!(
-                "the accounts {} and {} did not open",
+                "the account {} or {} is missing",
                 movement.debit,
                 movement.credit
             ))

@@ -270,13 +270,14 @@ struct Moved {
     credit_after: Option<i64>,
 }
 
-/// Moves money in one statement, one round trip. When both accounts exist it writes, in this
-/// order: the transfer when it is new, the outbox rows of `notice`, both balances (the lower
-/// account id first: each `UPDATE` locks its row, so that two movements between the same
-/// accounts never wait for each other crosswise; the database refuses a balance below its
-/// credit limit, `ledger_accounts_within_limit`), and both entries with the balances after.
-/// Returns the balances after (debit, credit), or `None` when an account does not exist, in
-/// which case nothing was written.
+/// Moves money in one statement, one round trip. It writes, in this order: the transfer when
+/// it is new, the outbox rows of `notice`, both balances (the lower account id first: each
+/// `UPDATE` locks its row, so that two movements between the same accounts never wait for each
+/// other crosswise; the database refuses a balance below its credit limit,
+/// `ledger_accounts_within_limit`), and both entries with the balances after. Returns the
+/// balances after (debit, credit), or `None` when an account does not exist (every
+/// organisation has one from its start, migration 000011); the caller's transaction must then
+/// roll back, for the other writes were made.
 ///
 /// The accounts are changed last, so that they stay locked for as short a time as the
 /// transaction allows: a payment into an account everyone pays waits only for the end of the
@@ -310,13 +311,7 @@ pub async fn move_money(
         ("credit_entry", Bind::Uuid(movement.entry_ids[1])),
     ];
     let mut s = Prepared::default();
-    // Accounts are never deleted, so accounts this statement's snapshot holds are there for
-    // its updates too.
-    s.template(
-        "WITH complete AS (SELECT count(*) = 2 AS yes FROM ledger_accounts \
-                           WHERE id IN (:debit, :credit)), ",
-        &values,
-    );
+    s.sql("WITH ");
     let written = match movement.new {
         Some(new) => {
             values.extend([
@@ -336,9 +331,9 @@ pub async fn move_money(
                      INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, \
                                             kind, status, reverses_id, memo, reference, period, \
                                             created_at, posted_at) \
-                     SELECT :transfer, :debit, :credit, :amount, :kind, :status, :reverses, \
-                            :memo, :reference, :period, :created, :now \
-                     FROM complete WHERE complete.yes RETURNING id), ",
+                     VALUES (:transfer, :debit, :credit, :amount, :kind, :status, :reverses, \
+                             :memo, :reference, :period, :created, :now) \
+                     RETURNING id), ",
                 &values,
             );
             "(SELECT count(*) FROM written)"
@@ -346,16 +341,15 @@ pub async fn move_money(
         None => "0",
     };
     s.sql("told AS (");
-    members_insert(&mut s, notice, movement.now, "(SELECT yes FROM complete)");
-    // The updates' conditions read the inserts above, which makes them run first.
+    members_insert(&mut s, notice, movement.now, "TRUE");
+    // The first update's condition reads the inserts above, which makes them run first.
     s.sql(" RETURNING id), ");
     s.template(
         &format!(
             "low AS ( \
                  UPDATE ledger_accounts SET balance = balance + :low_balance, \
                                             held = held + :low_held, updated_at = :now \
-                 WHERE id = :low AND (SELECT yes FROM complete) \
-                   AND {written} + (SELECT count(*) FROM told) >= 0 \
+                 WHERE id = :low AND {written} + (SELECT count(*) FROM told) >= 0 \
                  RETURNING id, balance), \
              high AS ( \
                  UPDATE ledger_accounts SET balance = balance + :high_balance, \
@@ -375,13 +369,7 @@ pub async fn move_money(
         &values,
     );
     let moved: Moved = s.get_result(conn).await?;
-    match (moved.debit_after, moved.credit_after) {
-        (Some(debit_after), Some(credit_after)) => Ok(Some((debit_after, credit_after))),
-        (None, None) => Ok(None),
-        _ => Err(diesel::result::Error::QueryBuilderError(
-            "an account changed while the other was missing".into(),
-        )),
-    }
+    Ok(moved.debit_after.zip(moved.credit_after))
 }
 
 pub async fn insert_transfer(
