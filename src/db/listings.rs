@@ -337,6 +337,9 @@ pub async fn search(
     query: &SearchQuery,
 ) -> QueryResult<Vec<SearchHit>> {
     let fetch = statement_limit(query.limit);
+    if let Some(hits) = probe_cells_first(conn, query, fetch).await? {
+        return Ok(hits);
+    }
     let mut scan = fetch + NEAR_MARGIN;
     loop {
         let rows: Vec<ScannedHit> = search_statement(query, fetch, scan).load(conn).await?;
@@ -356,6 +359,188 @@ pub async fn search(
     }
 }
 
+/// The grid of `listings_open_cell_idx` and `listings_open_category_cell_idx` (migration
+/// 000012): cells of 0.004° of latitude by 0.0065° of longitude, numbered row * 100000 +
+/// column. `CELL` is the indexes' expression, word for word.
+const CELL_LAT_DEG: f64 = 0.004;
+const CELL_LON_DEG: f64 = 0.0065;
+const CELL_ROW: i64 = 100_000;
+const CELL: &str = "(floor((l.pickup_lat + 90) / 0.004)::bigint * 100000 \
+                    + floor((l.pickup_lon + 180) / 0.0065)::bigint)";
+/// A probe that would read more rows of cells than this is left to the GiST index.
+const MAX_PROBE_ROWS: usize = 32;
+
+fn cell_row(lat: f64) -> i64 {
+    ((lat + 90.0) / CELL_LAT_DEG).floor() as i64
+}
+
+fn cell_column(lon: f64) -> i64 {
+    ((lon + 180.0) / CELL_LON_DEG).floor() as i64
+}
+
+/// The cells that a circle of `km` around (lat, lon) touches, as one range of cell numbers per
+/// row of cells; `None` when the circle comes near a pole or the date line, or covers too many
+/// rows. The ranges are computed with the indexes' own arithmetic, so that every lot within
+/// the circle lies in one of them.
+fn probe_cells(lat: f64, lon: f64, km: f64) -> Option<(Vec<i64>, Vec<i64>)> {
+    // A hair more, against rounding in the trigonometry.
+    const SPARE_DEG: f64 = 1e-9;
+    let angle = km / EARTH_RADIUS_KM;
+    let (south, north) = (lat - angle.to_degrees(), lat + angle.to_degrees());
+    if south <= -85.0 || north >= 85.0 {
+        return None;
+    }
+    let (first_row, last_row) = (cell_row(south - SPARE_DEG), cell_row(north + SPARE_DEG));
+    if (last_row - first_row + 1) as usize > MAX_PROBE_ROWS {
+        return None;
+    }
+    let centre = lat.to_radians();
+    // The circle is widest in longitude a little poleward of its centre, and narrows on both
+    // sides of that latitude.
+    let widest = (centre.sin() / angle.cos()).clamp(-1.0, 1.0).asin();
+    let (mut lows, mut highs) = (Vec::new(), Vec::new());
+    for row in first_row..=last_row {
+        let band_south = (row as f64 * CELL_LAT_DEG - 90.0).max(south);
+        let band_north = ((row + 1) as f64 * CELL_LAT_DEG - 90.0).min(north);
+        let at = widest.clamp(band_south.to_radians(), band_north.to_radians());
+        let cos_reach = (angle.cos() - at.sin() * centre.sin()) / (at.cos() * centre.cos());
+        let reach = cos_reach.clamp(-1.0, 1.0).acos().to_degrees();
+        let (west, east) = (lon - reach - SPARE_DEG, lon + reach + SPARE_DEG);
+        if west <= -180.0 || east >= 180.0 {
+            return None;
+        }
+        lows.push(row * CELL_ROW + cell_column(west));
+        highs.push(row * CELL_ROW + cell_column(east));
+    }
+    Some((lows, highs))
+}
+
+/// How far the first probe of a search reaches, per category searched (or none): learnt from
+/// what earlier probes found, so that a probe usually holds a page with some to spare. Only
+/// speed depends on it; every answer is exact whatever it says.
+static PROBE_KM: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<Option<Uuid>, f64>>,
+> = std::sync::LazyLock::new(Default::default);
+const FIRST_PROBE_KM: f64 = 0.5;
+
+/// Nearest first from the grid: the open lots of the cells around the point within a probe
+/// radius, all of them, sorted by (distance, id). When the radius holds a full page, no lot
+/// outside it can be nearer, so the page is exact; when it reaches the search's own radius,
+/// everything was seen. Otherwise `None`, and the GiST index walks nearest first instead.
+/// First pages only: a page after a cursor starts farther out than a probe reaches.
+async fn probe_cells_first(
+    conn: &mut AsyncPgConnection,
+    query: &SearchQuery,
+    fetch: i64,
+) -> QueryResult<Option<Vec<SearchHit>>> {
+    let (Some((lat, lon, radius_km)), SearchOrder::Distance, None, None) =
+        (query.near, query.order, &query.text, query.after)
+    else {
+        return Ok(None);
+    };
+    let Some(open) = open_status_condition(&query.statuses) else {
+        return Ok(None);
+    };
+    let key = query
+        .categories
+        .as_ref()
+        .and_then(|ids| ids.as_slice().first().copied());
+    let hint = PROBE_KM
+        .lock()
+        .map(|hints| hints.get(&key).copied())
+        .unwrap_or_default()
+        .unwrap_or(FIRST_PROBE_KM);
+    let km = hint.min(radius_km);
+    let Some((lows, highs)) = probe_cells(lat, lon, km) else {
+        return Ok(None);
+    };
+    let (x, y, z) = unit_vector(lat, lon);
+    let mut s = Prepared::default();
+    s.sql("WITH page AS MATERIALIZED (SELECT n.id, n.chord, count(*) OVER () AS found FROM ");
+    if let Some(categories) = &query.categories {
+        s.sql("unnest((SELECT ")
+            .bind(Bind::Uuids(categories.clone()));
+        s.sql("::uuid[])) AS c(id) CROSS JOIN ");
+    }
+    s.sql("unnest((SELECT ").bind(Bind::BigInts(lows));
+    s.sql("::bigint[]), (SELECT ").bind(Bind::BigInts(highs));
+    let x = s
+        .sql("::bigint[])) AS r(lo, hi) CROSS JOIN LATERAL (SELECT l.id, (l.pickup_earth <-> cube(ARRAY[")
+        .bind(Bind::Double(x));
+    let y = s.sql(", ").bind(Bind::Double(y));
+    let z = s.sql(", ").bind(Bind::Double(z));
+    let point = format!("cube(ARRAY[{x}, {y}, {z}])");
+    s.sql(&format!("])) AS chord FROM listings l WHERE {open}"));
+    if query.categories.is_some() {
+        s.sql(" AND l.category_id = c.id");
+    }
+    s.sql(&format!(
+        " AND {CELL} BETWEEN r.lo AND r.hi AND (l.pickup_earth <-> {point}) <= "
+    ))
+    .bind(Bind::Double(chord_of_km(km)));
+    lot_filters(&mut s, query);
+    s.sql(&format!(
+        ") n ORDER BY n.chord, n.id LIMIT {fetch}) \
+         SELECT {LISTING_COLUMNS}, page.chord, 0::real AS rank, page.found AS scanned, \
+                NULL::double precision AS edge \
+         FROM page JOIN listings l ON l.id = page.id ORDER BY page.chord, l.id"
+    ));
+    let rows: Vec<ScannedHit> = s.load(conn).await?;
+    let found = rows.as_slice().first().map_or(0, |row| row.scanned);
+    // Aim for twice a page in the next probe of this kind, moving at most fourfold.
+    let target = (2 * fetch) as f64;
+    let next = km * (target / (found.max(1) as f64)).sqrt().clamp(0.25, 4.0);
+    if let Ok(mut hints) = PROBE_KM.lock() {
+        hints.insert(key, next.clamp(0.05, 50.0));
+    }
+    let complete = found >= fetch || km >= radius_km;
+    Ok(complete.then(|| {
+        rows.into_iter()
+            .take(usize::try_from(query.limit).unwrap_or_default())
+            .map(|row| row.hit)
+            .collect()
+    }))
+}
+
+/// The filters on a lot's own columns (`l`), each ` AND …`.
+fn lot_filters(s: &mut Prepared, query: &SearchQuery) {
+    if let Some(by) = query.available_by {
+        s.sql(" AND l.available_from <= ")
+            .bind(Bind::Timestamptz(by));
+    }
+    if let Some(min) = query.min_quantity {
+        s.sql(" AND l.quantity_available >= ")
+            .bind(Bind::BigInt(min));
+    }
+    if let Some((amount, currency)) = &query.max_price {
+        s.sql(" AND (l.price_amount IS NULL OR (l.price_currency = ")
+            .bind(Bind::Text(currency.clone()));
+        s.sql(" AND l.price_amount <= ").bind(Bind::BigInt(*amount));
+        s.sql("))");
+    }
+    if let Some(min) = query.condition_min {
+        s.sql(" AND l.condition_rank >= ").bind(Bind::SmallInt(min));
+    }
+}
+
+/// The open statuses asked for, written out, so that a generic plan still sees that the
+/// partial indexes of open lots apply; `None` when other statuses are asked for too.
+fn open_status_condition(statuses: &[String]) -> Option<String> {
+    if !opens_only(statuses) {
+        return None;
+    }
+    let listed: Vec<_> = OPEN_STATUSES
+        .iter()
+        .filter(|open| statuses.iter().any(|status| status == *open))
+        .map(|open| format!("'{open}'"))
+        .collect();
+    Some(if listed.is_empty() {
+        "FALSE".to_owned()
+    } else {
+        format!("l.status IN ({})", listed.join(", "))
+    })
+}
+
 /// The page size written into the statement: the limit rounded up to one of a few sizes, so
 /// that clients asking for every size from 1 to 100 prepare a few statements, not a hundred;
 /// the rows beyond the limit are dropped.
@@ -366,12 +551,15 @@ fn statement_limit(limit: i64) -> i64 {
         .unwrap_or(limit)
 }
 
+/// The columns of a `ListingRow`, from `l`.
+const LISTING_COLUMNS: &str = "l.id, l.passport_id, l.organisation_id, l.category_id, l.title, l.status, \
+    l.unit, l.quantity, l.quantity_available, l.mass_g_per_unit, l.available_from, l.available_until, \
+    l.pickup_lat, l.pickup_lon, l.pickup_address, l.district_id, l.price_amount, l.price_currency, \
+    l.condition_rank, l.note, l.version, l.created_at, l.updated_at";
+
 /// The statement for `query`, `fetch` rows at most; `scan` bounds the nearest-first scan.
 fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
-    let columns = "l.id, l.passport_id, l.organisation_id, l.category_id, l.title, l.status, l.unit, l.quantity, \
-        l.quantity_available, l.mass_g_per_unit, l.available_from, l.available_until, l.pickup_lat, l.pickup_lon, \
-        l.pickup_address, l.district_id, l.price_amount, l.price_currency, l.condition_rank, l.note, l.version, \
-        l.created_at, l.updated_at";
+    let columns = LISTING_COLUMNS;
     let order = match (query.order, query.near) {
         // The use case refuses this before; date order is the harmless answer.
         (SearchOrder::Distance, None) => SearchOrder::Date,
@@ -452,17 +640,8 @@ fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
     s.sql(" FROM listings l WHERE ");
     // Statuses among the open ones are written out, so that a generic plan still sees that the
     // partial index of open lots applies; other sets are a parameter.
-    if opens_only(&query.statuses) {
-        let listed: Vec<_> = OPEN_STATUSES
-            .iter()
-            .filter(|open| query.statuses.iter().any(|status| status == *open))
-            .map(|open| format!("'{open}'"))
-            .collect();
-        if listed.is_empty() {
-            s.sql("FALSE");
-        } else {
-            s.sql(&format!("l.status IN ({})", listed.join(", ")));
-        }
+    if let Some(open) = open_status_condition(&query.statuses) {
+        s.sql(&open);
     } else {
         s.sql("l.status = ANY(")
             .bind(Bind::Texts(query.statuses.clone()));
@@ -489,23 +668,7 @@ fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
             .bind(Bind::Double(chord_of_km(radius_km)));
         s.sql(&format!(", 3) AND {chord} <= {radius}"));
     }
-    if let Some(by) = query.available_by {
-        s.sql(" AND l.available_from <= ")
-            .bind(Bind::Timestamptz(by));
-    }
-    if let Some(min) = query.min_quantity {
-        s.sql(" AND l.quantity_available >= ")
-            .bind(Bind::BigInt(min));
-    }
-    if let Some((amount, currency)) = &query.max_price {
-        s.sql(" AND (l.price_amount IS NULL OR (l.price_currency = ")
-            .bind(Bind::Text(currency.clone()));
-        s.sql(" AND l.price_amount <= ").bind(Bind::BigInt(*amount));
-        s.sql("))");
-    }
-    if let Some(min) = query.condition_min {
-        s.sql(" AND l.condition_rank >= ").bind(Bind::SmallInt(min));
-    }
+    lot_filters(&mut s, query);
     match (query.after, &chord) {
         (Some(After::Rank(after, id)), _) => {
             let after = s.sql(&format!(" AND ({rank} < ")).bind(Bind::Real(after));
@@ -583,6 +746,50 @@ mod tests {
             statement_limit(21),
             21,
             "the default page of 20 and one more"
+        );
+    }
+
+    /// Every point within the circle lies in a cell of the probe's ranges: points on rings
+    /// just inside the radius, around centres in The Hague, near the 85th parallel and on cell
+    /// edges.
+    #[test]
+    fn probe_cells_hold_every_point_of_the_circle() {
+        let cell = |lat: f64, lon: f64| cell_row(lat) * CELL_ROW + cell_column(lon);
+        for (lat, lon) in [
+            (52.0705, 4.3007),
+            (84.0, 10.0),
+            (0.004 * 35_500.0 - 90.0, 0.0065 * 100.0 - 180.0),
+            (-33.9, 151.2),
+        ] {
+            for km in [0.05, 0.3, 0.5, 1.0, 2.5] {
+                let Some((lows, highs)) = probe_cells(lat, lon, km) else {
+                    continue;
+                };
+                let angle = km / EARTH_RADIUS_KM * (1.0 - 1e-9);
+                for step in 0..720 {
+                    let bearing = (step as f64 / 2.0).to_radians();
+                    let (phi, lambda) = (lat.to_radians(), lon.to_radians());
+                    let to =
+                        (phi.sin() * angle.cos() + phi.cos() * angle.sin() * bearing.cos()).asin();
+                    let to_lon = lambda
+                        + (bearing.sin() * angle.sin() * phi.cos())
+                            .atan2(angle.cos() - phi.sin() * to.sin());
+                    let (p_lat, p_lon) = (to.to_degrees(), to_lon.to_degrees());
+                    let at = cell(p_lat, p_lon);
+                    assert!(
+                        lows.iter()
+                            .zip(&highs)
+                            .any(|(lo, hi)| (*lo..=*hi).contains(&at)),
+                        "({lat}, {lon}) {km} km: ({p_lat}, {p_lon}) in cell {at} outside the probe"
+                    );
+                }
+            }
+        }
+        assert!(probe_cells(52.0, 4.3, 20.0).is_none(), "too many rows");
+        assert!(probe_cells(89.0, 4.3, 1.0).is_none(), "near the pole");
+        assert!(
+            probe_cells(0.0, 179.999, 1.0).is_none(),
+            "across the date line"
         );
     }
 

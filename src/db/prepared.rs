@@ -28,6 +28,7 @@ pub enum Bind {
     Real(f32),
     SmallInt(i16),
     BigInt(i64),
+    BigInts(Vec<i64>),
     Timestamptz(DateTime<Utc>),
     Json(serde_json::Value),
 }
@@ -138,6 +139,7 @@ impl QueryFragment<Pg> for Prepared {
                 Piece::Bind(Bind::Real(v)) => out.push_bind_param::<Float4, _>(v)?,
                 Piece::Bind(Bind::SmallInt(v)) => out.push_bind_param::<SmallInt, _>(v)?,
                 Piece::Bind(Bind::BigInt(v)) => out.push_bind_param::<BigInt, _>(v)?,
+                Piece::Bind(Bind::BigInts(v)) => out.push_bind_param::<Array<BigInt>, _>(v)?,
                 Piece::Bind(Bind::Timestamptz(v)) => out.push_bind_param::<Timestamptz, _>(v)?,
                 Piece::Bind(Bind::Json(v)) => out.push_bind_param::<Jsonb, _>(v)?,
             }

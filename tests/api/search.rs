@@ -570,3 +570,68 @@ async fn lots_at_the_same_place_page_by_id() {
     let ids: Vec<String> = dated.into_iter().map(|(_, id)| id).collect();
     assert_eq!(seen, ids);
 }
+
+/// Nearest-first pages, whether the grid of cells or the GiST index answers them (the grid's
+/// probe radius is learnt from earlier searches, so a run goes through both), equal what a
+/// plain query says: every open lot that passes the filters within the radius, by (exact
+/// distance, id).
+#[actix_web::test]
+async fn nearest_first_pages_equal_a_plain_query() {
+    let app = TestApp::spawn().await;
+    kringloop::app::seed::synthetic(&app.ctx, 3_000)
+        .await
+        .unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let categories = ["doors", "wood", "metals", "bricks-masonry"];
+    for round in 0..60 {
+        let lat = 52.0705 + (next(2000) as f64 - 1000.0) / 10_000.0;
+        let lon = 4.3007 + (next(2000) as f64 - 1000.0) / 10_000.0;
+        let radius = [0.3, 1.0, 2.5, 6.0, 20.0][next(5) as usize];
+        let limit = [1, 5, 20, 50][next(4) as usize];
+        let category = (round % 3 != 0).then(|| categories[next(4) as usize]);
+        let condition = (round % 4 == 1).then_some(("good", 3));
+        let mut path =
+            format!("/api/v1/listings?near={lat:.4},{lon:.4}&radius_km={radius}&limit={limit}");
+        let (x, y, z) = {
+            let (la, lo) = ((lat * 1e4).round() / 1e4, (lon * 1e4).round() / 1e4);
+            let (la, lo) = (la.to_radians(), lo.to_radians());
+            (la.cos() * lo.cos(), la.cos() * lo.sin(), la.sin())
+        };
+        let chord = 2.0 * (radius / (2.0 * 6371.0088f64)).sin();
+        let mut filter = String::new();
+        if let Some(code) = category {
+            path.push_str(&format!("&category={code}"));
+            filter.push_str(&format!(
+                " AND category_id IN (WITH RECURSIVE s(id) AS (SELECT id FROM categories \
+                 WHERE code = '{code}' UNION ALL SELECT c.id FROM categories c JOIN s \
+                 ON c.parent_id = s.id) SELECT id FROM s)"
+            ));
+        }
+        if let Some((name, rank)) = condition {
+            path.push_str(&format!("&condition_min={name}"));
+            filter.push_str(&format!(" AND condition_rank >= {rank}"));
+        }
+        let expected = app
+            .sql_ids(&format!(
+                "SELECT id FROM (SELECT id, pickup_earth <-> cube(ARRAY[{x}, {y}, {z}]) AS chord \
+                 FROM listings WHERE status IN ('announced', 'available'){filter}) near \
+                 WHERE chord <= {chord} ORDER BY chord, id LIMIT {limit}"
+            ))
+            .await;
+        let page = app.get(&path, None).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        let got: Vec<String> = page.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(got, expected, "round {round}: {path}");
+    }
+}

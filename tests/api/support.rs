@@ -438,6 +438,18 @@ impl TestApp {
         response.body
     }
 
+    /// The ids a query returns in a column named `id`, in its order.
+    pub async fn sql_ids(&self, query: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        let mut conn = AsyncPgConnection::establish(&self.db_url).await.unwrap();
+        let rows: Vec<Id> = diesel::sql_query(query).load(&mut conn).await.unwrap();
+        rows.into_iter().map(|row| row.id.to_string()).collect()
+    }
+
     pub async fn sql_count(&self, query: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct Count {

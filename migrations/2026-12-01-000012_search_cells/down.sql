@@ -1,0 +1,2 @@
+DROP INDEX listings_open_category_cell_idx;
+DROP INDEX listings_open_cell_idx;
