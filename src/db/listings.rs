@@ -480,7 +480,9 @@ async fn probe_cells_first(
     .bind(Bind::Double(chord_of_km(km)));
     lot_filters(&mut s, query);
     s.sql(&format!(
-        ") n ORDER BY n.chord, n.id LIMIT {fetch}) \
+        // OFFSET 0 keeps the subquery a subquery: one index range scan per row of cells (and
+        // category). Flattened, a generic plan may scan the table for the distance instead.
+        " OFFSET 0) n ORDER BY n.chord, n.id LIMIT {fetch}) \
          SELECT {LISTING_COLUMNS}, page.chord, 0::real AS rank, page.found AS scanned, \
                 NULL::double precision AS edge \
          FROM page JOIN listings l ON l.id = page.id ORDER BY page.chord, l.id"
