@@ -346,8 +346,8 @@ pub struct MembersNotice<'a> {
     pub payload: serde_json::Value,
 }
 
-/// Writes the INSERT of `notice` into `s`, at the time named `:now` (bound by the caller's
-/// template, or here from `now`); `only_if` is a condition the rows must also meet (`TRUE` for
+/// Writes the INSERT of `notice` into `s`, at `now` (its own binds, so that it can stand alone
+/// or inside a larger statement); `only_if` is a condition the rows must also meet (`TRUE` for
 /// none). The rows are those `app::notifications::notify` writes: in-app delivered at once,
 /// e-mail pending, one per (event, occurrence, recipient, channel), with UUID v7 ids.
 pub fn members_insert(
