@@ -10,11 +10,12 @@
 use super::accounts::Actor;
 use super::error::{AppError, AppResult};
 use super::idempotency::{self, Answer, KeyedRequest};
+use super::notifications::notify_members;
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
 use crate::db::ledger::{self as q, NewTransferRow, TransferRow};
 pub use crate::db::ledger::{DEMURRAGE_ACCOUNT, ISSUANCE_ACCOUNT};
-use crate::db::outbox::{self, MembersNotice};
+use crate::db::outbox::MembersNotice;
 use crate::domain::ledger::{
     check_payment, demurrage_charge, idle_balance, note, Amount, CurrencyConfig, CurrencyInput,
     IssuancePolicy, Month, TransferKind, TransferStatus, MAX_CREDIT_LIMIT,
@@ -216,11 +217,7 @@ fn refused(error: DieselError) -> AppError {
         DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
             if matches!(
                 info.constraint_name(),
-                Some(
-                    "ledger_accounts_organisation_id_fkey"
-                        | "transfers_credit_account_id_fkey"
-                        | "transfers_debit_account_id_fkey"
-                )
+                Some("transfers_credit_account_id_fkey" | "transfers_debit_account_id_fkey")
             ) =>
         {
             AppError::NotFound("organisation")
@@ -231,26 +228,6 @@ fn refused(error: DieselError) -> AppError {
 
 fn is_system(account: Uuid) -> bool {
     account == ISSUANCE_ACCOUNT || account == DEMURRAGE_ACCOUNT
-}
-
-/// Opens an organisation's account on its first movement, and applies the change.
-async fn open_and_change(
-    conn: &mut AsyncPgConnection,
-    (account, balance_delta, held_delta): (Uuid, i64, i64),
-    now: DateTime<Utc>,
-) -> AppResult<i64> {
-    if is_system(account) {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "the system account {account} is missing"
-        )));
-    }
-    q::open_accounts(conn, &[account], now)
-        .await
-        .map_err(refused)?;
-    q::change_account(conn, account, balance_delta, held_delta, now)
-        .await
-        .map_err(refused)?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("account {account} did not open")))
 }
 
 /// Writes a new transfer and tells the members of the organisations among `parties` of
@@ -267,23 +244,14 @@ async fn record(
     let notice = notice(event, &row, parties);
     if new.status == TransferStatus::Pending.as_str() {
         // Only the payer's funds are held; the payee sees nothing until the transfer posts.
-        let (debit, credit, amount) = (new.debit_account_id, new.credit_account_id, new.amount);
-        let held = q::change_account(conn, debit, 0, amount, now)
+        // Every organisation has its account from the start (migration 000011); the transfer's
+        // foreign key refuses a payee that does not exist.
+        q::change_account(conn, new.debit_account_id, 0, new.amount, now)
             .await
-            .map_err(refused)?;
-        if held.is_none() {
-            open_and_change(conn, (debit, 0, amount), now).await?;
-        }
-        // The transfer names the payee's account, so it must exist. Looked for with a plain
-        // read first: opening an account that exists waits for whoever is changing it, and
-        // the payer's account is locked by now.
-        if !is_system(credit) && q::account(conn, credit).await?.is_none() {
-            q::open_accounts(conn, &[credit], now)
-                .await
-                .map_err(refused)?;
-        }
+            .map_err(refused)?
+            .ok_or(AppError::NotFound("organisation"))?;
         q::insert_transfer(conn, &new).await.map_err(refused)?;
-        outbox::notify_members(conn, &notice, now).await?;
+        notify_members(conn, &notice, now).await?;
         return Ok(row);
     }
     let movement = q::Movement {
@@ -469,7 +437,7 @@ async fn settle(
             .await
             .map_err(refused)?;
         let notice = notice("ledger_hold_voided", &row, &[row.debit_account_id]);
-        outbox::notify_members(conn, &notice, now).await?;
+        notify_members(conn, &notice, now).await?;
     }
     Ok(row)
 }
@@ -917,12 +885,10 @@ pub async fn set_credit_limit(
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        q::open_accounts(conn, &[organisation_id], now)
-            .await
-            .map_err(refused)?;
         let row = q::set_credit_limit(conn, organisation_id, input.credit_limit, now)
             .await
-            .map_err(refused)?;
+            .map_err(refused)?
+            .ok_or(AppError::NotFound("organisation"))?;
         let currency = q::currency(conn).await?;
         Ok(account_view(organisation_id, Some(row), &currency))
     })

@@ -1,7 +1,7 @@
 //! Writing notifications into the outbox, inside the caller's transaction.
 
 use crate::db::accounts::members as members_of;
-use crate::db::outbox::{enqueue, NewOutboxRow};
+use crate::db::outbox::{enqueue, MembersNotice, NewOutboxRow};
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
@@ -57,4 +57,14 @@ pub async fn members(
         .into_iter()
         .map(|user| user.id)
         .collect())
+}
+
+/// Queues `notice` for every member of its organisations on every channel, in one statement:
+/// the same rows as [`notify`] writes for those members, without looking them up first.
+pub async fn notify_members(
+    conn: &mut AsyncPgConnection,
+    notice: &MembersNotice<'_>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    crate::db::outbox::notify_members(conn, notice, now).await
 }

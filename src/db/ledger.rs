@@ -198,32 +198,6 @@ pub async fn any_transfer(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
         .await
 }
 
-/// Opens the accounts of these organisations that have none yet. An account's id is its
-/// organisation's id.
-pub async fn open_accounts(
-    conn: &mut AsyncPgConnection,
-    organisations: &[Uuid],
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    let rows: Vec<_> = organisations
-        .iter()
-        .map(|id| {
-            (
-                ledger_accounts::id.eq(*id),
-                ledger_accounts::organisation_id.eq(Some(*id)),
-                ledger_accounts::created_at.eq(now),
-                ledger_accounts::updated_at.eq(now),
-            )
-        })
-        .collect();
-    diesel::insert_into(ledger_accounts::table)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await
-        .map(drop)
-}
-
 /// Adds the deltas to an account's balance and held funds, locking its row until the
 /// transaction ends; the new balance, or `None` when the account does not exist. The
 /// database refuses a result below the credit limit (`ledger_accounts_within_limit`).
@@ -373,14 +347,14 @@ pub async fn move_money(
 }
 
 pub async fn insert_transfer(
-    mut conn: &AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     row: &NewTransferRow<'_>,
-) -> QueryResult<TransferRow> {
+) -> QueryResult<()> {
     diesel::insert_into(transfers::table)
         .values(row)
-        .returning(TransferRow::as_returning())
-        .get_result(&mut conn)
+        .execute(conn)
         .await
+        .map(drop)
 }
 
 pub async fn find_transfer(
@@ -462,7 +436,7 @@ pub async fn set_credit_limit(
     id: Uuid,
     credit_limit: i64,
     now: DateTime<Utc>,
-) -> QueryResult<AccountRow> {
+) -> QueryResult<Option<AccountRow>> {
     diesel::update(ledger_accounts::table.find(id))
         .set((
             ledger_accounts::credit_limit.eq(credit_limit),
@@ -471,6 +445,7 @@ pub async fn set_credit_limit(
         .returning(AccountRow::as_returning())
         .get_result(conn)
         .await
+        .optional()
 }
 
 /// An account's entries, newest first, before the entry `before`.

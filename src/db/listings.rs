@@ -561,7 +561,6 @@ const LISTING_COLUMNS: &str = "l.id, l.passport_id, l.organisation_id, l.categor
 
 /// The statement for `query`, `fetch` rows at most; `scan` bounds the nearest-first scan.
 fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
-    let columns = LISTING_COLUMNS;
     let order = match (query.order, query.near) {
         // The use case refuses this before; date order is the harmless answer.
         (SearchOrder::Distance, None) => SearchOrder::Date,
@@ -726,7 +725,7 @@ fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
         SearchOrder::Date => "l.available_from, l.id",
     };
     s.sql(&format!(
-        ") SELECT {columns}, page.chord, page.rank, page.scanned, page.edge \
+        ") SELECT {LISTING_COLUMNS}, page.chord, page.rank, page.scanned, page.edge \
          FROM page JOIN listings l ON l.id = page.id ORDER BY {order_by}"
     ));
     s
