@@ -8,11 +8,19 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 
 fn titles(body: &Value) -> Vec<String> {
+    field_of_items(body, "title")
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    field_of_items(body, "id")
+}
+
+fn field_of_items(body: &Value, field: &str) -> Vec<String> {
     body["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| i["title"].as_str().unwrap().to_owned())
+        .map(|i| i[field].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -494,12 +502,7 @@ async fn lots_at_the_same_place_page_by_id() {
     // "Eiken deuren" lies at the site too; everything else is farther away.
     let near = "near=52.068,4.345&radius_km=20";
     let all = app.get(&format!("/api/v1/listings?{near}"), None).await;
-    let everything: Vec<String> = all.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect();
+    let everything = ids(&all.body);
     assert_eq!(everything.len(), 11, "{}", all.body);
     let at_site = &everything[..8];
     let mut expected = at_site.to_vec();
@@ -626,12 +629,6 @@ async fn nearest_first_pages_equal_a_plain_query() {
             .await;
         let page = app.get(&path, None).await;
         assert_eq!(page.status, 200, "{path}: {}", page.body);
-        let got: Vec<String> = page.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(got, expected, "round {round}: {path}");
+        assert_eq!(ids(&page.body), expected, "round {round}: {path}");
     }
 }
