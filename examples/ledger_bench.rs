@@ -1,7 +1,8 @@
 //! Benchmark P3's ledger side (`bench/p3-ledger.sh`): durable payments per second through the
-//! service's own ledger code (`app::ledger::transfer`, one transaction each, notification
-//! included) from concurrent clients, each holding one pooled connection as pgbench's clients
-//! do.
+//! service's own payment path (`app::payments::Payments::pay`, what `POST /transfers` calls
+//! after its checks: the payment lanes, the transfer, its entries and the payee's
+//! notification, answered once committed) from concurrent clients. The lanes share one pool
+//! of as many connections as there are clients, as the service's lanes share its pool.
 //!
 //!   DATABASE_URL=... ledger_bench <uniform|hot> <clients> <seconds> <organisations>
 //!
@@ -12,7 +13,8 @@ use chrono::{SubsecRound, Utc};
 use diesel_async::AsyncConnection;
 use kringloop::app::error::AppError;
 use kringloop::app::ledger;
-use kringloop::domain::ledger::{Amount, TransferKind};
+use kringloop::app::payments::{Payment, Payments};
+use kringloop::domain::ledger::Amount;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,20 +43,20 @@ fn main() -> Result<(), Error> {
         kringloop::db::migrate::run_pending(&url).await?;
         let orgs = prepare(&url, organisations).await?;
         let pool = kringloop::db::pool(&url, clients)?;
+        let payments = Arc::new(Payments::for_pool(pool.clone(), clients));
         let done = Arc::new(AtomicU64::new(0));
         let measuring = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let mut tasks = Vec::new();
         for client in 0..clients {
-            let (pool, orgs, done, measuring, stop) = (
-                pool.clone(),
+            let (payments, orgs, done, measuring, stop) = (
+                payments.clone(),
                 orgs.clone(),
                 done.clone(),
                 measuring.clone(),
                 stop.clone(),
             );
             tasks.push(tokio::spawn(async move {
-                let mut conn = pool.get().await?;
                 let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ (client as u64 + 1);
                 while !stop.load(Ordering::Relaxed) {
                     state ^= state << 13;
@@ -71,21 +73,16 @@ fn main() -> Result<(), Error> {
                     let (from, to) = (orgs[from], orgs[to]);
                     let amount =
                         Amount::parse(1 + (state >> 40) as i64 % 100).map_err(|_| "amount")?;
-                    let now = Utc::now().trunc_subsecs(6);
-                    conn.transaction::<_, AppError, _>(async move |conn| {
-                        ledger::transfer(
-                            conn,
+                    payments
+                        .pay(Payment {
                             from,
                             to,
                             amount,
-                            TransferKind::Payment,
-                            None,
-                            None,
-                            now,
-                        )
-                        .await
-                    })
-                    .await?;
+                            memo: None,
+                            key: None,
+                            now: Utc::now().trunc_subsecs(6),
+                        })
+                        .await?;
                     if measuring.load(Ordering::Relaxed) {
                         done.fetch_add(1, Ordering::Relaxed);
                     }

@@ -2,6 +2,7 @@
 //! context, serving, and shutting down cleanly.
 
 use crate::app::delivery::{DeliveryPolicy, Mailer};
+use crate::app::payments::Payments;
 use crate::app::tokens::AccessTokens;
 use crate::app::{Ctx, Policy};
 use crate::config::Settings;
@@ -95,8 +96,10 @@ pub fn context(
     let secret = jwt_secret(settings)?;
     let public_url = settings.public_url();
     let mail_timeout = Duration::from_secs(settings.mail_timeout_secs.max(1));
+    let pool = db::pool(url.expose_secret(), settings.db_pool_size)?;
     Ok(Ctx {
-        pool: db::pool(url.expose_secret(), settings.db_pool_size)?,
+        payments: Payments::for_pool(pool.clone(), settings.db_pool_size),
+        pool,
         clock,
         tokens: AccessTokens::new(
             &secret,

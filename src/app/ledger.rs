@@ -12,6 +12,7 @@ use super::error::{AppError, AppResult};
 use super::idempotency::{self, Answer, KeyedRequest};
 use super::notifications::notify_members;
 use super::paging::{id_cursor, page_size, split, Page};
+use super::payments::Payment;
 use super::Ctx;
 use crate::db::ledger::{self as q, NewTransferRow, TransferRow};
 pub use crate::db::ledger::{DEMURRAGE_ACCOUNT, ISSUANCE_ACCOUNT};
@@ -749,13 +750,18 @@ pub async fn my_entries(
 }
 
 /// The answer with a transfer in it, in the currency's code.
-async fn transfer_answer(
+async fn transfer_answer_read(
     conn: &mut AsyncPgConnection,
     status: u16,
     row: TransferRow,
 ) -> AppResult<Answer> {
     let currency = q::currency(conn).await?;
-    Answer::json(status, &Transfer::view(row, &currency.code)?)
+    transfer_answer(status, row, &currency.code)
+}
+
+/// The answer that shows a transfer, its amount in the currency `code`.
+pub(crate) fn transfer_answer(status: u16, row: TransferRow, code: &str) -> AppResult<Answer> {
+    Answer::json(status, &Transfer::view(row, code)?)
 }
 
 /// `POST /transfers`: a verified organisation pays another.
@@ -785,28 +791,16 @@ pub async fn pay(
         .flatten();
     errors.finish()?;
     let amount = amount.ok_or_else(|| AppError::Internal(anyhow::anyhow!("checked amount")))?;
-    let now = ctx.now();
-    let from = actor.organisation_id;
-    let to = input.to_organisation_id;
-    let mut conn = ctx.conn().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        idempotency::once(conn, key, now, async |conn| {
-            let row = transfer(
-                conn,
-                from,
-                to,
-                amount,
-                TransferKind::Payment,
-                memo.as_deref(),
-                None,
-                now,
-            )
-            .await?;
-            transfer_answer(conn, 201, row).await
+    ctx.payments
+        .pay(Payment {
+            from: actor.organisation_id,
+            to: input.to_organisation_id,
+            amount,
+            memo,
+            key: key.cloned(),
+            now: ctx.now(),
         })
         .await
-    })
-    .await
 }
 
 /// `POST /admin/issuance`: the broker issues money to an organisation, with a reason.
@@ -832,7 +826,7 @@ pub async fn mint(
     conn.transaction::<_, AppError, _>(async move |conn| {
         idempotency::once(conn, key, now, async |conn| {
             let row = issue(conn, to, amount, &reason, None, now).await?;
-            transfer_answer(conn, 201, row).await
+            transfer_answer_read(conn, 201, row).await
         })
         .await
     })
@@ -856,7 +850,7 @@ pub async fn reverse_transfer(
     conn.transaction::<_, AppError, _>(async move |conn| {
         idempotency::once(conn, key, now, async |conn| {
             let row = reverse(conn, id, &reason, now).await?;
-            transfer_answer(conn, 201, row).await
+            transfer_answer_read(conn, 201, row).await
         })
         .await
     })

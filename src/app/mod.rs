@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod open_data;
 pub mod paging;
 pub mod passports;
+pub mod payments;
 pub mod reservations;
 pub mod seed;
 pub mod tokens;
@@ -43,6 +44,8 @@ pub struct Policy {
 /// What every use case may reach: the database, the clock, the token keys and the policy.
 pub struct Ctx {
     pub pool: Pool,
+    /// Payments between organisations, committed together when they arrive together.
+    pub payments: payments::Payments,
     pub clock: Arc<dyn Clock>,
     pub tokens: tokens::AccessTokens,
     pub policy: Policy,

@@ -220,6 +220,19 @@ pub async fn change_account(
         .optional()
 }
 
+/// Locks the accounts' rows until the transaction ends, in the order given (which should be
+/// ascending, the order every movement locks in); unknown ids are passed over.
+pub async fn lock_accounts(conn: &mut AsyncPgConnection, accounts: &[Uuid]) -> QueryResult<()> {
+    ledger_accounts::table
+        .filter(ledger_accounts::id.eq_any(accounts))
+        .order(ledger_accounts::id)
+        .select(ledger_accounts::id)
+        .for_no_key_update()
+        .load::<Uuid>(conn)
+        .await
+        .map(drop)
+}
+
 /// A posted movement of money between two accounts, written by [`move_money`].
 #[derive(Debug)]
 pub struct Movement<'a> {

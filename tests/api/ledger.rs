@@ -369,6 +369,73 @@ async fn payments_move_money_between_verified_organisations() {
     assert_sound(&audit(&app).await);
 }
 
+/// Payments that arrive together are made together (`app::payments`): one refused among them
+/// must refuse only itself, and every one made must show in the payee's entries in turn.
+#[actix_web::test]
+async fn payments_made_together_refuse_only_the_unfunded() {
+    let app = Arc::new(TestApp::spawn().await);
+    let broker = app.broker().await;
+    let (payee, payee_org) = app
+        .verified_member("shop@city.test", "makerspace", &broker)
+        .await;
+    let mut payers = Vec::new();
+    for i in 0..18 {
+        let (token, org) = app
+            .verified_member(&format!("payer{i}@together.test"), "builder", &broker)
+            .await;
+        // Two of every three can pay.
+        if i % 3 != 2 {
+            issue(&app, &broker, &org, 1_000).await;
+        }
+        payers.push(token);
+    }
+    let answers = futures_util::future::join_all(payers.iter().map(|token| {
+        let (app, payee_org) = (app.clone(), payee_org.clone());
+        async move { pay(&app, token, &payee_org, 100).await }
+    }))
+    .await;
+    for (i, answer) in answers.iter().enumerate() {
+        if i % 3 != 2 {
+            assert_eq!(answer.status, 201, "payer {i}: {}", answer.json());
+        } else {
+            assert_eq!(answer.status, 409, "payer {i}: {}", answer.json());
+            assert_eq!(
+                answer.json()["type"],
+                "urn:kringloop:problem:insufficient-funds"
+            );
+        }
+    }
+    assert_eq!(balance(&app, &payee).await, (1_200, 0));
+    // Now every one of them can pay.
+    let funded: Vec<&String> = payers
+        .iter()
+        .step_by(3)
+        .chain(payers.iter().skip(1).step_by(3))
+        .collect();
+    let answers = futures_util::future::join_all(funded.iter().map(|token| {
+        let (app, payee_org) = (app.clone(), payee_org.clone());
+        async move { pay(&app, token, &payee_org, 100).await }
+    }))
+    .await;
+    for answer in &answers {
+        assert_eq!(answer.status, 201, "{}", answer.json());
+    }
+    assert_eq!(balance(&app, &payee).await, (2_400, 0));
+    let entries = app
+        .get("/api/v1/accounts/me/entries?limit=100", Some(&payee))
+        .await;
+    assert_eq!(entries.status, 200, "{}", entries.body);
+    let mut after: Vec<i64> = entries.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["balance_after"].as_i64().unwrap())
+        .collect();
+    after.sort_unstable();
+    assert_eq!(after, (1..=24).map(|n| n * 100).collect::<Vec<_>>());
+    assert_sound(&audit(&app).await);
+}
+
 #[actix_web::test]
 async fn idempotency_keys_replay_the_first_answer() {
     let app = TestApp::spawn().await;
