@@ -36,8 +36,18 @@ echo "correct horse battery" | "$bin" create-broker --email broker@crash.test --
 
 server=
 start() {
+  if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then
+    echo "something already answers on port $PORT: stop it first (or set PORT)" >&2; exit 1
+  fi
   "$bin" serve & server=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && return; sleep 0.1; done
+  for _ in $(seq 1 100); do
+    if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then
+      # Ready, but is it this server? One left on the port would answer in its place.
+      kill -0 "$server" 2>/dev/null || { echo "another server answers on port $PORT" >&2; exit 1; }
+      return
+    fi
+    sleep 0.1
+  done
   echo "the server did not become ready" >&2; exit 1
 }
 trap '[ -n "$server" ] && kill $server 2>/dev/null; true' EXIT

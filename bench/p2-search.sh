@@ -40,9 +40,14 @@ fi
 psql "$DATABASE_URL" -qc "VACUUM (ANALYZE) listings"
 echo "listings: $(psql "$DATABASE_URL" -qtAc "SELECT count(*) FROM listings"); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# Another server still on the port would answer in this one's place.
+if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then
+  echo "something already answers on port $PORT: stop it first (or set PORT)"; exit 1
+fi
 "$bin" serve & server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+kill -0 "$server" 2>/dev/null || { echo "the server did not start"; exit 1; }
 one=$(psql "$DATABASE_URL" -qtAc "SELECT id FROM listings ORDER BY id LIMIT 1 OFFSET 5000")
 
 ticks=$(getconf CLK_TCK)
