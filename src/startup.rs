@@ -116,6 +116,7 @@ pub fn context(
             handover_confirm: Span::days(settings.handover_confirm_days.max(1)),
         },
         public_url,
+        subtrees: Default::default(),
         matcher: Default::default(),
         mailer: settings
             .smtp_url

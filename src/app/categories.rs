@@ -4,10 +4,13 @@ use super::accounts::Actor;
 use super::error::{is_unique_violation, AppError, AppResult};
 use super::Ctx;
 use crate::db::categories::{self as q, CategoryChanges, CategoryRow, NewCategoryRow};
+use crate::db::listings::{category_subtree, CategoryKey};
 use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -53,6 +56,58 @@ pub struct CategoryPatch {
     pub name_nl: Option<String>,
     pub name_en: Option<String>,
     pub eural_codes: Option<Vec<String>>,
+}
+
+/// Category subtrees for stock searches, each kept for a few seconds. Brokers change the tree
+/// rarely, and a search that sees such a change a few seconds late (on another instance) is
+/// harmless; this instance's own changes clear the cache at once. Unknown categories are never
+/// kept, so a new category is found at once everywhere.
+#[derive(Debug, Default)]
+pub struct Subtrees {
+    kept: Mutex<HashMap<String, (Instant, Vec<Uuid>)>>,
+}
+
+/// How long a subtree is kept.
+const SUBTREE_TTL: Duration = Duration::from_secs(10);
+/// At most this many are kept (by key as the client wrote it); when full, the cache starts over.
+const SUBTREES_KEPT: usize = 1024;
+
+impl Subtrees {
+    /// The category (an id or a code) and all its descendants; `None` when there is none.
+    pub async fn get(
+        &self,
+        conn: &mut AsyncPgConnection,
+        key: &str,
+    ) -> AppResult<Option<Vec<Uuid>>> {
+        let now = Instant::now();
+        if let Some((at, ids)) = self.lock().get(key) {
+            if now.duration_since(*at) < SUBTREE_TTL {
+                return Ok(Some(ids.clone()));
+            }
+        }
+        let lookup = match Uuid::parse_str(key) {
+            Ok(id) => CategoryKey::Id(id),
+            Err(_) => CategoryKey::Code(key),
+        };
+        let found = category_subtree(conn, lookup).await?;
+        if let Some(ids) = &found {
+            let mut kept = self.lock();
+            if kept.len() >= SUBTREES_KEPT {
+                kept.clear();
+            }
+            kept.insert(key.to_owned(), (now, ids.clone()));
+        }
+        Ok(found)
+    }
+
+    /// Forgets every subtree: the tree has changed.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Vec<Uuid>)>> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 fn check_code(code: &str) -> Result<String, Invalid> {
@@ -136,6 +191,7 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewCategory) -> AppResult<C
             error.into()
         }
     })?;
+    ctx.subtrees.clear();
     Ok(row.into())
 }
 
@@ -207,6 +263,7 @@ pub async fn update(
             Ok(q::update(conn, id, &changes).await?)
         })
         .await?;
+    ctx.subtrees.clear();
     Ok(row.into())
 }
 
@@ -226,7 +283,9 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<()> {
         q::delete(conn, id).await?;
         Ok(())
     })
-    .await
+    .await?;
+    ctx.subtrees.clear();
+    Ok(())
 }
 
 #[cfg(test)]

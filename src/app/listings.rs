@@ -9,8 +9,7 @@ use super::passports::record_custody;
 use super::{districts, Ctx};
 use crate::db::accounts as accounts_q;
 use crate::db::listings::{
-    self as q, After, CategoryKey, ListingChanges, ListingRow, NewListingRow, SearchOrder,
-    SearchQuery,
+    self as q, After, ListingChanges, ListingRow, NewListingRow, SearchOrder, SearchQuery,
 };
 use crate::db::passports as passports_q;
 use crate::domain::custody::CustodyKind;
@@ -705,12 +704,8 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
     let categories = match &search.category {
         None => None,
         Some(key) => {
-            let key = match Uuid::parse_str(key) {
-                Ok(id) => CategoryKey::Id(id),
-                Err(_) => CategoryKey::Code(key),
-            };
             // The subtree comes with the lookup, so the search itself needs no recursion.
-            let found = q::category_subtree(&mut conn, key).await?;
+            let found = ctx.subtrees.get(&mut conn, key).await?;
             if found.is_none() {
                 errors.push(
                     "/category",

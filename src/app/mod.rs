@@ -50,6 +50,8 @@ pub struct Ctx {
     pub tokens: tokens::AccessTokens,
     pub policy: Policy,
     pub public_url: String,
+    /// Category subtrees for searches, kept a few seconds.
+    pub subtrees: categories::Subtrees,
     /// This instance's matcher and its indexes.
     pub matcher: matcher::Matcher,
     /// SMTP, when configured; without it mail waits in the outbox.

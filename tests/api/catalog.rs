@@ -132,7 +132,32 @@ async fn brokers_add_rename_move_and_delete_categories() {
     let mut passport = doors_passport();
     passport["category"] = json!("doors-sliding");
     let passport = create_passport(&app, &member, &passport).await;
-    create_listing(&app, &member, &offer(&passport["id"], 2, 0)).await;
+    let listing = create_listing(&app, &member, &offer(&passport["id"], 2, 0)).await;
+    // Searches see the tree as it is: wood's subtree, looked up (and kept) before the move,
+    // holds the category moved below it at once.
+    let in_wood = async || -> bool {
+        let found = app
+            .get("/api/v1/listings?category=wood&limit=100", None)
+            .await;
+        assert_eq!(found.status, 200, "{}", found.body);
+        found.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|item| item["id"] == listing["id"])
+    };
+    assert!(!in_wood().await);
+    let moved = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&broker),
+            Some(&json!({"parent_id": wood})),
+            &[],
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert!(in_wood().await);
     app.send(Method::DELETE, &path, Some(&broker), None, &[])
         .await
         .assert_problem(409, "category-in-use");
