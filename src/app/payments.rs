@@ -22,8 +22,6 @@ use crate::db::{Pool, PooledConn};
 use crate::domain::ledger::{Amount, TransferKind};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -98,9 +96,8 @@ impl Payments {
     /// The lane of payments to `payee`: payments to one account always share one. Its task is
     /// started again when it has ended (say, with the runtime it ran on).
     fn lane(&self, payee: Uuid) -> mpsc::Sender<Job> {
-        let mut hasher = DefaultHasher::new();
-        payee.hash(&mut hasher);
-        let index = (hasher.finish() % self.lanes.len() as u64) as usize;
+        // The low bits of an id are random (v4) or random and a counter (v7).
+        let index = (payee.as_u128() % self.lanes.len() as u128) as usize;
         let mut lane = self.lanes[index]
             .lock()
             .unwrap_or_else(PoisonError::into_inner);

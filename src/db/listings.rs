@@ -360,14 +360,12 @@ pub async fn search(
 }
 
 /// A grid of cells over latitude and longitude, numbered row * `row_factor` + column, so that
-/// the cells of one row are one range of numbers. `expression` is the index's own, word for
-/// word (from `l`).
+/// the cells of one row are one range of numbers.
 #[derive(Debug)]
 struct Grid {
     lat_deg: f64,
     lon_deg: f64,
     row_factor: i64,
-    expression: &'static str,
 }
 
 /// The grid of `listings_open_cell_idx` (migration 000013): cells of 0.001° of latitude by
@@ -377,8 +375,6 @@ const FINE: Grid = Grid {
     lat_deg: 0.001,
     lon_deg: 0.0016,
     row_factor: 1_000_000,
-    expression: "(floor((l.pickup_lat + 90) / 0.001)::bigint * 1000000 \
-                 + floor((l.pickup_lon + 180) / 0.0016)::bigint)",
 };
 
 /// The grid of `listings_open_category_cell_idx` (migration 000012): cells of 0.004° of latitude
@@ -388,14 +384,20 @@ const COARSE: Grid = Grid {
     lat_deg: 0.004,
     lon_deg: 0.0065,
     row_factor: 100_000,
-    expression: "(floor((l.pickup_lat + 90) / 0.004)::bigint * 100000 \
-                 + floor((l.pickup_lon + 180) / 0.0065)::bigint)",
 };
 
 /// A probe that would read more rows of cells than this is left to the GiST index.
 const MAX_PROBE_ROWS: usize = 32;
 
 impl Grid {
+    /// A lot's cell (from `l`), as the grid's index computes it.
+    fn expression(&self) -> String {
+        format!(
+            "(floor((l.pickup_lat + 90) / {})::bigint * {} + floor((l.pickup_lon + 180) / {})::bigint)",
+            self.lat_deg, self.row_factor, self.lon_deg
+        )
+    }
+
     fn row(&self, lat: f64) -> i64 {
         ((lat + 90.0) / self.lat_deg).floor() as i64
     }
@@ -532,7 +534,7 @@ async fn probe_cells_first(
     }
     s.sql(&format!(
         " AND {} BETWEEN r.lo AND r.hi AND {chord} <= ",
-        grid.expression
+        grid.expression()
     ))
     .bind(Bind::Double(chord_of_km(km)));
     lot_filters(&mut s, query);
@@ -857,6 +859,20 @@ mod tests {
         assert!(
             probe_cells(grid, 0.0, 179.999, 1.0).is_none(),
             "across the date line"
+        );
+    }
+
+    #[test]
+    fn grids_write_their_indexes_expressions() {
+        // Migrations 000013 and 000012, with `l.` before the columns: an index serves a probe
+        // only when the expressions are the same.
+        assert_eq!(
+            FINE.expression(),
+            "(floor((l.pickup_lat + 90) / 0.001)::bigint * 1000000 + floor((l.pickup_lon + 180) / 0.0016)::bigint)"
+        );
+        assert_eq!(
+            COARSE.expression(),
+            "(floor((l.pickup_lat + 90) / 0.004)::bigint * 100000 + floor((l.pickup_lon + 180) / 0.0065)::bigint)"
         );
     }
 

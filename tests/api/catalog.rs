@@ -75,36 +75,16 @@ async fn brokers_add_rename_move_and_delete_categories() {
     assert_eq!(refused.body["errors"].as_array().unwrap().len(), 3);
 
     let path = format!("/api/v1/admin/categories/{id}");
-    let renamed = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&broker),
-            Some(&json!({"name_en": "Sliding and pocket doors"})),
-            &[],
-        )
-        .await;
+    let patch = async |body: serde_json::Value| {
+        app.send(Method::PATCH, &path, Some(&broker), Some(&body), &[])
+            .await
+    };
+    let renamed = patch(json!({"name_en": "Sliding and pocket doors"})).await;
     assert_eq!(renamed.body["name_en"], "Sliding and pocket doors");
     assert_eq!(renamed.body["parent_id"], doors);
-    let moved = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&broker),
-            Some(&json!({"parent_id": wood})),
-            &[],
-        )
-        .await;
+    let moved = patch(json!({"parent_id": wood})).await;
     assert_eq!(moved.body["parent_id"], wood);
-    let rooted = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&broker),
-            Some(&json!({"parent_id": null})),
-            &[],
-        )
-        .await;
+    let rooted = patch(json!({"parent_id": null})).await;
     assert!(rooted.body["parent_id"].is_null());
     // A category cannot move below itself.
     let doors_path = format!("/api/v1/admin/categories/{}", doors.as_str().unwrap());
@@ -147,15 +127,7 @@ async fn brokers_add_rename_move_and_delete_categories() {
             .any(|item| item["id"] == listing["id"])
     };
     assert!(!in_wood().await);
-    let moved = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&broker),
-            Some(&json!({"parent_id": wood})),
-            &[],
-        )
-        .await;
+    let moved = patch(json!({"parent_id": wood})).await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert!(in_wood().await);
     app.send(Method::DELETE, &path, Some(&broker), None, &[])
