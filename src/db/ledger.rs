@@ -328,7 +328,7 @@ pub async fn move_money(
         None => "0",
     };
     s.sql("told AS (");
-    members_insert(&mut s, notice, movement.now, "TRUE");
+    members_insert(&mut s, notice, movement.now);
     // The first update's condition reads the inserts above, which makes them run first.
     s.sql(" RETURNING id), ");
     s.template(

@@ -347,15 +347,9 @@ pub struct MembersNotice<'a> {
 }
 
 /// Writes the INSERT of `notice` into `s`, at `now` (its own binds, so that it can stand alone
-/// or inside a larger statement); `only_if` is a condition the rows must also meet (`TRUE` for
-/// none). The rows are those `app::notifications::notify` writes: in-app delivered at once,
+/// or inside a larger statement). The rows are those `app::notifications::notify` writes: in-app delivered at once,
 /// e-mail pending, one per (event, occurrence, recipient, channel), with UUID v7 ids.
-pub fn members_insert(
-    s: &mut Prepared,
-    notice: &MembersNotice<'_>,
-    now: DateTime<Utc>,
-    only_if: &str,
-) {
+pub fn members_insert(s: &mut Prepared, notice: &MembersNotice<'_>, now: DateTime<Utc>) {
     s.template(
         "INSERT INTO outbox (id, dedupe_key, event, recipient_user_id, channel, payload, status, \
                              next_attempt_at, created_at, delivered_at) \
@@ -383,9 +377,7 @@ pub fn members_insert(
     if notice.organisations.is_empty() {
         s.sql("NULL");
     }
-    s.sql(") AND ");
-    s.sql(only_if);
-    s.sql(" ON CONFLICT (dedupe_key) DO NOTHING");
+    s.sql(") ON CONFLICT (dedupe_key) DO NOTHING");
 }
 
 /// Queues `notice` for the members of its organisations, at `now`.
@@ -398,6 +390,6 @@ pub async fn notify_members(
         return Ok(());
     }
     let mut s = Prepared::default();
-    members_insert(&mut s, notice, now, "TRUE");
+    members_insert(&mut s, notice, now);
     s.execute(conn).await.map(drop)
 }
