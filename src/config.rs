@@ -54,6 +54,10 @@ pub struct Settings {
     /// Hours a reservation holds its quantity, and days to confirm or dispute a hand-over.
     pub reservation_hold_hours: i64,
     pub handover_confirm_days: i64,
+    /// Searches answer from this instance's copy of the open stock where they can.
+    pub search_memory: bool,
+    /// How often that copy catches up with the database; 0: before every search.
+    pub search_lag_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -77,6 +81,8 @@ struct Defaults {
     digest_hour: u32,
     reservation_hold_hours: i64,
     handover_confirm_days: i64,
+    search_memory: bool,
+    search_lag_ms: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -99,6 +105,8 @@ const DEFAULTS: Defaults = Defaults {
     digest_hour: 7,
     reservation_hold_hours: 72,
     handover_confirm_days: 7,
+    search_memory: true,
+    search_lag_ms: 250,
 };
 
 impl Settings {

@@ -3,6 +3,7 @@
 
 use crate::app::delivery::{DeliveryPolicy, Mailer};
 use crate::app::payments::Payments;
+use crate::app::stock::StockCopy;
 use crate::app::tokens::AccessTokens;
 use crate::app::{Ctx, Policy};
 use crate::config::Settings;
@@ -117,6 +118,10 @@ pub fn context(
         },
         public_url,
         subtrees: Default::default(),
+        stock: StockCopy::new(
+            settings.search_memory,
+            Duration::from_millis(settings.search_lag_ms),
+        ),
         matcher: Default::default(),
         mailer: settings
             .smtp_url
@@ -179,7 +184,11 @@ async fn serve_on(settings: &Settings, url: &SecretString) -> anyhow::Result<()>
             ctx.clone(),
             Duration::from_secs(5),
         )),
-        tokio::spawn(jobs::demurrage::run_forever(ctx, Duration::from_secs(3600))),
+        tokio::spawn(jobs::demurrage::run_forever(
+            ctx.clone(),
+            Duration::from_secs(3600),
+        )),
+        tokio::spawn(jobs::stock::run_forever(ctx)),
     ];
     let result = server.await;
     for job in jobs {

@@ -5,6 +5,7 @@ use super::error::{is_unique_violation, AppError, AppResult};
 use super::Ctx;
 use crate::db::categories::{self as q, CategoryChanges, CategoryRow, NewCategoryRow};
 use crate::db::listings::{category_subtree, CategoryKey};
+use crate::db::Pool;
 use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
@@ -74,11 +75,7 @@ const SUBTREES_KEPT: usize = 1024;
 
 impl Subtrees {
     /// The category (an id or a code) and all its descendants; `None` when there is none.
-    pub async fn get(
-        &self,
-        conn: &mut AsyncPgConnection,
-        key: &str,
-    ) -> AppResult<Option<Vec<Uuid>>> {
+    pub async fn get(&self, pool: &Pool, key: &str) -> AppResult<Option<Vec<Uuid>>> {
         let now = Instant::now();
         if let Some((at, ids)) = self.lock().get(key) {
             if now.duration_since(*at) < SUBTREE_TTL {
@@ -89,7 +86,7 @@ impl Subtrees {
             Ok(id) => CategoryKey::Id(id),
             Err(_) => CategoryKey::Code(key),
         };
-        let found = category_subtree(conn, lookup).await?;
+        let found = category_subtree(&mut *pool.get().await?, lookup).await?;
         if let Some(ids) = &found {
             let mut kept = self.lock();
             if kept.len() >= SUBTREES_KEPT {

@@ -700,12 +700,11 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
     if search.min_quantity.is_some_and(|q| q < 0) {
         errors.push("/min_quantity", "out_of_range", "must not be negative");
     }
-    let mut conn = ctx.conn().await?;
     let categories = match &search.category {
         None => None,
         Some(key) => {
             // The subtree comes with the lookup, so the search itself needs no recursion.
-            let found = ctx.subtrees.get(&mut conn, key).await?;
+            let found = ctx.subtrees.get(&ctx.pool, key).await?;
             if found.is_none() {
                 errors.push(
                     "/category",
@@ -771,7 +770,10 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
         after,
         limit: i64::from(limit) + 1,
     };
-    let hits = q::search(&mut conn, &query).await?;
+    let hits = match ctx.stock.search(&ctx.pool, &query).await? {
+        Some(hits) => hits,
+        None => q::search(&mut *ctx.conn().await?, &query).await?,
+    };
     let more = hits.len() > limit as usize;
     let hits: Vec<_> = hits.into_iter().take(limit as usize).collect();
     let next_cursor = if more {

@@ -17,6 +17,7 @@ pub mod passports;
 pub mod payments;
 pub mod reservations;
 pub mod seed;
+pub mod stock;
 pub mod tokens;
 pub mod wishes;
 
@@ -52,6 +53,8 @@ pub struct Ctx {
     pub public_url: String,
     /// Category subtrees for searches, kept a few seconds.
     pub subtrees: categories::Subtrees,
+    /// This instance's copy of the open stock, which most searches answer from.
+    pub stock: stock::StockCopy,
     /// This instance's matcher and its indexes.
     pub matcher: matcher::Matcher,
     /// SMTP, when configured; without it mail waits in the outbox.

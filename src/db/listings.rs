@@ -6,7 +6,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Double, Float4, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::TryStreamExt;
 use uuid::Uuid;
+
+pub use crate::domain::stock::{
+    chord_of_km, km_of_chord, unit_vector, After, SearchOrder, SearchQuery, EARTH_RADIUS_KM,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = listings, check_for_backend(diesel::pg::Pg))]
@@ -202,6 +207,50 @@ pub async fn search_words(conn: &mut AsyncPgConnection, passport_id: Uuid) -> Qu
     .join(" "))
 }
 
+/// A listing with its pickup point on the unit sphere as stored (`pickup_earth`), for the
+/// instance's copy of the open stock.
+pub type StockRow = (ListingRow, f64, f64, f64);
+
+type EarthColumn = diesel::expression::SqlLiteral<Double>;
+
+fn earth() -> (EarthColumn, EarthColumn, EarthColumn) {
+    (
+        diesel::dsl::sql::<Double>("cube_ll_coord(pickup_earth, 1)"),
+        diesel::dsl::sql::<Double>("cube_ll_coord(pickup_earth, 2)"),
+        diesel::dsl::sql::<Double>("cube_ll_coord(pickup_earth, 3)"),
+    )
+}
+
+/// Every open listing, one at a time as the rows arrive (the whole stock can be large).
+pub async fn each_open_lot(
+    conn: &mut AsyncPgConnection,
+    mut each: impl FnMut(StockRow),
+) -> QueryResult<()> {
+    let (x, y, z) = earth();
+    let mut rows = listings::table
+        .filter(listings::status.eq_any(OPEN_STATUSES))
+        .select((ListingRow::as_select(), x, y, z))
+        .load_stream::<StockRow>(conn)
+        .await?;
+    while let Some(row) = rows.try_next().await? {
+        each(row);
+    }
+    Ok(())
+}
+
+/// Listings changed by transactions with ids at or above `since_txid`, whatever their status.
+pub async fn stock_changed_since(
+    conn: &mut AsyncPgConnection,
+    since_txid: i64,
+) -> QueryResult<Vec<StockRow>> {
+    let (x, y, z) = earth();
+    listings::table
+        .filter(listings::change_txid.ge(since_txid))
+        .select((ListingRow::as_select(), x, y, z))
+        .load(conn)
+        .await
+}
+
 /// A category named by id or by code.
 #[derive(Debug, Clone, Copy)]
 pub enum CategoryKey<'a> {
@@ -234,43 +283,6 @@ pub async fn category_subtree(
     Ok(found.ids)
 }
 
-/// How results are ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SearchOrder {
-    Relevance,
-    Distance,
-    Date,
-}
-
-/// Where the previous page ended.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum After {
-    /// Relevance descending, then id.
-    Rank(f32, Uuid),
-    /// Chord length on the unit sphere ascending (the same order as distance), then id.
-    Distance(f64, Uuid),
-    /// Availability date ascending, then id.
-    Date(DateTime<Utc>, Uuid),
-}
-
-#[derive(Debug, Clone)]
-pub struct SearchQuery {
-    /// The category and its descendants.
-    pub categories: Option<Vec<Uuid>>,
-    pub text: Option<String>,
-    /// (lat, lon, radius in km)
-    pub near: Option<(f64, f64, f64)>,
-    pub statuses: Vec<String>,
-    pub available_by: Option<DateTime<Utc>>,
-    pub min_quantity: Option<i64>,
-    /// (max price per unit, currency); free lots also qualify.
-    pub max_price: Option<(i64, String)>,
-    pub condition_min: Option<i16>,
-    pub order: SearchOrder,
-    pub after: Option<After>,
-    pub limit: i64,
-}
-
 #[derive(Debug, Clone, QueryableByName)]
 pub struct SearchHit {
     #[diesel(embed)]
@@ -292,23 +304,6 @@ struct ScannedHit {
     scanned: i64,
     #[diesel(sql_type = Nullable<Double>)]
     edge: Option<f64>,
-}
-
-pub const EARTH_RADIUS_KM: f64 = 6371.0088;
-
-/// The point on the unit sphere, as stored in `pickup_earth`.
-fn unit_vector(lat: f64, lon: f64) -> (f64, f64, f64) {
-    let (lat, lon) = (lat.to_radians(), lon.to_radians());
-    (lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin())
-}
-
-/// Chord length on the unit sphere for a great-circle distance in km, and back.
-pub fn chord_of_km(km: f64) -> f64 {
-    2.0 * (km / (2.0 * EARTH_RADIUS_KM)).sin()
-}
-
-pub fn km_of_chord(chord: f64) -> f64 {
-    2.0 * EARTH_RADIUS_KM * (chord / 2.0).min(1.0).asin()
 }
 
 const OPEN_STATUSES: [&str; 2] = ["announced", "available"];

@@ -43,4 +43,5 @@ pub mod listing;
 pub mod matching;
 pub mod passport;
 pub mod quantity;
+pub mod stock;
 pub mod validation;

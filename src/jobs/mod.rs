@@ -5,3 +5,4 @@ pub mod demurrage;
 pub mod housekeeping;
 pub mod lifecycle;
 pub mod matcher;
+pub mod stock;

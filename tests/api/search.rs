@@ -1,7 +1,8 @@
 //! Stock search: every filter, the sort orders, keyset pages, open data and bad input.
 
 use crate::stock::{create_listing, create_passport, doors_passport, offer};
-use crate::support::TestApp;
+use crate::support::{test_settings, TestApp};
+use kringloop::config::Settings;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -22,6 +23,14 @@ fn field_of_items(body: &Value, field: &str) -> Vec<String> {
         .iter()
         .map(|i| i[field].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// The instance's copy of the stock and the database must answer every search alike: the
+/// tests of what searches find run with the copy, and again with the database alone.
+fn both_ways() -> [Settings; 2] {
+    let mut database = test_settings();
+    database.search_memory = false;
+    [test_settings(), database]
 }
 
 async fn search(app: &TestApp, query: &str) -> Vec<String> {
@@ -102,7 +111,12 @@ async fn stock(app: &TestApp) -> String {
 
 #[actix_web::test]
 async fn every_filter_narrows_the_stock() {
-    let app = TestApp::spawn().await;
+    for settings in both_ways() {
+        every_filter_narrows_the_stock_in(TestApp::spawn_with(settings).await).await;
+    }
+}
+
+async fn every_filter_narrows_the_stock_in(app: TestApp) {
     stock(&app).await;
     let all = [
         "Eiken deuren",
@@ -180,7 +194,12 @@ async fn every_filter_narrows_the_stock() {
 
 #[actix_web::test]
 async fn results_sort_and_page_without_gaps_or_repeats() {
-    let app = TestApp::spawn().await;
+    for settings in both_ways() {
+        results_sort_and_page_without_gaps_or_repeats_in(TestApp::spawn_with(settings).await).await;
+    }
+}
+
+async fn results_sort_and_page_without_gaps_or_repeats_in(app: TestApp) {
     stock(&app).await;
     let nearest = app
         .get("/api/v1/listings?near=52.0705,4.3007&radius_km=50", None)
@@ -490,7 +509,12 @@ async fn open_data_shows_no_one() {
 /// date within a category tree (one index scan per category, merged) keep date and id order.
 #[actix_web::test]
 async fn lots_at_the_same_place_page_by_id() {
-    let app = TestApp::spawn().await;
+    for settings in both_ways() {
+        lots_at_the_same_place_page_by_id_in(TestApp::spawn_with(settings).await).await;
+    }
+}
+
+async fn lots_at_the_same_place_page_by_id_in(app: TestApp) {
     let owner = stock(&app).await;
     let passport = create_passport(&app, &owner, &doors_passport()).await;
     let mut same_place = Vec::new();
@@ -580,7 +604,12 @@ async fn lots_at_the_same_place_page_by_id() {
 /// distance, id).
 #[actix_web::test]
 async fn nearest_first_pages_equal_a_plain_query() {
-    let app = TestApp::spawn().await;
+    for settings in both_ways() {
+        nearest_first_pages_equal_a_plain_query_in(TestApp::spawn_with(settings).await).await;
+    }
+}
+
+async fn nearest_first_pages_equal_a_plain_query_in(app: TestApp) {
     kringloop::app::seed::synthetic(&app.ctx, 3_000)
         .await
         .unwrap();
@@ -631,4 +660,49 @@ async fn nearest_first_pages_equal_a_plain_query() {
         assert_eq!(page.status, 200, "{path}: {}", page.body);
         assert_eq!(ids(&page.body), expected, "round {round}: {path}");
     }
+    // With the copy on, these pages came from it: it was loaded, with every open lot.
+    let open = app
+        .sql_ids("SELECT id FROM listings WHERE status IN ('announced', 'available')")
+        .await;
+    let kept = app.ctx.stock.enabled().then_some(open.len());
+    assert_eq!(app.ctx.stock.lots(), kept);
+}
+
+/// Another instance's copy follows the first one's changes when it catches up (its job does
+/// that every lag; here the test does): new lots come in and withdrawn ones go. Before it has
+/// loaded, the database answers.
+#[actix_web::test]
+async fn a_copy_follows_changes_when_it_catches_up() {
+    let app = TestApp::spawn().await;
+    let owner = stock(&app).await;
+    let mut lagging = test_settings();
+    lagging.search_lag_ms = 60_000;
+    let other = app.spawn_beside(lagging).await;
+    let path = "/api/v1/listings?near=52.0705,4.3007&radius_km=50";
+    let first = ids(&app.get(path, None).await.body);
+    assert_eq!(first.len(), 4);
+    assert_eq!(ids(&other.get(path, None).await.body), first);
+    assert_eq!(other.ctx.stock.lots(), None);
+    other.ctx.stock.catch_up(&other.ctx.pool).await.unwrap();
+    assert_eq!(other.ctx.stock.lots(), Some(4));
+
+    let passport = create_passport(&app, &owner, &doors_passport()).await;
+    let new = create_listing(&app, &owner, &offer(&passport["id"], 5, 0)).await;
+    let new = new["id"].as_str().unwrap().to_owned();
+    let gone = &first[0];
+    let withdrawn = app
+        .post(
+            &format!("/api/v1/listings/{gone}/withdraw"),
+            Some(&owner),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    let now = ids(&app.get(path, None).await.body);
+    assert!(now.contains(&new) && !now.contains(gone), "{now:?}");
+    // The other instance answers from what it had until it catches up.
+    assert_eq!(ids(&other.get(path, None).await.body), first);
+    other.ctx.stock.catch_up(&other.ctx.pool).await.unwrap();
+    assert_eq!(ids(&other.get(path, None).await.body), now);
+    assert_eq!(other.ctx.stock.lots(), Some(4));
 }

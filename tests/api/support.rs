@@ -238,6 +238,8 @@ pub fn test_settings() -> Settings {
     settings.public_url = Some("https://kringloop.test".into());
     settings.max_body_bytes = 64 * 1024;
     settings.db_pool_size = 8;
+    // Every search sees every change committed before it.
+    settings.search_lag_ms = 0;
     settings
 }
 
