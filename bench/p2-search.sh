@@ -19,7 +19,9 @@ CONNECTIONS=${CONNECTIONS:-64}
 PORT=${PORT:-8090}
 ADMIN_URL=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kringloop_bench}
-export KRINGLOOP_BIND=127.0.0.1:$PORT KRINGLOOP_DATA_DIR=${KRINGLOOP_DATA_DIR:-$(mktemp -d)} RUST_LOG=${RUST_LOG:-warn}
+export KRINGLOOP_BIND=127.0.0.1:$PORT KRINGLOOP_DATA_DIR=${KRINGLOOP_DATA_DIR:-$(mktemp -d)}
+# The stock copy's load is logged at info; KRINGLOOP_SEARCH_MEMORY=false measures the database alone.
+export RUST_LOG=${RUST_LOG:-warn,kringloop::app::stock=info} KRINGLOOP_SEARCH_MEMORY=${KRINGLOOP_SEARCH_MEMORY:-true}
 export KRINGLOOP_DB_POOL_SIZE=${KRINGLOOP_DB_POOL_SIZE:-16}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -44,10 +46,19 @@ echo "listings: $(psql "$DATABASE_URL" -qtAc "SELECT count(*) FROM listings"); l
 if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then
   echo "something already answers on port $PORT: stop it first (or set PORT)"; exit 1
 fi
-"$bin" serve & server=$!
+log=$(mktemp)
+"$bin" serve >"$log" 2>&1 & server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
-kill -0 "$server" 2>/dev/null || { echo "the server did not start"; exit 1; }
+kill -0 "$server" 2>/dev/null || { echo "the server did not start"; cat "$log"; exit 1; }
+rss() { awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$server/status"; }
+echo "server RSS before loading: $(rss)"
+if [ "$KRINGLOOP_SEARCH_MEMORY" = true ]; then
+  # Until the copy is loaded the database answers every search.
+  for _ in $(seq 1 600); do grep -q "the stock copy is loaded" "$log" && break; sleep 0.5; done
+  grep "the stock copy is loaded" "$log" | sed 's/\x1b\[[0-9;]*m//g' | tail -1
+  echo "server RSS with the copy: $(rss)"
+fi
 one=$(psql "$DATABASE_URL" -qtAc "SELECT id FROM listings ORDER BY id LIMIT 1 OFFSET 5000")
 
 ticks=$(getconf CLK_TCK)
@@ -82,4 +93,4 @@ wrk -t2 -c"$CONNECTIONS" -d5s -s bench/search.lua "http://127.0.0.1:$PORT" >/dev
 run ceiling "http://127.0.0.1:$PORT/api/v1/listings/$one"
 run search -s bench/search.lua "http://127.0.0.1:$PORT"
 awk -v s="$search_rps" -v c="$ceiling_rps" 'BEGIN { printf "ratio search/ceiling: %.2f (target >= 0.5)\n", s / c }'
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "server RSS after: $(rss); load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -15,13 +15,67 @@ use crate::db::listings::{self as q, ListingRow, SearchHit, SearchQuery, StockRo
 use crate::db::matches::snapshot_xmin;
 use crate::db::Pool;
 use crate::domain::listing::ListingStatus;
-use crate::domain::stock::{Lot, Stock};
+use crate::domain::quantity::Unit;
+use crate::domain::stock::{Found, Lot, Stock};
+use chrono::{DateTime, Utc};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// What a result shows of a lot beyond what the stock keeps to search by, compactly: there
+/// may be a million of them.
+#[derive(Debug)]
+struct Shown {
+    passport_id: Uuid,
+    organisation_id: Uuid,
+    title: Box<str>,
+    unit: Unit,
+    quantity: i64,
+    mass_g_per_unit: Option<i64>,
+    available_until: Option<DateTime<Utc>>,
+    pickup_lat: f64,
+    pickup_lon: f64,
+    pickup_address: Option<Box<str>>,
+    district_id: Option<Uuid>,
+    note: Option<Box<str>>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// The stored row of a lot the stock found.
+fn row_of(found: Found<'_, Shown>) -> ListingRow {
+    let shown = found.payload;
+    ListingRow {
+        id: found.id,
+        passport_id: shown.passport_id,
+        organisation_id: shown.organisation_id,
+        category_id: found.category_id,
+        title: shown.title.to_string(),
+        status: found.status.as_str().to_owned(),
+        unit: shown.unit.as_str().to_owned(),
+        quantity: shown.quantity,
+        quantity_available: found.quantity_available,
+        mass_g_per_unit: shown.mass_g_per_unit,
+        available_from: found.available_from,
+        available_until: shown.available_until,
+        pickup_lat: shown.pickup_lat,
+        pickup_lon: shown.pickup_lon,
+        pickup_address: shown.pickup_address.as_deref().map(str::to_owned),
+        district_id: shown.district_id,
+        price_amount: found.price.map(|(amount, _)| amount),
+        price_currency: found.price.map(|(_, code)| code.to_owned()),
+        condition_rank: found.condition_rank,
+        note: shown.note.as_deref().map(str::to_owned),
+        version: shown.version,
+        created_at: shown.created_at,
+        updated_at: shown.updated_at,
+    }
+}
 
 /// The copy, once loaded.
 struct Loaded {
-    stock: Stock<ListingRow>,
+    stock: Stock<Shown>,
     /// Rows stamped at or above this transaction id are read again at the next catch-up.
     watermark: i64,
     /// When the snapshot of the latest catch-up was taken.
@@ -82,7 +136,7 @@ impl StockCopy {
         pool: &Pool,
         query: &SearchQuery,
     ) -> AppResult<Option<Vec<SearchHit>>> {
-        if !self.enabled || !Stock::<ListingRow>::answers(query) {
+        if !self.enabled || !Stock::<Shown>::answers(query) {
             return Ok(None);
         }
         if self.lag.is_zero() {
@@ -95,11 +149,12 @@ impl StockCopy {
         else {
             return Ok(None);
         };
-        Ok(loaded.stock.search(query).map(|hits| {
-            hits.into_iter()
-                .map(|(row, chord)| SearchHit {
-                    listing: row.clone(),
-                    chord,
+        Ok(loaded.stock.search(query).map(|found| {
+            found
+                .into_iter()
+                .map(|found| SearchHit {
+                    chord: found.chord,
+                    listing: row_of(found),
                     rank: 0.0,
                 })
                 .collect()
@@ -157,8 +212,12 @@ impl StockCopy {
 }
 
 /// Keeps a changed listing while it is open, and forgets it otherwise.
-fn keep(stock: &mut Stock<ListingRow>, (row, x, y, z): StockRow) {
-    let Ok(status) = row.status.parse::<ListingStatus>() else {
+fn keep(stock: &mut Stock<Shown>, (row, x, y, z): StockRow) {
+    let (Ok(status), Ok(unit)) = (
+        row.status.parse::<ListingStatus>(),
+        row.unit.parse::<Unit>(),
+    ) else {
+        // The table's checks allow no other statuses or units.
         stock.remove(row.id);
         return;
     };
@@ -171,8 +230,25 @@ fn keep(stock: &mut Stock<ListingRow>, (row, x, y, z): StockRow) {
         earth: [x, y, z],
         available_from: row.available_from,
         quantity_available: row.quantity_available,
-        price: row.price_amount.zip(row.price_currency.clone()),
+        price: row.price_amount.zip(row.price_currency),
         condition_rank: row.condition_rank,
     };
-    stock.insert(lot, row);
+    let shown = Shown {
+        passport_id: row.passport_id,
+        organisation_id: row.organisation_id,
+        title: row.title.into(),
+        unit,
+        quantity: row.quantity,
+        mass_g_per_unit: row.mass_g_per_unit,
+        available_until: row.available_until,
+        pickup_lat: row.pickup_lat,
+        pickup_lon: row.pickup_lon,
+        pickup_address: row.pickup_address.map(Into::into),
+        district_id: row.district_id,
+        note: row.note.map(Into::into),
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    };
+    stock.insert(lot, shown);
 }

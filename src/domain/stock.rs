@@ -90,6 +90,21 @@ pub struct Lot {
     pub condition_rank: i16,
 }
 
+/// A lot a search found: what the stock keeps of it, its payload and its chord to `near`
+/// (in searches by distance).
+#[derive(Debug, Clone, Copy)]
+pub struct Found<'s, T> {
+    pub id: Uuid,
+    pub category_id: Uuid,
+    pub status: ListingStatus,
+    pub available_from: DateTime<Utc>,
+    pub quantity_available: i64,
+    pub price: Option<(i64, &'s str)>,
+    pub condition_rank: i16,
+    pub chord: Option<f64>,
+    pub payload: &'s T,
+}
+
 /// A lot as the cells keep it: small and without heap parts, the currency by its number.
 #[derive(Debug, Clone, Copy)]
 struct Kept {
@@ -152,7 +167,10 @@ struct Entry<T> {
 
 /// The open stock in memory, each lot with a payload (what a result shows).
 pub struct Stock<T> {
-    entries: HashMap<Uuid, Entry<T>>,
+    /// The lots, densely: a map's buckets stand half empty, and a payload is large.
+    entries: Vec<Entry<T>>,
+    /// Where each lot is in `entries`.
+    slots: HashMap<Uuid, usize>,
     cells: HashMap<Cell, Vec<Kept>>,
     /// Per category, its lots by (availability date, id).
     dates: HashMap<Uuid, BTreeSet<(DateTime<Utc>, Uuid)>>,
@@ -162,7 +180,8 @@ pub struct Stock<T> {
 impl<T> Default for Stock<T> {
     fn default() -> Self {
         Stock {
-            entries: HashMap::new(),
+            entries: Vec::new(),
+            slots: HashMap::new(),
             cells: HashMap::new(),
             dates: HashMap::new(),
             currencies: Vec::new(),
@@ -263,21 +282,23 @@ impl<T> Stock<T> {
             .entry(lot.category_id)
             .or_default()
             .insert((lot.available_from, lot.id));
-        self.entries.insert(
-            lot.id,
-            Entry {
-                kept,
-                cell,
-                payload,
-            },
-        );
+        self.slots.insert(lot.id, self.entries.len());
+        self.entries.push(Entry {
+            kept,
+            cell,
+            payload,
+        });
     }
 
     /// Forgets a lot (withdrawn, reserved in full, closed, expired); whether it was kept.
     pub fn remove(&mut self, id: Uuid) -> bool {
-        let Some(entry) = self.entries.remove(&id) else {
+        let Some(slot) = self.slots.remove(&id) else {
             return false;
         };
+        let entry = self.entries.swap_remove(slot);
+        if let Some(moved) = self.entries.get(slot) {
+            self.slots.insert(moved.kept.id, slot);
+        }
         if let Some(lots) = self.cells.get_mut(&entry.cell) {
             lots.retain(|lot| lot.id != id);
             if lots.is_empty() {
@@ -293,8 +314,26 @@ impl<T> Stock<T> {
         true
     }
 
-    pub fn get(&self, id: Uuid) -> Option<&T> {
-        self.entries.get(&id).map(|entry| &entry.payload)
+    pub fn get(&self, id: Uuid) -> Option<Found<'_, T>> {
+        let entry = self.entry(id)?;
+        let kept = &entry.kept;
+        Some(Found {
+            id: kept.id,
+            category_id: kept.category_id,
+            status: kept.status,
+            available_from: kept.available_from,
+            quantity_available: kept.quantity_available,
+            price: kept.price.and_then(|(amount, number)| {
+                Some((amount, self.currencies.get(usize::from(number))?.as_str()))
+            }),
+            condition_rank: kept.condition_rank,
+            chord: None,
+            payload: &entry.payload,
+        })
+    }
+
+    fn entry(&self, id: Uuid) -> Option<&Entry<T>> {
+        self.entries.get(*self.slots.get(&id)?)
     }
 
     /// Whether [`Stock::search`] answers this shape of query: no words, open statuses only,
@@ -321,9 +360,9 @@ impl<T> Stock<T> {
         open && shape && query.text.is_none()
     }
 
-    /// The page `query` asks for, at most `query.limit` lots, each with its chord to `near`
-    /// when the order is by distance; `None` when this shape is left to the database.
-    pub fn search(&self, query: &SearchQuery) -> Option<Vec<(&T, Option<f64>)>> {
+    /// The page `query` asks for, at most `query.limit` lots; `None` when this shape is left
+    /// to the database.
+    pub fn search(&self, query: &SearchQuery) -> Option<Vec<Found<'_, T>>> {
         if !Self::answers(query) {
             return None;
         }
@@ -354,7 +393,12 @@ impl<T> Stock<T> {
         Some(
             found
                 .into_iter()
-                .filter_map(|(id, chord)| Some((&self.entries.get(&id)?.payload, chord)))
+                .filter_map(|(id, chord)| {
+                    Some(Found {
+                        chord,
+                        ..self.get(id)?
+                    })
+                })
                 .collect(),
         )
     }
@@ -463,8 +507,7 @@ impl<T> Stock<T> {
                     break;
                 }
                 if self
-                    .entries
-                    .get(&id)
+                    .entry(id)
                     .is_some_and(|entry| filter.passes(&entry.kept))
                 {
                     found.push((date, id));
@@ -612,12 +655,30 @@ mod tests {
         }
     }
 
-    fn answer(stock: &Stock<Uuid>, query: &SearchQuery) -> Vec<(Uuid, Option<f64>)> {
-        stock
-            .search(query)
-            .expect("the stock answers this shape")
+    /// The page's ids and chords, after checking that each lot comes back as it was kept.
+    fn answer(stock: &Stock<Uuid>, lots: &[Lot], query: &SearchQuery) -> Vec<(Uuid, Option<f64>)> {
+        let found = stock.search(query).expect("the stock answers this shape");
+        for found in &found {
+            let lot = lots.iter().find(|lot| lot.id == found.id).unwrap();
+            assert_eq!(*found.payload, lot.id);
+            assert_eq!(
+                (found.category_id, found.status, found.available_from),
+                (lot.category_id, lot.status, lot.available_from)
+            );
+            assert_eq!(
+                (found.quantity_available, found.condition_rank),
+                (lot.quantity_available, lot.condition_rank)
+            );
+            assert_eq!(
+                found.price,
+                lot.price
+                    .as_ref()
+                    .map(|(amount, code)| (*amount, code.as_str()))
+            );
+        }
+        found
             .into_iter()
-            .map(|(id, chord)| (*id, chord))
+            .map(|found| (found.id, found.chord))
             .collect()
     }
 
@@ -678,7 +739,7 @@ mod tests {
             for page in 0..3 {
                 let expected = scan(&lots, &q);
                 assert_eq!(
-                    answer(&stock, &q),
+                    answer(&stock, &lots, &q),
                     expected,
                     "round {round}, page {page}: {q:?}"
                 );

@@ -2,8 +2,8 @@
 
 use crate::stock::{create_listing, create_passport, doors_passport, offer};
 use crate::support::{test_settings, TestApp};
-use kringloop::config::Settings;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
+use kringloop::config::Settings;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -666,6 +666,45 @@ async fn nearest_first_pages_equal_a_plain_query_in(app: TestApp) {
         .await;
     let kept = app.ctx.stock.enabled().then_some(open.len());
     assert_eq!(app.ctx.stock.lots(), kept);
+}
+
+/// The copy answers with the very same pages as the database, field for field: for the
+/// public and for a signed-in member (who sees pickup addresses), first pages and next ones.
+#[actix_web::test]
+async fn the_copy_and_the_database_answer_alike() {
+    let app = TestApp::spawn().await;
+    let owner = stock(&app).await;
+    let passport = create_passport(&app, &owner, &doors_passport()).await;
+    let mut noted = offer(&passport["id"], 3, 2);
+    noted["note"] = json!("Ophalen na 16:00");
+    noted["available_until"] = json!((Utc::now() + Duration::days(40)).to_rfc3339());
+    create_listing(&app, &owner, &noted).await;
+    let [_, database] = both_ways();
+    let plain = app.spawn_beside(database).await;
+    for query in [
+        "near=52.0705,4.3007&radius_km=50",
+        "near=52.0705,4.3007&radius_km=50&limit=2",
+        "near=52.07,4.35&radius_km=3&category=doors",
+        "category=doors&sort=date",
+        "category=doors&status=available&max_price=5000&currency=EUR&limit=1",
+        "near=52.0705,4.3007&radius_km=10&min_quantity=5&condition_min=fair",
+    ] {
+        for token in [None, Some(owner.as_str())] {
+            let mut path = format!("/api/v1/listings?{query}");
+            loop {
+                let kept = app.get(&path, token).await;
+                let asked = plain.get(&path, token).await;
+                assert_eq!(kept.status, 200, "{path}: {}", kept.body);
+                assert_eq!(kept.body, asked.body, "{path}");
+                match kept.body["next_cursor"].as_str() {
+                    Some(next) => path = format!("/api/v1/listings?{query}&cursor={next}"),
+                    None => break,
+                }
+            }
+        }
+    }
+    assert_eq!(app.ctx.stock.lots(), Some(5));
+    assert_eq!(plain.ctx.stock.lots(), None);
 }
 
 /// Another instance's copy follows the first one's changes when it catches up (its job does
