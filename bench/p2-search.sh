@@ -5,6 +5,8 @@
 #   bench/p2-search.sh            # DATABASE_URL defaults to postgres://postgres@127.0.0.1/kringloop_bench
 #   LISTINGS=1000000 DURATION=30s CONNECTIONS=64 bench/p2-search.sh
 #   BIN=/tmp/kringloop-before bench/p2-search.sh   # measure another binary the same way
+#   KRINGLOOP_SEARCH_MEMORY=false bench/p2-search.sh  # the database answers every search
+#   CHANGES=1 bench/p2-search.sh   # listings change (~200 a second) while the searches run
 #
 # Needs wrk (`apt-get install -y wrk`; the script installs it when missing), psql, and a
 # PostgreSQL server that DATABASE_URL reaches. Besides requests/s and p99 it prints the CPU time
@@ -46,7 +48,7 @@ echo "listings: $(psql "$DATABASE_URL" -qtAc "SELECT count(*) FROM listings"); l
 if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then
   echo "something already answers on port $PORT: stop it first (or set PORT)"; exit 1
 fi
-log=$(mktemp)
+log=${SERVER_LOG:-$(mktemp)}
 "$bin" serve >"$log" 2>&1 & server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
@@ -91,6 +93,22 @@ run() { # name, then wrk arguments
 # Warm the caches, then measure both in the same run.
 wrk -t2 -c"$CONNECTIONS" -d5s -s bench/search.lua "http://127.0.0.1:$PORT" >/dev/null
 run ceiling "http://127.0.0.1:$PORT/api/v1/listings/$one"
+if [ "${CHANGES:-0}" = 1 ]; then
+  # Listings keep changing while the searches run (about 0.02 % of the table's pages a second,
+  # some 200 lots), so that the stock copy has catching up to do.
+  : >/tmp/p2-changes.txt
+  (while kill -0 "$server" 2>/dev/null; do
+     psql "$DATABASE_URL" -qtAc "WITH changed AS (UPDATE listings SET updated_at = updated_at
+       WHERE id IN (SELECT id FROM listings TABLESAMPLE SYSTEM (0.02)) RETURNING 1)
+       SELECT count(*) FROM changed" >>/tmp/p2-changes.txt
+     sleep 1
+   done) & changer=$!
+  trap 'kill $changer $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+fi
 run search -s bench/search.lua "http://127.0.0.1:$PORT"
+if [ "${CHANGES:-0}" = 1 ]; then
+  kill "$changer" 2>/dev/null || true
+  echo "listings changed during the search run: $(awk '{n += $1} END {print n}' /tmp/p2-changes.txt)"
+fi
 awk -v s="$search_rps" -v c="$ceiling_rps" 'BEGIN { printf "ratio search/ceiling: %.2f (target >= 0.5)\n", s / c }'
 echo "server RSS after: $(rss); load after: $(cut -d' ' -f1-3 /proc/loadavg)"

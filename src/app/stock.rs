@@ -175,7 +175,7 @@ impl StockCopy {
         match since {
             None => {
                 let mut stock = Stock::new();
-                q::each_open_lot(&mut conn, |row| keep(&mut stock, row)).await?;
+                q::each_open_lot(&mut conn, |row| apply(&mut stock, change_of(row))).await?;
                 tracing::info!(
                     lots = stock.len(),
                     seconds = at.elapsed().as_secs_f64(),
@@ -189,14 +189,25 @@ impl StockCopy {
             }
             Some(since) => {
                 let rows = q::stock_changed_since(&mut conn, since).await?;
+                let read = at.elapsed();
+                let changed = rows.len();
+                // Made ready before the lock, which searches wait for.
+                let changes: Vec<Change> = rows.into_iter().map(change_of).collect();
                 let mut loaded = self.write();
                 if let Some(loaded) = loaded.as_mut() {
-                    for row in rows {
-                        keep(&mut loaded.stock, row);
+                    for change in changes {
+                        apply(&mut loaded.stock, change);
                     }
                     loaded.watermark = xmin;
                     loaded.at = at;
                 }
+                drop(loaded);
+                tracing::debug!(
+                    changed,
+                    read_ms = read.as_secs_f64() * 1e3,
+                    applied_ms = (at.elapsed() - read).as_secs_f64() * 1e3,
+                    "the stock copy caught up"
+                );
             }
         }
         Ok(())
@@ -211,15 +222,30 @@ impl StockCopy {
     }
 }
 
-/// Keeps a changed listing while it is open, and forgets it otherwise.
-fn keep(stock: &mut Stock<Shown>, (row, x, y, z): StockRow) {
+/// A changed listing, ready to be kept (the stock keeps only open lots, and forgets others).
+/// A change lives only from its row to the stock, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Change {
+    Keep(Lot, Shown),
+    Forget(Uuid),
+}
+
+fn apply(stock: &mut Stock<Shown>, change: Change) {
+    match change {
+        Change::Keep(lot, shown) => stock.insert(lot, shown),
+        Change::Forget(id) => {
+            stock.remove(id);
+        }
+    }
+}
+
+fn change_of((row, x, y, z): StockRow) -> Change {
     let (Ok(status), Ok(unit)) = (
         row.status.parse::<ListingStatus>(),
         row.unit.parse::<Unit>(),
     ) else {
         // The table's checks allow no other statuses or units.
-        stock.remove(row.id);
-        return;
+        return Change::Forget(row.id);
     };
     let lot = Lot {
         id: row.id,
@@ -250,5 +276,5 @@ fn keep(stock: &mut Stock<Shown>, (row, x, y, z): StockRow) {
         created_at: row.created_at,
         updated_at: row.updated_at,
     };
-    stock.insert(lot, shown);
+    Change::Keep(lot, shown)
 }
