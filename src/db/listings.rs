@@ -826,16 +826,7 @@ mod tests {
                 let Some((lows, highs)) = probe_cells(grid, lat, lon, km) else {
                     continue;
                 };
-                let angle = km / EARTH_RADIUS_KM * (1.0 - 1e-9);
-                for step in 0..720 {
-                    let bearing = (step as f64 / 2.0).to_radians();
-                    let (phi, lambda) = (lat.to_radians(), lon.to_radians());
-                    let to =
-                        (phi.sin() * angle.cos() + phi.cos() * angle.sin() * bearing.cos()).asin();
-                    let to_lon = lambda
-                        + (bearing.sin() * angle.sin() * phi.cos())
-                            .atan2(angle.cos() - phi.sin() * to.sin());
-                    let (p_lat, p_lon) = (to.to_degrees(), to_lon.to_degrees());
+                for (p_lat, p_lon) in crate::domain::stock::circle(lat, lon, km * (1.0 - 1e-9)) {
                     let at = grid.cell(p_lat, p_lon);
                     assert!(
                         lows.iter()

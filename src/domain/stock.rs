@@ -74,6 +74,20 @@ fn chord(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     (x * x + y * y + z * z).sqrt()
 }
 
+/// Points on the circle of `km` around (lat, lon), every half degree of bearing.
+#[cfg(test)]
+pub(crate) fn circle(lat: f64, lon: f64, km: f64) -> impl Iterator<Item = (f64, f64)> {
+    let angle = km / EARTH_RADIUS_KM;
+    let (phi, lambda) = (lat.to_radians(), lon.to_radians());
+    (0..720).map(move |step| {
+        let bearing = (f64::from(step) / 2.0).to_radians();
+        let to = (phi.sin() * angle.cos() + phi.cos() * angle.sin() * bearing.cos()).asin();
+        let to_lon = lambda
+            + (bearing.sin() * angle.sin() * phi.cos()).atan2(angle.cos() - phi.sin() * to.sin());
+        (to.to_degrees(), to_lon.to_degrees())
+    })
+}
+
 /// What a search filters by, of one open lot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lot {
@@ -790,16 +804,8 @@ mod tests {
             (70.0, -20.0, 10.0),
         ] {
             let ((south, west), (north, east)) = cells_around(lat, lon, km).unwrap();
-            for step in 0..720 {
-                let bearing = (step as f64 / 2.0).to_radians();
-                let angle = km / EARTH_RADIUS_KM;
-                let (phi, lambda) = (lat.to_radians(), lon.to_radians());
-                let phi2 =
-                    (phi.sin() * angle.cos() + phi.cos() * angle.sin() * bearing.cos()).asin();
-                let lambda2 = lambda
-                    + (bearing.sin() * angle.sin() * phi.cos())
-                        .atan2(angle.cos() - phi.sin() * phi2.sin());
-                let (row, column) = cell_of(phi2.to_degrees(), lambda2.to_degrees());
+            for (to_lat, to_lon) in circle(lat, lon, km) {
+                let (row, column) = cell_of(to_lat, to_lon);
                 assert!((south..=north).contains(&row) && (west..=east).contains(&column));
             }
         }
