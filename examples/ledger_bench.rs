@@ -43,7 +43,7 @@ fn main() -> Result<(), Error> {
         kringloop::db::migrate::run_pending(&url).await?;
         let orgs = prepare(&url, organisations).await?;
         let pool = kringloop::db::pool(&url, clients)?;
-        let payments = Arc::new(Payments::for_pool(pool.clone(), clients));
+        let payments = Arc::new(Payments::new(pool.clone(), clients));
         let done = Arc::new(AtomicU64::new(0));
         let measuring = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));

@@ -99,7 +99,7 @@ pub fn context(
     let mail_timeout = Duration::from_secs(settings.mail_timeout_secs.max(1));
     let pool = db::pool(url.expose_secret(), settings.db_pool_size)?;
     Ok(Ctx {
-        payments: Payments::for_pool(pool.clone(), settings.db_pool_size),
+        payments: Payments::new(pool.clone(), settings.db_pool_size),
         pool,
         clock,
         tokens: AccessTokens::new(

@@ -67,13 +67,9 @@ impl std::fmt::Debug for Payments {
 }
 
 impl Payments {
-    /// Lanes for a pool of `pool_size` connections: as many, so that payments to many
-    /// accounts are made as concurrently as without lanes.
-    pub fn for_pool(pool: Pool, pool_size: usize) -> Payments {
-        Payments::new(pool, pool_size)
-    }
-
     /// `lanes` transactions at most at once, each taking a connection of `pool` while it runs.
+    /// As many lanes as the pool has connections make payments to many accounts as
+    /// concurrently as without lanes.
     pub fn new(pool: Pool, lanes: usize) -> Payments {
         Payments {
             pool,

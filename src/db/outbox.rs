@@ -347,8 +347,9 @@ pub struct MembersNotice<'a> {
 }
 
 /// Writes the INSERT of `notice` into `s`, at `now` (its own binds, so that it can stand alone
-/// or inside a larger statement). The rows are those `app::notifications::notify` writes: in-app delivered at once,
-/// e-mail pending, one per (event, occurrence, recipient, channel), with UUID v7 ids.
+/// or inside a larger statement). The rows are those `app::notifications::notify` writes:
+/// in-app delivered at once, e-mail pending, one per (event, occurrence, recipient, channel),
+/// with UUID v7 ids.
 pub fn members_insert(s: &mut Prepared, notice: &MembersNotice<'_>, now: DateTime<Utc>) {
     s.template(
         "INSERT INTO outbox (id, dedupe_key, event, recipient_user_id, channel, payload, status, \
