@@ -488,18 +488,15 @@ async fn probe_cells_first(
     let Some((lows, highs)) = probe_cells(grid, lat, lon, km) else {
         return Ok(None);
     };
-    let (x, y, z) = unit_vector(lat, lon);
     let mut s = Prepared::default();
     // Without categories the scans read hundreds of lots, and the point is made once for
     // all of them; within categories, made in place, it measured faster.
     let hoisted = query.categories.is_none();
     s.sql("WITH ");
     if hoisted {
-        s.sql("point AS MATERIALIZED (SELECT cube(ARRAY[")
-            .bind(Bind::Double(x));
-        s.sql(", ").bind(Bind::Double(y));
-        s.sql(", ").bind(Bind::Double(z));
-        s.sql("]) AS p), ");
+        s.sql("point AS MATERIALIZED (SELECT ");
+        bind_point(&mut s, lat, lon);
+        s.sql(" AS p), ");
     }
     s.sql("page AS MATERIALIZED (SELECT n.id, n.chord, count(*) OVER () AS found FROM ");
     if let Some(categories) = &query.categories {
@@ -515,13 +512,10 @@ async fn probe_cells_first(
         s.sql(chord);
         chord.to_owned()
     } else {
-        let x = s
-            .sql("(l.pickup_earth <-> cube(ARRAY[")
-            .bind(Bind::Double(x));
-        let y = s.sql(", ").bind(Bind::Double(y));
-        let z = s.sql(", ").bind(Bind::Double(z));
-        s.sql("]))");
-        format!("(l.pickup_earth <-> cube(ARRAY[{x}, {y}, {z}]))")
+        s.sql("(l.pickup_earth <-> ");
+        let point = bind_point(&mut s, lat, lon);
+        s.sql(")");
+        format!("(l.pickup_earth <-> {point})")
     };
     s.sql(&format!(" AS chord FROM listings l WHERE {open}"));
     if query.categories.is_some() {
@@ -556,6 +550,17 @@ async fn probe_cells_first(
             .map(|row| row.hit)
             .collect()
     }))
+}
+
+/// Writes (lat, lon) on the unit sphere into `s` as `cube(ARRAY[$x, $y, $z])`, bound once;
+/// returns that expression, to be written again with the same parameters.
+fn bind_point(s: &mut Prepared, lat: f64, lon: f64) -> String {
+    let (x, y, z) = unit_vector(lat, lon);
+    let x = s.sql("cube(ARRAY[").bind(Bind::Double(x));
+    let y = s.sql(", ").bind(Bind::Double(y));
+    let z = s.sql(", ").bind(Bind::Double(z));
+    s.sql("])");
+    format!("cube(ARRAY[{x}, {y}, {z}])")
 }
 
 /// The filters on a lot's own columns (`l`), each ` AND …`.
@@ -651,14 +656,10 @@ fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
     // The point and the words are bound once, where they first appear.
     let point = match query.near {
         Some((lat, lon, _)) => {
-            let (x, y, z) = unit_vector(lat, lon);
-            let x = s
-                .sql("(l.pickup_earth <-> cube(ARRAY[")
-                .bind(Bind::Double(x));
-            let y = s.sql(", ").bind(Bind::Double(y));
-            let z = s.sql(", ").bind(Bind::Double(z));
-            s.sql("])) AS chord, ");
-            Some(format!("cube(ARRAY[{x}, {y}, {z}])"))
+            s.sql("(l.pickup_earth <-> ");
+            let point = bind_point(&mut s, lat, lon);
+            s.sql(") AS chord, ");
+            Some(point)
         }
         None => {
             s.sql("NULL::double precision AS chord, ");
