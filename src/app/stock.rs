@@ -16,7 +16,7 @@ use crate::db::matches::snapshot_xmin;
 use crate::db::Pool;
 use crate::domain::listing::ListingStatus;
 use crate::domain::quantity::Unit;
-use crate::domain::stock::{Found, Lot, Stock};
+use crate::domain::stock::{answers, Found, Lot, Stock};
 use chrono::{DateTime, Utc};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
@@ -136,7 +136,7 @@ impl StockCopy {
         pool: &Pool,
         query: &SearchQuery,
     ) -> AppResult<Option<Vec<SearchHit>>> {
-        if !self.enabled || !Stock::<Shown>::answers(query) {
+        if !self.enabled || !answers(query) {
             return Ok(None);
         }
         if self.lag.is_zero() {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 pub use crate::domain::stock::{
     chord_of_km, km_of_chord, unit_vector, After, SearchOrder, SearchQuery, EARTH_RADIUS_KM,
 };
+use crate::domain::stock::{opens_only, OPEN_STATUSES};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = listings, check_for_backend(diesel::pg::Pg))]
@@ -304,15 +305,6 @@ struct ScannedHit {
     scanned: i64,
     #[diesel(sql_type = Nullable<Double>)]
     edge: Option<f64>,
-}
-
-const OPEN_STATUSES: [&str; 2] = ["announced", "available"];
-
-/// Whether the statuses lie among the open ones, which the partial indexes hold.
-fn opens_only(statuses: &[String]) -> bool {
-    statuses
-        .iter()
-        .all(|status| OPEN_STATUSES.contains(&status.as_str()))
 }
 
 /// Nearest-first scans take this many lots beyond the page: one more is enough to tell that

@@ -170,6 +170,37 @@ fn cells_around(lat: f64, lon: f64, km: f64) -> Option<(Cell, Cell)> {
     Some((cell_of(south, west), cell_of(north, east)))
 }
 
+/// The statuses of open lots: the ones the stock keeps, and the database's partial indexes.
+pub const OPEN_STATUSES: [&str; 2] = ["announced", "available"];
+
+/// Whether the statuses lie among the open ones.
+pub fn opens_only(statuses: &[String]) -> bool {
+    statuses
+        .iter()
+        .all(|status| OPEN_STATUSES.contains(&status.as_str()))
+}
+
+/// Whether [`Stock::search`] answers this shape of query: no words, open statuses only,
+/// and nearest first around a point or by date within categories.
+pub fn answers(query: &SearchQuery) -> bool {
+    let open = opens_only(&query.statuses);
+    let shape = matches!(
+        (query.order, query.near, &query.categories, query.after),
+        (
+            SearchOrder::Distance,
+            Some(_),
+            _,
+            None | Some(After::Distance(..))
+        ) | (
+            SearchOrder::Date,
+            None,
+            Some(_),
+            None | Some(After::Date(..))
+        )
+    );
+    open && shape && query.text.is_none()
+}
+
 /// The first probe reaches this far beyond where the page starts; each next one twice as far.
 const FIRST_PROBE_KM: f64 = 0.3;
 
@@ -350,34 +381,10 @@ impl<T> Stock<T> {
         self.entries.get(*self.slots.get(&id)?)
     }
 
-    /// Whether [`Stock::search`] answers this shape of query: no words, open statuses only,
-    /// and nearest first around a point or by date within categories.
-    pub fn answers(query: &SearchQuery) -> bool {
-        let open = query
-            .statuses
-            .iter()
-            .all(|status| matches!(status.as_str(), "announced" | "available"));
-        let shape = matches!(
-            (query.order, query.near, &query.categories, query.after),
-            (
-                SearchOrder::Distance,
-                Some(_),
-                _,
-                None | Some(After::Distance(..))
-            ) | (
-                SearchOrder::Date,
-                None,
-                Some(_),
-                None | Some(After::Date(..))
-            )
-        );
-        open && shape && query.text.is_none()
-    }
-
     /// The page `query` asks for, at most `query.limit` lots; `None` when this shape is left
     /// to the database.
     pub fn search(&self, query: &SearchQuery) -> Option<Vec<Found<'_, T>>> {
-        if !Self::answers(query) {
+        if !answers(query) {
             return None;
         }
         let limit = usize::try_from(query.limit).ok()?;
