@@ -13,7 +13,7 @@ use chrono::{SubsecRound, Utc};
 use diesel_async::AsyncConnection;
 use kringloop::app::error::AppError;
 use kringloop::app::ledger;
-use kringloop::app::payments::{Payment, Payments};
+use kringloop::app::engine::payments::{Payment, Payments};
 use kringloop::domain::ledger::Amount;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -163,7 +163,7 @@ async fn prepare(url: &str, n: usize) -> Result<Arc<Vec<Uuid>>, Error> {
         conn.transaction::<_, AppError, _>(async move |conn| {
             for org in list {
                 let amount = Amount::parse(1_000_000_000).map_err(|_| AppError::Unavailable)?;
-                ledger::issue(conn, org, amount, "benchmark", None, now).await?;
+                ledger::money::issue(conn, org, amount, "benchmark", None, now).await?;
             }
             Ok(())
         })

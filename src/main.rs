@@ -96,25 +96,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     db::migrate::run_pending(secrecy::ExposeSecret::expose_secret(&database.url))
                         .await?;
                     let ctx = startup::context(&settings, &database.url, Arc::new(SystemClock))?;
-                    let user =
-                        app::accounts::create_broker(&ctx, &email, &password, &name, &organisation)
-                            .await
-                            .map_err(|error| match error {
-                                app::error::AppError::Validation(errors) => anyhow::anyhow!(
-                                    "{}",
-                                    errors
-                                        .into_vec()
-                                        .iter()
-                                        .map(|e| format!(
-                                            "{}: {}",
-                                            e.pointer.trim_start_matches('/'),
-                                            e.detail
-                                        ))
-                                        .collect::<Vec<_>>()
-                                        .join("; ")
-                                ),
-                                other => anyhow::anyhow!("{other}"),
-                            })?;
+                    let user = app::accounts::organisations::create_broker(
+                        &ctx,
+                        &email,
+                        &password,
+                        &name,
+                        &organisation,
+                    )
+                    .await
+                    .map_err(|error| match error {
+                        app::error::AppError::Validation(errors) => anyhow::anyhow!(
+                            "{}",
+                            errors
+                                .into_vec()
+                                .iter()
+                                .map(|e| format!(
+                                    "{}: {}",
+                                    e.pointer.trim_start_matches('/'),
+                                    e.detail
+                                ))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                        other => anyhow::anyhow!("{other}"),
+                    })?;
                     println!("broker {} created (user id {})", user.email, user.id);
                     anyhow::Ok(())
                 }

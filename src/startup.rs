@@ -1,10 +1,10 @@
 //! Bringing the service up: finding or starting the database, migrating, building the
 //! context, serving, and shutting down cleanly.
 
-use crate::app::delivery::{DeliveryPolicy, Mailer};
-use crate::app::payments::Payments;
-use crate::app::stock::StockCopy;
-use crate::app::tokens::AccessTokens;
+use crate::app::engine::mail::{DeliveryPolicy, Mailer};
+use crate::app::engine::payments::Payments;
+use crate::app::engine::stock::StockCopy;
+use crate::app::engine::tokens::AccessTokens;
 use crate::app::{Ctx, Policy};
 use crate::config::Settings;
 use crate::db::cluster::{BinarySearch, ClusterOptions, LocalCluster};

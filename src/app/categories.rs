@@ -1,13 +1,13 @@
 //! The taxonomy: reading the category tree, and the broker keeping it.
 
-use super::accounts::Actor;
+use super::actor::Actor;
 use super::error::{is_unique_violation, AppError, AppResult};
 use super::Ctx;
 use crate::db::categories::{self as q, CategoryChanges, CategoryRow, NewCategoryRow};
 use crate::db::listings::{category_subtree, CategoryKey};
 use crate::db::Pool;
+use crate::db::{Atomic, Conn};
 use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -133,11 +133,7 @@ pub async fn list(ctx: &Ctx) -> AppResult<Vec<Category>> {
         .collect())
 }
 
-async fn check_eural(
-    conn: &mut AsyncPgConnection,
-    codes: &[String],
-    errors: &mut FieldErrors,
-) -> AppResult<()> {
+async fn check_eural(conn: &mut Conn, codes: &[String], errors: &mut FieldErrors) -> AppResult<()> {
     for code in q::unknown_eural_codes(conn, codes).await? {
         let index = codes.iter().position(|c| *c == code).unwrap_or_default();
         errors.push(
@@ -223,11 +219,7 @@ pub async fn update(
     let row = conn
         .transaction::<_, AppError, _>(async move |conn| {
             // One broker at a time reshapes the tree, so that two moves cannot make a cycle.
-            diesel_async::RunQueryDsl::execute(
-                diesel::sql_query("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE"),
-                conn,
-            )
-            .await?;
+            q::lock_tree(conn).await?;
             let rows = q::all(conn).await?;
             if !rows.iter().any(|row| row.id == id) {
                 return Err(AppError::NotFound("category"));
@@ -268,8 +260,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<()> {
     actor.require_broker()?;
     let mut conn = ctx.conn().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        diesel_async::RunQueryDsl::execute(diesel::sql_query("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE"), conn)
-            .await?;
+        q::lock_tree(conn).await?;
         q::find(conn, id).await?.ok_or(AppError::NotFound("category"))?;
         if q::is_in_use(conn, id).await? {
             return Err(AppError::Conflict {

@@ -1,11 +1,11 @@
 //! Districts: the broker uploads them; points are assigned to them by point-in-polygon.
 
-use super::accounts::Actor;
+use super::actor::Actor;
 use super::error::{AppError, AppResult};
 use super::Ctx;
 use crate::db::districts::{self as q, DistrictRow, NewDistrictRow};
+use crate::db::{Atomic, Conn};
 use crate::domain::district::{parse_feature_collection, shape_of, DistrictIndex};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -41,7 +41,7 @@ pub async fn list(ctx: &Ctx) -> AppResult<Vec<District>> {
 }
 
 /// The districts in memory, to assign points.
-pub async fn index(conn: &mut AsyncPgConnection) -> AppResult<DistrictIndex> {
+pub async fn index(conn: &mut Conn) -> AppResult<DistrictIndex> {
     let rows = q::all(conn).await?;
     Ok(DistrictIndex::new(rows.into_iter().filter_map(|row| {
         shape_of(&row.geometry).map(|shape| (row.id, shape))
@@ -60,11 +60,7 @@ pub async fn replace(
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        diesel_async::RunQueryDsl::execute(
-            diesel::sql_query("LOCK TABLE districts IN EXCLUSIVE MODE"),
-            conn,
-        )
-        .await?;
+        q::lock_all(conn).await?;
         let mut kept = Vec::with_capacity(shapes.len());
         for shape in &shapes {
             let id = q::upsert(

@@ -90,10 +90,6 @@ pub fn stored<T: std::str::FromStr>(text: &str) -> AppResult<T> {
 }
 
 /// True when `error` is a unique violation of the named constraint or index.
-pub fn is_unique_violation(error: &diesel::result::Error, constraint: &str) -> bool {
-    matches!(
-        error,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
-            if info.constraint_name() == Some(constraint)
-    )
+pub fn is_unique_violation(error: &crate::db::Error, constraint: &str) -> bool {
+    crate::db::broke(error, crate::db::Rule::Unique, constraint)
 }

@@ -1,6 +1,6 @@
 //! What a user is told in the app, and how they want to be told.
 
-use super::accounts::Actor;
+use super::actor::Actor;
 use super::error::{AppError, AppResult};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;

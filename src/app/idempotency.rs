@@ -7,8 +7,8 @@
 
 use super::error::{AppError, AppResult};
 use crate::db::idempotency::{self as q, NewKeyRow};
+use crate::db::Conn;
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -94,13 +94,13 @@ impl Answer {
 /// answer; the same key with a different request is refused. Without a key the effect simply
 /// runs.
 pub async fn once<F>(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     request: Option<&KeyedRequest>,
     now: DateTime<Utc>,
     effect: F,
 ) -> AppResult<Answer>
 where
-    F: AsyncFnOnce(&mut AsyncPgConnection) -> AppResult<Answer>,
+    F: AsyncFnOnce(&mut Conn) -> AppResult<Answer>,
 {
     let Some(request) = request else {
         return effect(conn).await;
@@ -159,7 +159,7 @@ where
 }
 
 /// Deletes keys older than the retention; how many.
-pub async fn purge(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> AppResult<usize> {
+pub async fn purge(conn: &mut Conn, now: DateTime<Utc>) -> AppResult<usize> {
     Ok(q::purge(conn, now - RETENTION).await?)
 }
 

@@ -1,10 +1,11 @@
 //! Listings: offering a passport's material, changing and withdrawing the offer, the
 //! time-driven lifecycle, and stock search.
 
-use super::accounts::{Actor, Page};
+use super::actor::Actor;
+use super::engine::matcher::{self, Subject};
 use super::error::{stored, AppError, AppResult};
-use super::matcher::{self, Subject};
 use super::notifications::notify;
+use super::paging::Page;
 use super::passports::record_custody;
 use super::{districts, Ctx};
 use crate::db::accounts as accounts_q;
@@ -12,6 +13,7 @@ use crate::db::listings::{
     self as q, After, ListingChanges, ListingRow, NewListingRow, SearchOrder, SearchQuery,
 };
 use crate::db::passports as passports_q;
+use crate::db::{Atomic, Conn};
 use crate::domain::custody::CustodyKind;
 use crate::domain::geo::Location;
 use crate::domain::listing::{ListingEvent, ListingStatus};
@@ -21,7 +23,6 @@ use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -547,7 +548,7 @@ pub async fn advance_lifecycle(ctx: &Ctx) -> AppResult<usize> {
 }
 
 async fn tell_owners(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     row: &ListingRow,
     event: &str,
     now: DateTime<Utc>,

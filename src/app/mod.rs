@@ -1,24 +1,27 @@
-//! Use cases: one function per thing a user does, each one database transaction.
+//! Use cases: one function per thing a user does, each one database transaction, in a module
+//! (or a folder, once it outgrows one file) per feature.
+//!
+//! Beside the features: [`actor`] (who is asking), [`error`] (every problem a use case can
+//! answer), [`paging`], [`idempotency`] and [`notifications`] (writing to the outbox), which
+//! the use cases share, and [`engine`], the machinery they run on.
 
 pub mod accounts;
+pub mod actor;
 pub mod categories;
-pub mod delivery;
 pub mod districts;
+pub mod engine;
 pub mod error;
 pub mod feed;
 pub mod idempotency;
 pub mod ledger;
 pub mod listings;
-pub mod matcher;
 pub mod notifications;
 pub mod open_data;
+pub mod outbox;
 pub mod paging;
 pub mod passports;
-pub mod payments;
 pub mod reservations;
 pub mod seed;
-pub mod stock;
-pub mod tokens;
 pub mod wishes;
 
 use crate::db::{Pool, PooledConn};
@@ -46,20 +49,20 @@ pub struct Policy {
 pub struct Ctx {
     pub pool: Pool,
     /// Payments between organisations, committed together when they arrive together.
-    pub payments: payments::Payments,
+    pub payments: engine::payments::Payments,
     pub clock: Arc<dyn Clock>,
-    pub tokens: tokens::AccessTokens,
+    pub tokens: engine::tokens::AccessTokens,
     pub policy: Policy,
     pub public_url: String,
     /// Category subtrees for searches, kept a few seconds.
     pub subtrees: categories::Subtrees,
     /// This instance's copy of the open stock, which most searches answer from.
-    pub stock: stock::StockCopy,
+    pub stock: engine::stock::StockCopy,
     /// This instance's matcher and its indexes.
-    pub matcher: matcher::Matcher,
+    pub matcher: engine::matcher::Matcher,
     /// SMTP, when configured; without it mail waits in the outbox.
-    pub mailer: Option<delivery::Mailer>,
-    pub delivery: delivery::DeliveryPolicy,
+    pub mailer: Option<engine::mail::Mailer>,
+    pub delivery: engine::mail::DeliveryPolicy,
     /// The newest migration this build embeds; `/readyz` checks that it was applied.
     pub latest_migration: String,
 }

@@ -2,9 +2,9 @@
 
 use crate::db::accounts::members as members_of;
 use crate::db::outbox::{enqueue, MembersNotice, NewOutboxRow};
+use crate::db::Conn;
+use crate::db::Error;
 use chrono::{DateTime, Utc};
-use diesel::QueryResult;
-use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 /// The channels every notification goes out on; mail delivery (see [`super::delivery`])
@@ -15,13 +15,13 @@ const CHANNELS: [&str; 2] = ["email", "in_app"];
 /// the event from another (for example the time of a status change), so that a retried
 /// transaction does not queue it twice while a later, separate happening is still told.
 pub async fn notify(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     event: &str,
     occurrence: &str,
     recipients: &[Uuid],
     payload: &serde_json::Value,
     now: DateTime<Utc>,
-) -> QueryResult<()> {
+) -> Result<(), Error> {
     for recipient in recipients {
         for channel in CHANNELS {
             let dedupe_key = format!("{event}:{occurrence}:{recipient}:{channel}");
@@ -48,10 +48,7 @@ pub async fn notify(
 }
 
 /// The users of an organisation: who hears of what happens to it.
-pub async fn members(
-    conn: &mut AsyncPgConnection,
-    organisation_id: Uuid,
-) -> QueryResult<Vec<Uuid>> {
+pub async fn members(conn: &mut Conn, organisation_id: Uuid) -> Result<Vec<Uuid>, Error> {
     Ok(members_of(conn, organisation_id)
         .await?
         .into_iter()
@@ -62,9 +59,9 @@ pub async fn members(
 /// Queues `notice` for every member of its organisations on every channel, in one statement:
 /// the same rows as [`notify`] writes for those members, without looking them up first.
 pub async fn notify_members(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     notice: &MembersNotice<'_>,
     now: DateTime<Utc>,
-) -> QueryResult<()> {
+) -> Result<(), Error> {
     crate::db::outbox::notify_members(conn, notice, now).await
 }

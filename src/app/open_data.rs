@@ -1,12 +1,10 @@
 //! Open data: what the city publishes for anyone, with nothing that identifies a person, an
 //! organisation's contact or an exact address.
 
-use super::error::{AppError, AppResult};
+use super::error::AppResult;
 use super::Ctx;
-use crate::db::schema::{categories, districts, listings};
+use crate::db::open_data::{self as q, OpenListingRow};
 use crate::domain::quantity::mass_kg;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -23,49 +21,9 @@ pub async fn listings_geojson(
     limit: i64,
 ) -> AppResult<(Value, Option<Uuid>)> {
     let mut conn = ctx.conn().await?;
-    let mut query = listings::table
-        .inner_join(categories::table)
-        .left_join(districts::table)
-        .filter(listings::status.eq_any(["announced", "available"]))
-        .order(listings::id)
-        .limit(limit + 1)
-        .select((
-            listings::id,
-            categories::code,
-            categories::name_nl,
-            categories::name_en,
-            listings::status,
-            listings::quantity_available,
-            listings::unit,
-            listings::mass_g_per_unit,
-            districts::name.nullable(),
-            listings::available_from,
-            listings::available_until,
-            listings::pickup_lat,
-            listings::pickup_lon,
-        ))
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(listings::id.gt(after));
-    }
-    type Row = (
-        Uuid,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        Option<i64>,
-        Option<String>,
-        chrono::DateTime<chrono::Utc>,
-        Option<chrono::DateTime<chrono::Utc>>,
-        f64,
-        f64,
-    );
-    let rows: Vec<Row> = query.load(&mut conn).await.map_err(AppError::from)?;
+    let rows = q::open_listings(&mut conn, after, limit).await?;
     let more = rows.len() as i64 > limit;
-    let rows: Vec<Row> = rows.into_iter().take(limit as usize).collect();
+    let rows: Vec<OpenListingRow> = rows.into_iter().take(limit as usize).collect();
     let next = if more {
         rows.last().map(|row| row.0)
     } else {

@@ -1,18 +1,18 @@
 //! Material passports: creating, reading, documenting, exporting and importing them, and the
 //! custody chain that travels with them.
 
-use super::accounts::Actor;
+use super::actor::Actor;
 use super::error::{AppError, AppResult};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::{districts, Ctx};
 use crate::db::categories as categories_q;
 use crate::db::passports::{self as q, NewPassportRow, PassportRow};
+use crate::db::{Atomic, Conn};
 use crate::domain::custody::{self, CustodyEvent, CustodyKind, GENESIS};
 use crate::domain::passport::{validate_document, Document, PassportContent, PassportContext};
 use crate::domain::validation::FieldErrors;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use chrono::{DateTime, Datelike, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -88,7 +88,7 @@ fn events_of(rows: Vec<crate::db::passports::CustodyRow>) -> AppResult<Vec<Custo
         .collect()
 }
 
-async fn view(conn: &mut AsyncPgConnection, row: PassportRow) -> AppResult<Passport> {
+async fn view(conn: &mut Conn, row: PassportRow) -> AppResult<Passport> {
     let content = content_of(&row)?;
     let custody = events_of(q::custody(conn, row.id).await?)?;
     Ok(Passport {
@@ -125,7 +125,7 @@ pub(crate) fn new_code() -> String {
 
 /// Appends the next custody event to a passport whose row the caller has locked.
 pub async fn record_custody(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     passport: &PassportRow,
     kind: CustodyKind,
     organisation_id: Option<Uuid>,
@@ -140,11 +140,7 @@ pub async fn record_custody(
 }
 
 /// Validates content against the category list and the EURAL list.
-async fn check(
-    conn: &mut AsyncPgConnection,
-    content: &PassportContent,
-    now: DateTime<Utc>,
-) -> AppResult<Uuid> {
+async fn check(conn: &mut Conn, content: &PassportContent, now: DateTime<Utc>) -> AppResult<Uuid> {
     let category = categories_q::find_by_code(conn, content.category.trim()).await?;
     let eural = match &content.eural_code {
         Some(code) => Some(categories_q::eural_hazardous(conn, code).await?),
@@ -227,11 +223,7 @@ pub async fn create(
 
 /// The passport when the actor may see it: its owner and brokers always, anyone once it has
 /// been listed. Otherwise it does not exist for them.
-async fn visible(
-    conn: &mut AsyncPgConnection,
-    actor: Option<&Actor>,
-    id: Uuid,
-) -> AppResult<PassportRow> {
+async fn visible(conn: &mut Conn, actor: Option<&Actor>, id: Uuid) -> AppResult<PassportRow> {
     let row = q::find(conn, id)
         .await?
         .ok_or(AppError::NotFound("passport"))?;

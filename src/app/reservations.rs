@@ -2,29 +2,28 @@
 //! demander's funds), cancelling or expiring the hold, and handing over, which settles the
 //! payment, moves the passport's custody and records a flow.
 
-use super::accounts::Actor;
+use super::actor::Actor;
+use super::engine::matcher::{self, Subject};
 use super::error::{stored, AppError, AppResult};
 use super::idempotency::{self, Answer, KeyedRequest};
 use super::ledger;
-use super::matcher::{self, Subject};
 use super::notifications::{members, notify};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::passports::{new_code, record_custody};
 use super::Ctx;
 use crate::db::accounts as accounts_q;
+use crate::db::flows::{self as flows_q, FlowRow};
 use crate::db::listings::{self as listings_q, ListingRow};
 use crate::db::matches as matches_q;
 use crate::db::passports as passports_q;
-use crate::db::reservations::{
-    self as q, FlowRow, NewReservationRow, ReservationChanges, ReservationRow,
-};
+use crate::db::reservations::{self as q, NewReservationRow, ReservationChanges, ReservationRow};
+use crate::db::{Atomic, Conn};
 use crate::domain::custody::CustodyKind;
 use crate::domain::ledger::Amount;
 use crate::domain::listing::{ListingEvent, ListingStatus};
 use crate::domain::quantity::Quantity;
 use crate::domain::validation::FieldErrors;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -114,7 +113,7 @@ fn answer(status: u16, row: ReservationRow) -> AppResult<Answer> {
 }
 
 async fn tell(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     event: &str,
     row: &ReservationRow,
     organisations: &[Uuid],
@@ -133,7 +132,7 @@ async fn tell(
 
 /// The listing's status after its available quantity changed, by the lifecycle's rules.
 async fn follow_quantity(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     listing: &ListingRow,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -227,7 +226,7 @@ pub async fn reserve(
                             AppError::BadRequest(format!("the total price: {}", invalid.detail))
                         })?;
                         Some(
-                            ledger::hold(
+                            ledger::money::hold(
                                 conn,
                                 actor.organisation_id,
                                 listing.organisation_id,
@@ -325,7 +324,7 @@ pub async fn list(
 
 /// Ends a held reservation: its quantity returns to the listing and held funds are voided.
 async fn release(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     row: &ReservationRow,
     status: &str,
     by: Option<Uuid>,
@@ -333,7 +332,7 @@ async fn release(
 ) -> AppResult<ReservationRow> {
     let listing = q::give_back(conn, row.listing_id, row.quantity, now).await?;
     if let Some(hold) = row.hold_transfer_id {
-        ledger::void(conn, hold, now).await?;
+        ledger::money::void(conn, hold, now).await?;
     }
     let ended = q::update(
         conn,
@@ -467,7 +466,7 @@ pub async fn hand_over(
                     .await?
                     .ok_or(AppError::NotFound("listing"))?;
                 if let Some(hold) = row.hold_transfer_id {
-                    ledger::post(conn, hold, now).await?;
+                    ledger::money::post(conn, hold, now).await?;
                 }
                 let mass_g = listing
                     .mass_g_per_unit
@@ -475,7 +474,7 @@ pub async fn hand_over(
                     .unwrap_or(0);
                 let reference = format!("handover:{}", row.id);
                 if mass_g > 0 {
-                    ledger::issue_for_handover(
+                    ledger::money::issue_for_handover(
                         conn,
                         row.donor_id,
                         listing.category_id,
@@ -569,7 +568,7 @@ pub async fn hand_over(
                 };
                 let month =
                     NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or(now.date_naive());
-                q::record_flow(conn, &flow, month).await?;
+                flows_q::record_flow(conn, &flow, month).await?;
                 let done = q::update(
                     conn,
                     row.id,

@@ -158,7 +158,7 @@ const DEMO_LOTS: [DemoLot; 8] = [
 /// Loads the demo city; returns the accounts made. Refuses when it was loaded before.
 pub async fn demo(ctx: &Ctx) -> AppResult<Vec<String>> {
     let broker_email = "makelaar@demo.kringloop.test";
-    let broker = accounts::create_broker(
+    let broker = accounts::organisations::create_broker(
         ctx,
         broker_email,
         DEMO_PASSWORD,
@@ -184,8 +184,8 @@ pub async fn demo(ctx: &Ctx) -> AppResult<Vec<String>> {
             address: None,
             location: Some((lat, lon)),
         })?;
-        let me = accounts::register(ctx, registration).await?;
-        accounts::set_organisation_status(
+        let me = accounts::organisations::register(ctx, registration).await?;
+        accounts::organisations::set_organisation_status(
             ctx,
             &broker_actor,
             me.organisation.id,

@@ -1,22 +1,22 @@
 //! Wishes: a demander's standing demand, its matches and bundle proposals, and accepting or
 //! declining them.
 
-use super::accounts::Actor;
+use super::actor::Actor;
+use super::engine::matcher::{self, wish_of, PriceLimit, StoredBundlePart, StoredReason};
 use super::error::{AppError, AppResult};
-use super::matcher::{self, wish_of, PriceLimit, StoredBundlePart, StoredReason};
 use super::notifications::{members, notify};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
 use crate::db::categories as categories_q;
 use crate::db::matches::{self as matches_q, BundleRow, MatchRow};
 use crate::db::wishes::{self as q, WishFields, WishRow};
+use crate::db::{Atomic, Conn};
 use crate::domain::geo::Location;
 use crate::domain::matching::{AttributeBounds, MmRange, UnitPrice, Wish as MatcherWish};
 use crate::domain::passport::Condition;
 use crate::domain::quantity::Quantity;
 use crate::domain::validation::FieldErrors;
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -330,7 +330,7 @@ fn fields<'a>(
     }
 }
 
-async fn require_category(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
+async fn require_category(conn: &mut Conn, id: Uuid) -> AppResult<()> {
     if categories_q::find(conn, id).await?.is_none() {
         let mut errors = FieldErrors::new();
         errors.push(
@@ -371,7 +371,7 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewWish) -> AppResult<Wish>
 }
 
 /// An organisation's own active wish; others' wishes do not exist for it.
-async fn own(conn: &mut AsyncPgConnection, actor: &Actor, id: Uuid) -> AppResult<WishRow> {
+async fn own(conn: &mut Conn, actor: &Actor, id: Uuid) -> AppResult<WishRow> {
     match q::find(conn, id).await? {
         Some(row) if row.organisation_id == actor.organisation_id => Ok(row),
         _ => Err(AppError::NotFound("wish")),

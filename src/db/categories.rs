@@ -145,3 +145,12 @@ pub async fn unknown_eural_codes(
         .cloned()
         .collect())
 }
+
+/// Locks the tree against other changes to it until the transaction ends, so that two moves
+/// cannot make a cycle; reading it stays free.
+pub async fn lock_tree(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE")
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -116,3 +116,11 @@ pub async fn assign(
     .execute(conn)
     .await
 }
+
+/// Locks the districts against other uploads until the transaction ends.
+pub async fn lock_all(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query("LOCK TABLE districts IN EXCLUSIVE MODE")
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// The system account all money is issued from; it alone may go below zero without bound.
@@ -571,3 +572,39 @@ pub async fn balances_between(
         .load(conn)
         .await
 }
+
+/// Every balance of a currency adds up to zero; per account, to the sum of its entries. For
+/// tests and the crash check: `(sum of balances, accounts whose balance is not the sum of
+/// their entries, accounts below their limit, accounts whose held is not their pending sum)`.
+pub async fn audit(conn: &mut AsyncPgConnection) -> QueryResult<BTreeMap<&'static str, i64>> {
+    #[derive(diesel::QueryableByName)]
+    struct Audit {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        total: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        unbalanced: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        below_limit: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        held_mismatch: i64,
+    }
+    let row: Audit = diesel::sql_query(AUDIT_SQL).get_result(conn).await?;
+    Ok(BTreeMap::from([
+        ("sum_of_balances", row.total),
+        ("balance_not_sum_of_entries", row.unbalanced),
+        ("below_credit_limit", row.below_limit),
+        ("held_not_sum_of_pending", row.held_mismatch),
+    ]))
+}
+
+/// The invariants as one query; `bench/ledger-crash.sh` reads it from here.
+pub const AUDIT_SQL: &str = "\
+SELECT \
+  (SELECT coalesce(sum(balance), 0)::bigint FROM ledger_accounts) AS total, \
+  (SELECT count(*) FROM ledger_accounts a WHERE a.balance <> \
+     (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e WHERE e.account_id = a.id)) AS unbalanced, \
+  (SELECT count(*) FROM ledger_accounts a WHERE a.system_name IS DISTINCT FROM 'issuance' \
+     AND a.balance - a.held < -a.credit_limit) AS below_limit, \
+  (SELECT count(*) FROM ledger_accounts a WHERE a.held <> \
+     (SELECT coalesce(sum(t.amount), 0) FROM transfers t \
+      WHERE t.debit_account_id = a.id AND t.status = 'pending')) AS held_mismatch";

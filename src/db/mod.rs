@@ -4,11 +4,13 @@ pub mod accounts;
 pub mod categories;
 pub mod cluster;
 pub mod districts;
+pub mod flows;
 pub mod idempotency;
 pub mod ledger;
 pub mod listings;
 pub mod matches;
 pub mod migrate;
+pub mod open_data;
 pub mod outbox;
 pub mod passports;
 pub mod prepared;
@@ -23,6 +25,38 @@ use std::time::Duration;
 
 pub type Pool = DeadPool<AsyncPgConnection>;
 pub type PooledConn = Object<AsyncPgConnection>;
+/// A connection, or a transaction on one: what every query of this layer takes.
+pub type Conn = AsyncPgConnection;
+/// What a statement can fail with.
+pub use diesel::result::Error;
+/// `conn.transaction(async |conn| …)`: one use case, one transaction. Use cases take it from
+/// here, so that no layer above this one names the database crates.
+pub use diesel_async::AsyncConnection as Atomic;
+
+/// The kinds of schema rule a statement can break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Unique,
+    Check,
+    ForeignKey,
+}
+
+/// Whether `error` is a violation of the named constraint (or unique index) of that kind.
+pub fn broke(error: &Error, rule: Rule, constraint: &str) -> bool {
+    use diesel::result::DatabaseErrorKind as Kind;
+    match error {
+        Error::DatabaseError(kind, info) => {
+            let same_kind = matches!(
+                (rule, kind),
+                (Rule::Unique, Kind::UniqueViolation)
+                    | (Rule::Check, Kind::CheckViolation)
+                    | (Rule::ForeignKey, Kind::ForeignKeyViolation)
+            );
+            same_kind && info.constraint_name() == Some(constraint)
+        }
+        _ => false,
+    }
+}
 
 /// A pool of connections to `url`; connections are opened lazily.
 pub fn pool(url: &str, max_size: usize) -> anyhow::Result<Pool> {

@@ -1,10 +1,9 @@
-//! Rows and queries for reservations, and the flows and rollups hand-over writes.
+//! Rows and queries for reservations.
 
 use super::listings::ListingRow;
-use super::schema::{flow_rollups, flows, listings, reservations};
-use chrono::{DateTime, NaiveDate, Utc};
+use super::schema::{listings, reservations};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -207,71 +206,4 @@ pub async fn of_organisation(
         query = query.filter(reservations::id.lt(before));
     }
     query.load(conn).await
-}
-
-#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
-#[diesel(table_name = flows, check_for_backend(diesel::pg::Pg))]
-pub struct FlowRow {
-    pub id: Uuid,
-    pub reservation_id: Uuid,
-    pub passport_id: Uuid,
-    pub category_id: Uuid,
-    pub quantity: i64,
-    pub unit: String,
-    pub mass_g: i64,
-    pub co2e_avoided_g: i64,
-    pub origin_district_id: Option<Uuid>,
-    pub destination_district_id: Option<Uuid>,
-    pub occurred_at: DateTime<Utc>,
-}
-
-/// Writes the flow and adds it to its month's rollup, in the caller's transaction.
-pub async fn record_flow(
-    conn: &mut AsyncPgConnection,
-    flow: &FlowRow,
-    month: NaiveDate,
-) -> QueryResult<()> {
-    diesel::insert_into(flows::table)
-        .values(flow)
-        .execute(conn)
-        .await?;
-    diesel::insert_into(flow_rollups::table)
-        .values((
-            flow_rollups::month.eq(month),
-            flow_rollups::origin_district_id.eq(flow.origin_district_id.unwrap_or_default()),
-            flow_rollups::destination_district_id
-                .eq(flow.destination_district_id.unwrap_or_default()),
-            flow_rollups::category_id.eq(flow.category_id),
-            flow_rollups::mass_g.eq(flow.mass_g),
-            flow_rollups::co2e_avoided_g.eq(flow.co2e_avoided_g),
-            flow_rollups::flows.eq(1),
-        ))
-        .on_conflict((
-            flow_rollups::month,
-            flow_rollups::origin_district_id,
-            flow_rollups::destination_district_id,
-            flow_rollups::category_id,
-        ))
-        .do_update()
-        .set((
-            flow_rollups::mass_g.eq(flow_rollups::mass_g + excluded(flow_rollups::mass_g)),
-            flow_rollups::co2e_avoided_g
-                .eq(flow_rollups::co2e_avoided_g + excluded(flow_rollups::co2e_avoided_g)),
-            flow_rollups::flows.eq(flow_rollups::flows + 1),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn flow_of(
-    conn: &mut AsyncPgConnection,
-    reservation_id: Uuid,
-) -> QueryResult<Option<FlowRow>> {
-    flows::table
-        .filter(flows::reservation_id.eq(reservation_id))
-        .select(FlowRow::as_select())
-        .first(conn)
-        .await
-        .optional()
 }

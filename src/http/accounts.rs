@@ -3,8 +3,9 @@
 use super::extract::{Authenticated, ClientAddr};
 use super::json::Json;
 use super::problem::Problem;
-use crate::app::accounts::{self, Me, Organisation, OrganisationProfile, Page, TokenPair};
+use crate::app::accounts::{self, Me, Organisation, OrganisationProfile, TokenPair};
 use crate::app::error::AppError;
+use crate::app::paging::Page;
 use crate::app::Ctx;
 use crate::domain::account::{
     Locale, OrganisationKind, OrganisationStatus, Registration, RegistrationInput,
@@ -111,7 +112,7 @@ async fn register(
         address: body.organisation.address.as_deref(),
         location: body.organisation.location.map(|l| (l.lat, l.lon)),
     })?;
-    let me = accounts::register(&ctx, registration).await?;
+    let me = accounts::organisations::register(&ctx, registration).await?;
     Ok(HttpResponse::Created().json(me))
 }
 
@@ -138,7 +139,7 @@ async fn token(
     body: Json<TokenRequest>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.0;
-    let pair = accounts::login(
+    let pair = accounts::sessions::login(
         &ctx,
         &body.email,
         body.password.expose_secret().to_owned(),
@@ -162,7 +163,7 @@ async fn refresh(
     ctx: web::Data<Ctx>,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let pair = accounts::refresh(&ctx, body.0.refresh_token.expose_secret()).await?;
+    let pair = accounts::sessions::refresh(&ctx, body.0.refresh_token.expose_secret()).await?;
     Ok(no_store(pair))
 }
 
@@ -182,7 +183,7 @@ async fn logout(
     auth: Authenticated,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    accounts::logout(&ctx, &auth.0, body.0.refresh_token.expose_secret()).await?;
+    accounts::sessions::logout(&ctx, &auth.0, body.0.refresh_token.expose_secret()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -219,7 +220,7 @@ async fn organisation_profile(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok()
-        .json(accounts::organisation_profile(&ctx, &auth.0, id.into_inner()).await?))
+        .json(accounts::organisations::organisation_profile(&ctx, &auth.0, id.into_inner()).await?))
 }
 
 /// Organisations for review (brokers only), oldest first.
@@ -239,7 +240,7 @@ async fn list_organisations(
     filter: web::Query<OrganisationFilter>,
 ) -> Result<HttpResponse, AppError> {
     let filter = filter.into_inner();
-    let page = accounts::list_organisations(
+    let page = accounts::organisations::list_organisations(
         &ctx,
         &auth.0,
         filter.status,
@@ -267,7 +268,7 @@ async fn verify_organisation(
     auth: Authenticated,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let organisation = accounts::set_organisation_status(
+    let organisation = accounts::organisations::set_organisation_status(
         &ctx,
         &auth.0,
         id.into_inner(),
@@ -295,7 +296,7 @@ async fn suspend_organisation(
     auth: Authenticated,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let organisation = accounts::set_organisation_status(
+    let organisation = accounts::organisations::set_organisation_status(
         &ctx,
         &auth.0,
         id.into_inner(),

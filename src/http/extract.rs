@@ -1,6 +1,7 @@
 //! Extractors: the authenticated actor and the client's address.
 
-use crate::app::accounts::{self, Actor};
+use crate::app::accounts;
+use crate::app::actor::Actor;
 use crate::app::error::AppError;
 use crate::app::Ctx;
 use actix_web::dev::Payload;

@@ -38,7 +38,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 )]
 #[get("/currency")]
 async fn get_currency(ctx: web::Data<Ctx>) -> Result<HttpResponse, AppError> {
-    let currency = ledger::currency(&ctx).await?;
+    let currency = ledger::currency::current(&ctx).await?;
     Ok(HttpResponse::Ok()
         .insert_header(ETag(etag(currency.version)))
         .json(currency))
@@ -67,7 +67,7 @@ async fn put_currency(
     if_match: IfMatch,
     body: Json<CurrencySettings>,
 ) -> Result<HttpResponse, AppError> {
-    let currency = ledger::configure_currency(&ctx, &auth.0, if_match.0, body.0).await?;
+    let currency = ledger::currency::configure(&ctx, &auth.0, if_match.0, body.0).await?;
     Ok(HttpResponse::Ok()
         .insert_header(ETag(etag(currency.version)))
         .json(currency))

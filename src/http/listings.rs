@@ -3,9 +3,9 @@
 use super::extract::{etag, Authenticated, IfMatch, MaybeAuthenticated};
 use super::json::Json;
 use super::problem::Problem;
-use crate::app::accounts::Page;
 use crate::app::error::AppError;
 use crate::app::listings::{self, Listing, ListingPatch, NewListing, Search};
+use crate::app::paging::Page;
 use crate::app::Ctx;
 use crate::db::listings::SearchOrder;
 use crate::domain::listing::ListingStatus;

@@ -3,10 +3,10 @@
 use super::extract::Authenticated;
 use super::json::Json;
 use super::problem::Problem;
-use crate::app::accounts::Page;
-use crate::app::delivery::{self, OutboxEntry};
 use crate::app::error::AppError;
 use crate::app::feed::{self, Notification, NotificationSettings};
+use crate::app::outbox::{self as outbox_uses, OutboxEntry};
+use crate::app::paging::Page;
 use crate::app::Ctx;
 use actix_web::{get, post, put, web, HttpResponse};
 use serde::Deserialize;
@@ -50,7 +50,7 @@ async fn outbox(
     query: web::Query<OutboxQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let page = delivery::outbox(
+    let page = outbox_uses::outbox(
         &ctx,
         &auth.0,
         query.status.as_deref().unwrap_or("failed"),
@@ -78,7 +78,7 @@ async fn retry(
     auth: Authenticated,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(delivery::retry(&ctx, &auth.0, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(outbox_uses::retry(&ctx, &auth.0, id.into_inner()).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -3,8 +3,8 @@
 use super::extract::{etag, Authenticated, MaybeAuthenticated};
 use super::json::Json;
 use super::problem::Problem;
-use crate::app::accounts::Page;
 use crate::app::error::AppError;
+use crate::app::paging::Page;
 use crate::app::passports::{self, Custody, Passport, PassportExport};
 use crate::app::Ctx;
 use crate::domain::custody::CustodyKind;

@@ -3,8 +3,8 @@
 use super::extract::{etag, Authenticated, IfMatch};
 use super::json::Json;
 use super::problem::Problem;
-use crate::app::accounts::Page;
 use crate::app::error::AppError;
+use crate::app::paging::Page;
 use crate::app::wishes::{self, Bundle, Match, NewWish, Wish, WishMatches, WishPatch};
 use crate::app::Ctx;
 use actix_web::http::header::ETag;

@@ -1,6 +1,7 @@
 //! The delivery job: composes due digests and sends due mail, every `every`.
 
-use crate::app::{delivery, Ctx};
+use crate::app::engine::mail as delivery;
+use crate::app::Ctx;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -10,7 +10,7 @@ pub async fn run_forever(ctx: Arc<Ctx>, every: std::time::Duration) {
     let mut interval = tokio::time::interval(every);
     loop {
         interval.tick().await;
-        match ledger::charge_demurrage(&ctx).await {
+        match ledger::demurrage::charge_demurrage(&ctx).await {
             Ok(0) => {}
             Ok(charged) => tracing::info!(charged, "demurrage charged"),
             Err(error) => tracing::warn!(%error, "the demurrage job failed"),

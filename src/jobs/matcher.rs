@@ -1,7 +1,8 @@
 //! The matcher job: works queued subjects when woken — by this instance, or by any instance
 //! through PostgreSQL's NOTIFY — and at least every `every` as a catch-up.
 
-use crate::app::{matcher, Ctx};
+use crate::app::engine::matcher;
+use crate::app::Ctx;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt;
 use secrecy::{ExposeSecret, SecretString};

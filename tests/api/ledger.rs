@@ -86,7 +86,7 @@ async fn balance(app: &TestApp, token: &str) -> (i64, i64) {
 
 async fn audit(app: &TestApp) -> BTreeMap<&'static str, i64> {
     let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
-    ledger::audit(&mut conn).await.unwrap()
+    kringloop::db::ledger::audit(&mut conn).await.unwrap()
 }
 
 fn assert_sound(audit: &BTreeMap<&'static str, i64>) {
@@ -780,7 +780,7 @@ async fn holds_are_posted_or_voided_exactly_once() {
     let hold = async |amount: i64| {
         let mut conn = app.ctx.conn().await.unwrap();
         conn.transaction::<_, AppError, _>(async move |conn| {
-            ledger::hold(
+            ledger::money::hold(
                 conn,
                 from,
                 to,
@@ -796,9 +796,9 @@ async fn holds_are_posted_or_voided_exactly_once() {
         let mut conn = app.ctx.conn().await.unwrap();
         conn.transaction::<_, AppError, _>(async move |conn| {
             if posted {
-                ledger::post(conn, id, now).await
+                ledger::money::post(conn, id, now).await
             } else {
-                ledger::void(conn, id, now).await
+                ledger::money::void(conn, id, now).await
             }
         })
         .await
@@ -909,7 +909,8 @@ async fn hand_over_issues_by_the_policy() {
         let mut conn = app.ctx.conn().await.unwrap();
         let issued = conn
             .transaction::<_, AppError, _>(async move |conn| {
-                ledger::issue_for_handover(conn, donor_id, id, grams, "reservation-x", now).await
+                ledger::money::issue_for_handover(conn, donor_id, id, grams, "reservation-x", now)
+                    .await
             })
             .await
             .unwrap();
@@ -956,7 +957,10 @@ async fn demurrage_charges_idle_balances_once_a_month() {
     // Without a rate, nothing happens.
     app.clock
         .set(month.next().next().start() + Duration::hours(1));
-    assert_eq!(ledger::charge_demurrage(&app.ctx).await.unwrap(), 0);
+    assert_eq!(
+        ledger::demurrage::charge_demurrage(&app.ctx).await.unwrap(),
+        0
+    );
     let broker = app.broker().await;
     let (maker, donor) = (
         token("mo@maakplaats.test").await,
@@ -977,8 +981,8 @@ async fn demurrage_charges_idle_balances_once_a_month() {
 
     // Two instances at once, and again later: each account is charged once for the month.
     let (a, b) = futures_util::future::join(
-        ledger::charge_demurrage(&app.ctx),
-        ledger::charge_demurrage(&app.ctx),
+        ledger::demurrage::charge_demurrage(&app.ctx),
+        ledger::demurrage::charge_demurrage(&app.ctx),
     )
     .await;
     assert_eq!(a.unwrap() + b.unwrap(), 2);
@@ -991,7 +995,10 @@ async fn demurrage_charges_idle_balances_once_a_month() {
     assert_eq!(entries["items"][0]["kind"], "demurrage");
     assert_eq!(entries["items"][0]["counterparty"]["system"], "demurrage");
     app.clock.advance(Duration::days(3));
-    assert_eq!(ledger::charge_demurrage(&app.ctx).await.unwrap(), 0);
+    assert_eq!(
+        ledger::demurrage::charge_demurrage(&app.ctx).await.unwrap(),
+        0
+    );
     assert_eq!(
         app.sql_count("SELECT count(*) FROM transfers WHERE kind = 'demurrage'")
             .await,
@@ -1148,7 +1155,7 @@ async fn the_ledger_balances_under_concurrent_load() {
                         let mut conn = app.ctx.conn().await.unwrap();
                         let held = conn
                             .transaction::<_, AppError, _>(async move |conn| {
-                                ledger::hold(
+                                ledger::money::hold(
                                     conn,
                                     payer,
                                     payee,
@@ -1181,9 +1188,9 @@ async fn the_ledger_balances_under_concurrent_load() {
                             let settled = conn
                                 .transaction::<_, AppError, _>(async move |conn| {
                                     if posted {
-                                        ledger::post(conn, id, now).await
+                                        ledger::money::post(conn, id, now).await
                                     } else {
-                                        ledger::void(conn, id, now).await
+                                        ledger::money::void(conn, id, now).await
                                     }
                                 })
                                 .await;

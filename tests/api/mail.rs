@@ -7,7 +7,7 @@ use crate::stock::{create_listing, create_passport, doors_passport, offer, SITE}
 use crate::support::{test_settings, TestApp};
 use crate::wishes::{category_id, create_wish, doors_wish, matches_of};
 use chrono::Duration;
-use kringloop::app::delivery;
+use kringloop::app::engine::mail as delivery;
 use secrecy::SecretString;
 use serde_json::json;
 use std::collections::HashSet;

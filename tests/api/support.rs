@@ -364,7 +364,7 @@ impl TestApp {
 
     /// A broker account; returns its access token.
     pub async fn broker(&self) -> String {
-        let created = kringloop::app::accounts::create_broker(
+        let created = kringloop::app::accounts::organisations::create_broker(
             &self.ctx,
             "broker@gemeente.test",
             "correct horse battery",

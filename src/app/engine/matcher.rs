@@ -10,12 +10,13 @@
 //! worked second sees the other's row; stored matches are unique per (listing, wish) and each
 //! notification has a dedupe key, so two instances working the same pair write it once.
 
-use super::error::{stored, AppError, AppResult};
-use super::notifications::{members, notify};
-use super::Ctx;
+use crate::app::error::{stored, AppError, AppResult};
+use crate::app::notifications::{members, notify};
+use crate::app::Ctx;
 use crate::db::categories as categories_q;
 use crate::db::matches::{self as q, MatchChanges, MatchRow, NewBundleRow, NewMatchRow, OfferRow};
 use crate::db::wishes::{self as wishes_q, WishRow};
+use crate::db::{Atomic, Conn};
 use crate::domain::account::Locale;
 use crate::domain::geo::Location;
 use crate::domain::listing::ListingStatus;
@@ -26,7 +27,6 @@ use crate::domain::matching::{
 use crate::domain::passport::{Condition, Dimensions};
 use crate::domain::quantity::{Quantity, Unit};
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::{Mutex, Notify};
@@ -79,11 +79,7 @@ pub enum Subject {
 
 /// Queues `subject` in the caller's transaction; returns the job's id, to be worked at once
 /// after commit with [`run_jobs`].
-pub async fn enqueue(
-    conn: &mut AsyncPgConnection,
-    subject: Subject,
-    now: DateTime<Utc>,
-) -> AppResult<i64> {
+pub async fn enqueue(conn: &mut Conn, subject: Subject, now: DateTime<Utc>) -> AppResult<i64> {
     let (kind, id) = match subject {
         Subject::Listing(id) => ("listing", id),
         Subject::Wish(id) => ("wish", id),
@@ -142,7 +138,7 @@ pub async fn run_jobs(ctx: &Ctx, only: Option<&[i64]>) -> AppResult<usize> {
 }
 
 /// Loads everything at the first call, then what changed since the previous call.
-async fn catch_up(conn: &mut AsyncPgConnection, state: &mut State) -> AppResult<()> {
+async fn catch_up(conn: &mut Conn, state: &mut State) -> AppResult<()> {
     let xmin = q::snapshot_xmin(conn).await?;
     let since = state.watermark.unwrap_or(0);
     let full = state.watermark.is_none();
@@ -304,7 +300,7 @@ fn retraction_cause(offer: Option<&Offer>, status: Option<ListingStatus>) -> &'s
 }
 
 async fn work(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     state: &State,
     subject: Subject,
     now: DateTime<Utc>,
@@ -361,10 +357,7 @@ async fn work(
     Ok(())
 }
 
-async fn listing_status(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> AppResult<Option<ListingStatus>> {
+async fn listing_status(conn: &mut Conn, id: Uuid) -> AppResult<Option<ListingStatus>> {
     match crate::db::listings::find(conn, id).await? {
         Some(row) => Ok(Some(stored(&row.status)?)),
         None => Ok(None),
@@ -373,7 +366,7 @@ async fn listing_status(
 
 /// Stores the pair's match as it is now and tells whoever must hear of the change.
 async fn settle_pair(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     state: &State,
     wish: &Wish,
     offer: &Offer,
@@ -494,7 +487,7 @@ fn payload(state: &State, row: &MatchRow, meta: &WishMeta) -> serde_json::Value 
 }
 
 async fn tell_new(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     state: &State,
     row: &MatchRow,
     meta: &WishMeta,
@@ -531,7 +524,7 @@ async fn tell_new(
 }
 
 async fn tell_demander(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     state: &State,
     row: &MatchRow,
     meta: &WishMeta,
@@ -547,7 +540,7 @@ async fn tell_demander(
 }
 
 async fn retract(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     state: &State,
     row: MatchRow,
     cause: &str,
@@ -601,7 +594,7 @@ pub struct StoredBundlePart {
 
 /// Works out the wish's best bundle from its live matches and proposes it when it is new.
 async fn rebundle(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Conn,
     state: &State,
     wish_id: Uuid,
     now: DateTime<Utc>,

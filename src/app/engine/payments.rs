@@ -14,14 +14,14 @@
 //! every payment of the batch is answered 503, and a retry with its `Idempotency-Key` gets the
 //! first answer if it did.
 
-use super::error::{AppError, AppResult};
-use super::idempotency::{self, Answer, KeyedRequest};
-use super::ledger;
+use crate::app::error::{AppError, AppResult};
+use crate::app::idempotency::{self, Answer, KeyedRequest};
+use crate::app::ledger::money;
 use crate::db::ledger as q;
+use crate::db::{Atomic, Conn};
 use crate::db::{Pool, PooledConn};
 use crate::domain::ledger::{Amount, TransferKind};
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -143,7 +143,7 @@ async fn run_lane(pool: Pool, code: Arc<OnceLock<String>>, mut receiver: mpsc::R
 }
 
 /// Makes and answers the payments; whether all went well (and the connection is fit to keep).
-async fn make_batch(conn: &mut AsyncPgConnection, code: &OnceLock<String>, jobs: Vec<Job>) -> bool {
+async fn make_batch(conn: &mut Conn, code: &OnceLock<String>, jobs: Vec<Job>) -> bool {
     if jobs.len() > 1 {
         match together(conn, code, &jobs).await {
             Together::Committed(answers) => {
@@ -179,7 +179,7 @@ enum Together {
 }
 
 /// The payments in one transaction, their accounts locked first in id order.
-async fn together(conn: &mut AsyncPgConnection, code: &OnceLock<String>, jobs: &[Job]) -> Together {
+async fn together(conn: &mut Conn, code: &OnceLock<String>, jobs: &[Job]) -> Together {
     let mut accounts: Vec<Uuid> = jobs
         .iter()
         .flat_map(|job| [job.payment.from, job.payment.to])
@@ -213,11 +213,7 @@ async fn together(conn: &mut AsyncPgConnection, code: &OnceLock<String>, jobs: &
 }
 
 /// One payment in its own transaction.
-async fn alone(
-    conn: &mut AsyncPgConnection,
-    code: &OnceLock<String>,
-    payment: &Payment,
-) -> AppResult<Answer> {
+async fn alone(conn: &mut Conn, code: &OnceLock<String>, payment: &Payment) -> AppResult<Answer> {
     let (answer, read) = conn
         .transaction::<_, AppError, _>(async |conn| {
             let code = currency_code(conn, code).await?;
@@ -229,7 +225,7 @@ async fn alone(
 }
 
 /// The currency's code: the one remembered, or the one in the database.
-async fn currency_code(conn: &mut AsyncPgConnection, code: &OnceLock<String>) -> AppResult<String> {
+async fn currency_code(conn: &mut Conn, code: &OnceLock<String>) -> AppResult<String> {
     match code.get() {
         Some(known) => Ok(known.clone()),
         None => Ok(q::currency(conn).await?.code),
@@ -242,9 +238,9 @@ fn remember(code: &OnceLock<String>, read: String) {
 }
 
 /// The payment, once per idempotency key, inside the caller's transaction.
-async fn make(conn: &mut AsyncPgConnection, payment: &Payment, code: &str) -> AppResult<Answer> {
+async fn make(conn: &mut Conn, payment: &Payment, code: &str) -> AppResult<Answer> {
     idempotency::once(conn, payment.key.as_ref(), payment.now, async |conn| {
-        let row = ledger::transfer(
+        let row = money::transfer(
             conn,
             payment.from,
             payment.to,
@@ -255,7 +251,7 @@ async fn make(conn: &mut AsyncPgConnection, payment: &Payment, code: &str) -> Ap
             payment.now,
         )
         .await?;
-        ledger::transfer_answer(201, row, code)
+        crate::app::ledger::transfer::transfer_answer(201, row, code)
     })
     .await
 }

@@ -10,7 +10,7 @@
 //! catches up first, so that a search sees every change committed before it (the tests run
 //! that way).
 
-use super::error::AppResult;
+use crate::app::error::AppResult;
 use crate::db::listings::{self as q, ListingRow, SearchHit, SearchQuery, StockRow};
 use crate::db::matches::snapshot_xmin;
 use crate::db::Pool;

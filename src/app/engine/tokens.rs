@@ -1,6 +1,6 @@
 //! Access tokens (short-lived HS256 JWTs) and opaque refresh tokens.
 
-use super::error::AppError;
+use crate::app::error::AppError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};

@@ -1,0 +1,249 @@
+//! Organisations: signing up (a person and their unverified organisation), public profiles,
+//! the broker's verification queue and decisions, and broker accounts made from the command line.
+
+use super::passwords::hash_password;
+use super::{Me, Member, Organisation, OrganisationProfile, User};
+use crate::app::actor::Actor;
+use crate::app::error::{is_unique_violation, stored, AppError, AppResult};
+use crate::app::notifications::notify;
+use crate::app::paging::{id_cursor, page_size, split, Page};
+use crate::app::Ctx;
+use crate::db::accounts::{self as q, NewOrganisationRow, NewUserRow};
+use crate::db::Atomic;
+use crate::domain::account::{
+    Email, Locale, OrgRole, OrganisationKind, OrganisationStatus, Password, Registration,
+};
+use crate::domain::validation::bounded_text;
+use uuid::Uuid;
+
+/// Signs up a person and founds their (unverified) organisation.
+pub async fn register(ctx: &Ctx, registration: Registration) -> AppResult<Me> {
+    let password_hash = hash_password(registration.password.clone()).await?;
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    let district_id = match registration.organisation.location {
+        Some(location) => crate::app::districts::index(&mut conn)
+            .await?
+            .locate(location.lat, location.lon),
+        None => None,
+    };
+    let result = conn
+        .transaction::<_, crate::db::Error, _>(async move |conn| {
+            let org = &registration.organisation;
+            let organisation = q::insert_organisation(
+                conn,
+                &NewOrganisationRow {
+                    id: Uuid::now_v7(),
+                    name: &org.name,
+                    kind: org.kind.as_str(),
+                    status: OrganisationStatus::Unverified.as_str(),
+                    kvk_number: org.kvk_number.as_ref().map(|k| k.as_str()),
+                    address: org.address.as_deref(),
+                    lat: org.location.map(|l| l.lat),
+                    lon: org.location.map(|l| l.lon),
+                    verified_at: None,
+                    district_id,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .await?;
+            let user = q::insert_user(
+                conn,
+                &NewUserRow {
+                    id: Uuid::now_v7(),
+                    organisation_id: organisation.id,
+                    email: registration.email.as_str(),
+                    password_hash: &password_hash,
+                    display_name: &registration.display_name,
+                    locale: registration.locale.as_str(),
+                    org_role: OrgRole::Owner.as_str(),
+                    is_broker: false,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .await?;
+            Ok((user, organisation))
+        })
+        .await;
+    match result {
+        Ok((user, organisation)) => Ok(Me {
+            user: user.try_into()?,
+            organisation: organisation.try_into()?,
+        }),
+        Err(error) if is_unique_violation(&error, "users_email_key") => Err(AppError::Conflict {
+            code: "email-taken",
+            detail: "an account with this e-mail address already exists".into(),
+        }),
+        Err(error) => Err(error.into()),
+    }
+}
+/// An organisation's public profile; members' e-mail addresses only for its own members and
+/// for brokers.
+pub async fn organisation_profile(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<OrganisationProfile> {
+    let mut conn = ctx.conn().await?;
+    let organisation = q::find_organisation(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound("organisation"))?;
+    let show_email = actor.organisation_id == id || actor.is_broker;
+    let members = q::members(&mut conn, id)
+        .await?
+        .into_iter()
+        .map(|user| {
+            Ok(Member {
+                id: user.id,
+                role: stored(&user.org_role)?,
+                display_name: user.display_name,
+                email: show_email.then_some(user.email),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(OrganisationProfile {
+        organisation: organisation.try_into()?,
+        members,
+    })
+}
+
+/// Organisations for the broker's review, oldest first.
+pub async fn list_organisations(
+    ctx: &Ctx,
+    actor: &Actor,
+    status: Option<OrganisationStatus>,
+    cursor: Option<&str>,
+    limit: u32,
+) -> AppResult<Page<Organisation>> {
+    actor.require_broker()?;
+    let after = id_cursor(cursor)?;
+    let limit = page_size(limit);
+    let mut conn = ctx.conn().await?;
+    let rows = q::list_organisations(
+        &mut conn,
+        status.map(OrganisationStatus::as_str),
+        after,
+        limit + 1,
+    )
+    .await?;
+    let (rows, more) = split(rows, limit);
+    let items = rows
+        .into_iter()
+        .map(Organisation::try_from)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Page::new(items, more, |o| o.id.to_string()))
+}
+
+/// The broker verifies or suspends an organisation; its owners are told.
+pub async fn set_organisation_status(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: Uuid,
+    status: OrganisationStatus,
+) -> AppResult<Organisation> {
+    actor.require_broker()?;
+    let now = ctx.now();
+    let broker = actor.user_id;
+    let mut conn = ctx.conn().await?;
+    let row = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+                let current = q::lock_organisation(conn, id).await?.ok_or(AppError::NotFound("organisation"))?;
+                if current.status == status.as_str() {
+                    return Ok(current);
+                }
+                let verified = match status {
+                    OrganisationStatus::Verified => Some((now, broker)),
+                    _ => None,
+                };
+                let updated = q::set_organisation_status(conn, id, status.as_str(), verified, now).await?;
+                let owners: Vec<Uuid> = q::members(conn, id)
+                    .await?
+                    .into_iter()
+                    .filter(|user| user.org_role == OrgRole::Owner.as_str())
+                    .map(|user| user.id)
+                    .collect();
+                let event = format!("organisation_{}", status.as_str());
+                let payload = serde_json::json!({ "organisation_id": id, "name": updated.name, "status": status });
+                notify(conn, &event, &now.timestamp_micros().to_string(), &owners, &payload, now).await?;
+                Ok(updated)
+        })
+        .await?;
+    row.try_into()
+}
+
+/// Makes a broker account (from the command line), in a verified municipality organisation
+/// of the given name, created when missing.
+pub async fn create_broker(
+    ctx: &Ctx,
+    email: &str,
+    password: &str,
+    display_name: &str,
+    organisation_name: &str,
+) -> AppResult<User> {
+    let mut errors = crate::domain::validation::FieldErrors::new();
+    let email = errors.take("/email", Email::parse(email));
+    let password = errors.take("/password", Password::parse(password));
+    let display_name = errors.take("/display_name", bounded_text(display_name, 1, 100));
+    let organisation_name = errors.take("/organisation", bounded_text(organisation_name, 1, 200));
+    let (Some(email), Some(password), Some(display_name), Some(organisation_name)) =
+        (email, password, display_name, organisation_name)
+    else {
+        return Err(AppError::Validation(errors));
+    };
+    let password_hash = hash_password(password).await?;
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    let result = conn
+        .transaction::<_, crate::db::Error, _>(async move |conn| {
+            let organisation = match q::find_municipality_by_name(conn, &organisation_name).await? {
+                Some(existing) => existing,
+                None => {
+                    q::insert_organisation(
+                        conn,
+                        &NewOrganisationRow {
+                            id: Uuid::now_v7(),
+                            name: &organisation_name,
+                            kind: OrganisationKind::Municipality.as_str(),
+                            status: OrganisationStatus::Verified.as_str(),
+                            kvk_number: None,
+                            address: None,
+                            lat: None,
+                            lon: None,
+                            verified_at: Some(now),
+                            district_id: None,
+                            created_at: now,
+                            updated_at: now,
+                        },
+                    )
+                    .await?
+                }
+            };
+            q::insert_user(
+                conn,
+                &NewUserRow {
+                    id: Uuid::now_v7(),
+                    organisation_id: organisation.id,
+                    email: email.as_str(),
+                    password_hash: &password_hash,
+                    display_name: &display_name,
+                    locale: Locale::Nl.as_str(),
+                    org_role: OrgRole::Owner.as_str(),
+                    is_broker: true,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .await
+        })
+        .await;
+    match result {
+        Ok(user) => user.try_into(),
+        Err(error) if is_unique_violation(&error, "users_email_key") => Err(AppError::Conflict {
+            code: "email-taken",
+            detail: "an account with this e-mail address already exists".into(),
+        }),
+        Err(error) => Err(error.into()),
+    }
+}

@@ -1,0 +1,91 @@
+//! The outbox as the broker sees it: mail that could not be delivered, and retrying it.
+
+use super::actor::Actor;
+use super::error::{AppError, AppResult};
+use super::paging::{id_cursor, page_size, split, Page};
+use super::Ctx;
+use crate::db::outbox::{self as q, OutboxRow};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// An outbox row as a broker sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OutboxEntry {
+    pub id: Uuid,
+    pub event: String,
+    pub recipient_user_id: Uuid,
+    pub channel: String,
+    /// pending, delivered, failed, skipped, digest or digested.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<OutboxRow> for OutboxEntry {
+    fn from(row: OutboxRow) -> Self {
+        OutboxEntry {
+            id: row.id,
+            event: row.event,
+            recipient_user_id: row.recipient_user_id,
+            channel: row.channel,
+            status: row.status,
+            attempts: row.attempts,
+            next_attempt_at: row.next_attempt_at,
+            last_error: row.last_error,
+            created_at: row.created_at,
+            delivered_at: row.delivered_at,
+        }
+    }
+}
+
+const STATUSES: [&str; 6] = [
+    "pending",
+    "delivered",
+    "failed",
+    "skipped",
+    "digest",
+    "digested",
+];
+
+/// Outbox rows of one status, for the broker (failed mail above all).
+pub async fn outbox(
+    ctx: &Ctx,
+    actor: &Actor,
+    status: &str,
+    cursor: Option<&str>,
+    limit: u32,
+) -> AppResult<Page<OutboxEntry>> {
+    actor.require_broker()?;
+    if !STATUSES.contains(&status) {
+        return Err(AppError::BadRequest(format!(
+            "status must be one of: {}",
+            STATUSES.join(", ")
+        )));
+    }
+    let before = id_cursor(cursor)?;
+    let limit = page_size(limit);
+    let mut conn = ctx.conn().await?;
+    let rows = q::with_status(&mut conn, status, before, limit + 1).await?;
+    let (rows, more) = split(rows, limit);
+    let items = rows.into_iter().map(OutboxEntry::from).collect();
+    Ok(Page::new(items, more, |e: &OutboxEntry| e.id.to_string()))
+}
+
+/// A broker sends a failed mail again, with fresh attempts.
+pub async fn retry(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<OutboxEntry> {
+    actor.require_broker()?;
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    match q::retry_failed(&mut conn, id, now).await? {
+        Some(row) => Ok(OutboxEntry::from(row)),
+        None => Err(AppError::Conflict {
+            code: "not-failed",
+            detail: "only a failed notification can be retried".into(),
+        }),
+    }
+}
