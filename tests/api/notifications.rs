@@ -1,50 +1,49 @@
 //! The in-app feed fills from the outbox; each user reads and changes only their own.
 
-use crate::support::TestApp;
+use crate::support::*;
 use reqwest::Method;
 use serde_json::json;
+
+/// An owner whose organisation was verified, and the one notification that told it so.
+async fn told_of_verification(app: &TestApp) -> (Member, String) {
+    let broker = app.broker().await;
+    let owner = unverified(app, "sanne@sloop.test", "contractor").await;
+    verify(app, &broker, &owner.org).await;
+    let feed = app.get("/api/v1/notifications", Some(&owner.token)).await;
+    let id = feed.items()[0]["id"].as_str().unwrap().to_owned();
+    (owner, id)
+}
 
 #[actix_web::test]
 async fn verification_reaches_the_owners_feed() {
     let app = TestApp::spawn().await;
     let broker = app.broker().await;
-    let (owner, org) = app.member("sanne@sloop.test", "contractor").await;
-    let (other, _) = app.member("mo@maakplaats.test", "makerspace").await;
-    assert!(
-        app.get("/api/v1/notifications", Some(&owner)).await.body["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
-    app.post(
-        &format!("/api/v1/admin/organisations/{org}/verify"),
-        Some(&broker),
-        &json!({}),
-    )
-    .await;
+    let owner = unverified(&app, "sanne@sloop.test", "contractor").await;
+    let feed = app.get("/api/v1/notifications", Some(&owner.token)).await;
+    assert!(feed.items().is_empty());
+    verify(&app, &broker, &owner.org).await;
 
-    let feed = app.get("/api/v1/notifications", Some(&owner)).await;
-    assert_eq!(feed.status, 200, "{}", feed.body);
-    let items = feed.body["items"].as_array().unwrap();
+    let feed = app.get("/api/v1/notifications", Some(&owner.token)).await;
+    let items = feed.items();
     assert_eq!(
         items.len(),
         1,
         "one in-app notification, the e-mail row is not in the feed"
     );
     assert_eq!(items[0]["event"], "organisation_verified");
-    assert_eq!(items[0]["payload"]["organisation_id"], org);
-    let id = items[0]["id"].as_str().unwrap();
+    assert_eq!(items[0]["payload"]["organisation_id"], owner.org.as_str());
+}
 
-    // Others neither see nor mark it.
-    assert!(
-        app.get("/api/v1/notifications", Some(&other)).await.body["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+#[actix_web::test]
+async fn others_neither_see_nor_mark_a_notification() {
+    let app = TestApp::spawn().await;
+    let (_, id) = told_of_verification(&app).await;
+    let other = unverified(&app, "mo@maakplaats.test", "makerspace").await;
+    let feed = app.get("/api/v1/notifications", Some(&other.token)).await;
+    assert!(feed.items().is_empty());
     app.post(
         &format!("/api/v1/notifications/{id}/read"),
-        Some(&other),
+        Some(&other.token),
         &json!({}),
     )
     .await
@@ -52,35 +51,26 @@ async fn verification_reaches_the_owners_feed() {
     app.get("/api/v1/notifications", None)
         .await
         .assert_problem(401, "unauthenticated");
+}
 
-    let read = app
-        .post(
-            &format!("/api/v1/notifications/{id}/read"),
-            Some(&owner),
-            &json!({}),
-        )
-        .await;
+#[actix_web::test]
+async fn a_notification_is_read_once() {
+    let app = TestApp::spawn().await;
+    let (owner, id) = told_of_verification(&app).await;
+    let path = format!("/api/v1/notifications/{id}/read");
+    let read = app.post(&path, Some(&owner.token), &json!({})).await;
     assert_eq!(read.status, 200, "{}", read.body);
     let first_read = read.body["read_at"].clone();
     assert!(first_read.is_string());
-    let again = app
-        .post(
-            &format!("/api/v1/notifications/{id}/read"),
-            Some(&owner),
-            &json!({}),
-        )
-        .await;
+    let again = app.post(&path, Some(&owner.token), &json!({})).await;
     assert_eq!(
         again.body["read_at"], first_read,
         "the first reading counts"
     );
-    assert!(app
-        .get("/api/v1/notifications?unread=true", Some(&owner))
-        .await
-        .body["items"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    let unread = app
+        .get("/api/v1/notifications?unread=true", Some(&owner.token))
+        .await;
+    assert!(unread.items().is_empty());
 }
 
 #[actix_web::test]

@@ -1,7 +1,6 @@
 //! Stock search: every filter, the sort orders, keyset pages, open data and bad input.
 
-use crate::stock::{create_listing, create_passport, doors_passport, offer};
-use crate::support::{test_settings, TestApp};
+use crate::support::*;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use kringloop::config::Settings;
 use reqwest::Method;
@@ -44,9 +43,7 @@ async fn search(app: &TestApp, query: &str) -> Vec<String> {
 /// A small stock: four lots of different kinds, places, prices, conditions and dates.
 async fn stock(app: &TestApp) -> String {
     let broker = app.broker().await;
-    let (owner, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
+    let owner = verified(app, &broker, Market::DONOR, "contractor").await;
     let lots = [
         // (category, name, condition, lat, lon, amount, price, days until available)
         (
@@ -91,22 +88,25 @@ async fn stock(app: &TestApp) -> String {
         ),
     ];
     for (category, name, condition, lat, lon, amount, price, days) in lots {
-        let mut passport = doors_passport();
-        passport["category"] = json!(category);
-        passport["name"] = json!(name);
-        passport["description"] = json!(null);
-        passport["condition"] = json!(condition);
-        passport["eural_code"] = json!(null);
-        let passport = create_passport(app, &owner, &passport).await;
-        let mut body = offer(&passport["id"], amount, days);
-        body["pickup"] = json!({"lat": lat, "lon": lon});
-        body["price"] = match price {
-            Some((amount, currency)) => json!({"amount": amount, "currency": currency}),
-            None => json!(null),
+        let passport = PassportBuilder::doors()
+            .category(category)
+            .name(name)
+            .condition(condition)
+            .set("description", Value::Null)
+            .set("eural_code", Value::Null)
+            .create(app, &owner)
+            .await;
+        let lot = ListingBuilder::of(&passport)
+            .quantity(amount)
+            .from_days(days)
+            .pickup(lat, lon);
+        let lot = match price {
+            Some((amount, currency)) => lot.price(amount, currency),
+            None => lot.free(),
         };
-        create_listing(app, &owner, &body).await;
+        lot.create(app, &owner).await;
     }
-    owner
+    owner.token
 }
 
 #[actix_web::test]
@@ -281,12 +281,9 @@ async fn bad_search_input_is_a_4xx() {
 }
 
 #[actix_web::test]
-async fn bad_passport_and_listing_input_is_a_4xx() {
+async fn bad_passport_input_is_a_422_with_pointers() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (owner, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
+    let owner = Market::open(&app).await.donor.token;
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"composition": [{"material": "oak", "fraction_ppm": 700000}, {"material": "steel", "fraction_ppm": 400000}]}),
@@ -319,10 +316,7 @@ async fn bad_passport_and_listing_input_is_a_4xx() {
         (json!({"spaceship": true}), "/spaceship"),
     ];
     for (change, pointer) in cases {
-        let mut body = doors_passport();
-        for (key, value) in change.as_object().unwrap() {
-            body[key] = value.clone();
-        }
+        let body = PassportBuilder::doors().with(&change).json();
         let response = app.post("/api/v1/passports", Some(&owner), &body).await;
         response.assert_problem(422, "validation");
         let pointers: Vec<&str> = response.body["errors"]
@@ -333,13 +327,27 @@ async fn bad_passport_and_listing_input_is_a_4xx() {
             .collect();
         assert!(pointers.contains(&pointer), "{change}: {pointers:?}");
     }
+    let import = app
+        .post(
+            "/api/v1/passports/import",
+            Some(&owner),
+            &json!({"format": "other/9", "passport": PassportBuilder::doors().json()}),
+        )
+        .await;
+    import.assert_problem(422, "validation");
     assert_eq!(
         app.sql_count("SELECT count(*) AS count FROM passports")
             .await,
         0
     );
+}
 
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
+#[actix_web::test]
+async fn bad_listing_input_is_a_422_with_pointers() {
+    let app = TestApp::spawn().await;
+    let owner = Market::open(&app).await.donor;
+    let passport = PassportBuilder::doors().create(&app, &owner).await;
+    let owner = owner.token;
     let listing_cases: Vec<(Value, &str)> = vec![
         (
             json!({"quantity": {"amount": -8, "unit": "piece"}}),
@@ -373,10 +381,7 @@ async fn bad_passport_and_listing_input_is_a_4xx() {
         (json!({"available_from": "next week"}), "/available_from"),
     ];
     for (change, pointer) in listing_cases {
-        let mut body = offer(&passport["id"], 8, 0);
-        for (key, value) in change.as_object().unwrap() {
-            body[key] = value.clone();
-        }
+        let body = ListingBuilder::of(&passport).with(&change).json();
         let response = app.post("/api/v1/listings", Some(&owner), &body).await;
         response.assert_problem(422, "validation");
         let pointers: Vec<&str> = response.body["errors"]
@@ -391,18 +396,10 @@ async fn bad_passport_and_listing_input_is_a_4xx() {
         .post(
             "/api/v1/listings",
             Some(&owner),
-            &offer(&json!("01a22385-1fdd-7714-a7d3-904521947761"), 8, 0),
+            &ListingBuilder::of(&json!({"id": "01a22385-1fdd-7714-a7d3-904521947761"})).json(),
         )
         .await;
     unknown.assert_problem(404, "not-found");
-    let import = app
-        .post(
-            "/api/v1/passports/import",
-            Some(&owner),
-            &json!({"format": "other/9", "passport": doors_passport()}),
-        )
-        .await;
-    import.assert_problem(422, "validation");
     assert_eq!(
         app.sql_count("SELECT count(*) AS count FROM listings")
             .await,
@@ -417,8 +414,10 @@ async fn open_data_shows_no_one() {
     app.upload_districts(&broker).await;
     let owner = stock(&app).await;
     // One more lot, withdrawn: it must not be published.
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
-    let gone = create_listing(&app, &owner, &offer(&passport["id"], 2, 0)).await;
+    let gone = ListingBuilder::doors()
+        .quantity(2)
+        .create(&app, &owner)
+        .await;
     app.post(
         &format!("/api/v1/listings/{}/withdraw", gone["id"].as_str().unwrap()),
         Some(&owner),
@@ -516,10 +515,13 @@ async fn lots_at_the_same_place_page_by_id() {
 
 async fn lots_at_the_same_place_page_by_id_in(app: TestApp) {
     let owner = stock(&app).await;
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
+    let passport = PassportBuilder::doors().create(&app, &owner).await;
     let mut same_place = Vec::new();
     for amount in 1..=7 {
-        let created = create_listing(&app, &owner, &offer(&passport["id"], amount, 0)).await;
+        let created = ListingBuilder::of(&passport)
+            .quantity(amount)
+            .create(&app, &owner)
+            .await;
         same_place.push(created["id"].as_str().unwrap().to_owned());
     }
     same_place.sort();
@@ -674,11 +676,13 @@ async fn nearest_first_pages_equal_a_plain_query_in(app: TestApp) {
 async fn the_copy_and_the_database_answer_alike() {
     let app = TestApp::spawn().await;
     let owner = stock(&app).await;
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
-    let mut noted = offer(&passport["id"], 3, 2);
-    noted["note"] = json!("Ophalen na 16:00");
-    noted["available_until"] = json!((Utc::now() + Duration::days(40)).to_rfc3339());
-    create_listing(&app, &owner, &noted).await;
+    ListingBuilder::doors()
+        .quantity(3)
+        .from_days(2)
+        .note("Ophalen na 16:00")
+        .until_days(40)
+        .create(&app, &owner)
+        .await;
     let [_, database] = both_ways();
     let plain = app.spawn_beside(database).await;
     for query in [
@@ -725,8 +729,10 @@ async fn a_copy_follows_changes_when_it_catches_up() {
     other.ctx.stock.catch_up(&other.ctx.pool).await.unwrap();
     assert_eq!(other.ctx.stock.lots(), Some(4));
 
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
-    let new = create_listing(&app, &owner, &offer(&passport["id"], 5, 0)).await;
+    let new = ListingBuilder::doors()
+        .quantity(5)
+        .create(&app, &owner)
+        .await;
     let new = new["id"].as_str().unwrap().to_owned();
     let gone = &first[0];
     let withdrawn = app
