@@ -30,7 +30,7 @@ async fn three_announced_lots() -> Announced {
         let donor = verified(&app, &broker, &format!("sloop{i}@sloop.test"), "contractor").await;
         let lot = ListingBuilder::doors()
             .quantity(amount)
-            .from_days(days)
+            .available_in_days(days)
             .pickup(SITE.0 + 0.005 * i as f64, SITE.1)
             .create(&app, &donor)
             .await;

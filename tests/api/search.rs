@@ -98,7 +98,7 @@ async fn stock(app: &TestApp) -> String {
             .await;
         let lot = ListingBuilder::of(&passport)
             .quantity(amount)
-            .from_days(days)
+            .available_in_days(days)
             .pickup(lat, lon);
         let lot = match price {
             Some((amount, currency)) => lot.price(amount, currency),
@@ -678,9 +678,9 @@ async fn the_copy_and_the_database_answer_alike() {
     let owner = stock(&app).await;
     ListingBuilder::doors()
         .quantity(3)
-        .from_days(2)
+        .available_in_days(2)
         .note("Ophalen na 16:00")
-        .until_days(40)
+        .available_until_in_days(40)
         .create(&app, &owner)
         .await;
     let [_, database] = both_ways();

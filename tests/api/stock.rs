@@ -57,7 +57,7 @@ async fn a_hazard_blocks_listing_until_a_clearance_names_it() {
     app.post(
         "/api/v1/listings",
         Some(&contractor.token),
-        &ListingBuilder::of(&passport).from_days(30).json(),
+        &ListingBuilder::of(&passport).available_in_days(30).json(),
     )
     .await
     .assert_problem(409, "hazard-not-cleared");
@@ -75,7 +75,7 @@ async fn a_hazard_blocks_listing_until_a_clearance_names_it() {
     assert_eq!(cleared.status, 200, "{}", cleared.body);
     assert_eq!(cleared.body["listable"], true);
     ListingBuilder::of(&passport)
-        .from_days(30)
+        .available_in_days(30)
         .create(&app, contractor)
         .await;
 }
@@ -87,7 +87,7 @@ async fn an_announced_lot_is_found_nearby_and_becomes_available_on_its_date() {
 
     // Eight doors announced for next month.
     let listing = ListingBuilder::doors()
-        .from_days(30)
+        .available_in_days(30)
         .create(&app, &market.donor)
         .await;
     assert_eq!(listing["status"], "announced");
@@ -469,7 +469,7 @@ async fn listings_expire_and_their_owners_are_told() {
     let app = TestApp::spawn().await;
     let market = Market::open(&app).await;
     let listing = ListingBuilder::doors()
-        .until_days(14)
+        .available_until_in_days(14)
         .create(&app, &market.donor)
         .await;
     assert_eq!(

@@ -24,7 +24,7 @@ async fn wished(app: &TestApp) -> Wished {
     let wish = WishBuilder::doors().create(app, &market.maker).await;
     let announced = ListingBuilder::doors()
         .quantity(6)
-        .from_days(30)
+        .available_in_days(30)
         .create(app, &market.donor)
         .await;
     Wished {
@@ -186,7 +186,7 @@ async fn wish_with_a_match(app: &TestApp) -> (Market, Value, Value) {
     let wish = WishBuilder::doors().create(app, &market.maker).await;
     let listing = ListingBuilder::doors()
         .quantity(4)
-        .from_days(20)
+        .available_in_days(20)
         .create(app, &market.donor)
         .await;
     assert_eq!(
@@ -416,7 +416,7 @@ async fn a_bundle_covers_what_no_single_lot_does_and_is_accepted_whole() {
             .await;
         ListingBuilder::doors()
             .quantity(amount)
-            .from_days(10 + i as i64)
+            .available_in_days(10 + i as i64)
             .pickup(SITE.0 + 0.01 * i as f64, SITE.1)
             .create(&app, &donor)
             .await;

@@ -284,7 +284,7 @@ impl ListingBuilder {
             }),
             passport,
         }
-        .from_days(0)
+        .available_in_days(0)
     }
 
     pub fn quantity(mut self, amount: i64) -> Self {
@@ -293,14 +293,14 @@ impl ListingBuilder {
     }
 
     /// Available this many days from now (announced until then).
-    pub fn from_days(mut self, days: i64) -> Self {
+    pub fn available_in_days(mut self, days: i64) -> Self {
         // An hour early: the test clock stands at the moment the app started.
         let from = Utc::now() + Duration::days(days) - Duration::hours(1);
         self.body["available_from"] = json!(from.to_rfc3339());
         self
     }
 
-    pub fn until_days(mut self, days: i64) -> Self {
+    pub fn available_until_in_days(mut self, days: i64) -> Self {
         self.body["available_until"] = json!((Utc::now() + Duration::days(days)).to_rfc3339());
         self
     }
