@@ -143,9 +143,7 @@ async fn searches_see_a_moved_category_at_once() {
     // Searches see the tree as it is: wood's subtree, looked up (and kept) before the move,
     // holds the category moved below it at once.
     let in_wood = async || -> bool {
-        let found = app
-            .get("/api/v1/listings?category=wood&limit=100", None)
-            .await;
+        let found = app.search("category=wood&limit=100", None).await;
         found.items().iter().any(|item| item["id"] == listing["id"])
     };
     assert!(!in_wood().await);
@@ -347,7 +345,7 @@ async fn the_demo_city_and_synthetic_stock_load() {
             .len(),
         4
     );
-    let stock = app.get("/api/v1/listings?limit=100", None).await;
+    let stock = app.search("limit=100", None).await;
     let statuses: Vec<&str> = stock.body["items"]
         .as_array()
         .unwrap()
@@ -381,10 +379,7 @@ async fn the_demo_city_and_synthetic_stock_load() {
         8 + 1234
     );
     let near = app
-        .get(
-            "/api/v1/listings?near=52.0705,4.3007&radius_km=3&limit=5",
-            None,
-        )
+        .search("near=52.0705,4.3007&radius_km=3&limit=5", None)
         .await;
     assert_eq!(
         near.body["items"].as_array().unwrap().len(),

@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
+const TRANSFERS: &str = "/api/v1/transfers";
+const ISSUANCE: &str = "/api/v1/admin/issuance";
+
 /// A response with its exact body bytes, for comparing replays byte for byte.
 struct Raw {
     status: u16,
@@ -49,7 +52,7 @@ async fn post_raw(app: &TestApp, path: &str, token: &str, key: Option<&str>, bod
 async fn pay(app: &TestApp, token: &str, to: &str, amount: i64) -> Raw {
     post_raw(
         app,
-        "/api/v1/transfers",
+        TRANSFERS,
         token,
         Some(&Uuid::now_v7().to_string()),
         &json!({"to_organisation_id": to, "amount": amount}),
@@ -61,7 +64,7 @@ async fn pay(app: &TestApp, token: &str, to: &str, amount: i64) -> Raw {
 async fn transfer(app: &TestApp, token: Option<&str>, key: &str, body: &Value) -> Response {
     app.send(
         Method::POST,
-        "/api/v1/transfers",
+        TRANSFERS,
         token,
         Some(body),
         &[("Idempotency-Key", key)],
@@ -441,7 +444,7 @@ async fn missing_and_malformed_idempotency_keys_are_a_400() {
     let app = TestApp::spawn().await;
     let (market, body) = about_to_pay(&app).await;
     let maker = Some(market.maker.token.as_str());
-    app.send(Method::POST, "/api/v1/transfers", maker, Some(&body), &[])
+    app.send(Method::POST, TRANSFERS, maker, Some(&body), &[])
         .await
         .assert_problem(400, "idempotency-key-missing");
     for bad in ["", "with space", &"k".repeat(256)] {
@@ -456,19 +459,12 @@ async fn a_replay_answers_byte_for_byte_as_the_first_and_moves_money_once() {
     let app = TestApp::spawn().await;
     let (market, body) = about_to_pay(&app).await;
     let maker = &market.maker.token;
-    let first = post_raw(&app, "/api/v1/transfers", maker, Some("pay-doors-1"), &body).await;
+    let first = post_raw(&app, TRANSFERS, maker, Some("pay-doors-1"), &body).await;
     assert_eq!(first.status, 201, "{}", first.json());
     assert!(!first.replayed);
     // The same request again, with its keys in another order: the first answer, once more.
     let reordered = json!({"memo": "doors", "amount": 100, "to_organisation_id": market.donor.org});
-    let again = post_raw(
-        &app,
-        "/api/v1/transfers",
-        maker,
-        Some("pay-doors-1"),
-        &reordered,
-    )
-    .await;
+    let again = post_raw(&app, TRANSFERS, maker, Some("pay-doors-1"), &reordered).await;
     assert_eq!(again.status, 201);
     assert!(again.replayed);
     assert_eq!(again.bytes, first.bytes, "a replay is byte-identical");
@@ -502,10 +498,10 @@ async fn a_refused_request_keeps_nothing_under_its_key() {
     let maker = &market.maker.token;
     // Its key can be used again once the request can succeed.
     let too_much = json!({"to_organisation_id": market.donor.org, "amount": 5_000});
-    let refused = post_raw(&app, "/api/v1/transfers", maker, Some("big-1"), &too_much).await;
+    let refused = post_raw(&app, TRANSFERS, maker, Some("big-1"), &too_much).await;
     assert_eq!(refused.status, 409);
     market.fund(&app, &market.maker, 5_000).await;
-    let accepted = post_raw(&app, "/api/v1/transfers", maker, Some("big-1"), &too_much).await;
+    let accepted = post_raw(&app, TRANSFERS, maker, Some("big-1"), &too_much).await;
     assert_eq!(accepted.status, 201, "{}", accepted.json());
     assert_sound(&audit(&app).await);
 }
@@ -516,7 +512,7 @@ async fn idempotency_keys_are_the_organisations_own() {
     let (market, body) = about_to_pay(&app).await;
     let first = post_raw(
         &app,
-        "/api/v1/transfers",
+        TRANSFERS,
         &market.maker.token,
         Some("pay-doors-1"),
         &body,
@@ -526,7 +522,7 @@ async fn idempotency_keys_are_the_organisations_own() {
     // The donor's "pay-doors-1" is its own.
     let theirs = post_raw(
         &app,
-        "/api/v1/transfers",
+        TRANSFERS,
         &market.donor.token,
         Some("pay-doors-1"),
         &json!({"to_organisation_id": market.maker.org, "amount": 1}),
@@ -544,7 +540,7 @@ async fn concurrent_duplicates_have_one_effect_and_one_answer() {
     let attempts = futures_util::future::join_all((0..6).map(|_| {
         post_raw(
             &app,
-            "/api/v1/transfers",
+            TRANSFERS,
             &market.maker.token,
             Some("same-time"),
             &body,
@@ -569,34 +565,14 @@ async fn issuance_replays_too_and_needs_a_key() {
     let market = Market::open(&app).await;
     let broker = &market.broker;
     let mint = json!({"organisation_id": market.maker.org, "amount": 3, "reason": "tally"});
-    let once = post_raw(
-        &app,
-        "/api/v1/admin/issuance",
-        broker,
-        Some("mint-1"),
-        &mint,
-    )
-    .await;
-    let twice = post_raw(
-        &app,
-        "/api/v1/admin/issuance",
-        broker,
-        Some("mint-1"),
-        &mint,
-    )
-    .await;
+    let once = post_raw(&app, ISSUANCE, broker, Some("mint-1"), &mint).await;
+    let twice = post_raw(&app, ISSUANCE, broker, Some("mint-1"), &mint).await;
     assert_eq!((once.status, twice.status), (201, 201));
     assert_eq!(once.bytes, twice.bytes);
     assert!(twice.replayed);
-    app.send(
-        Method::POST,
-        "/api/v1/admin/issuance",
-        Some(broker),
-        Some(&mint),
-        &[],
-    )
-    .await
-    .assert_problem(400, "idempotency-key-missing");
+    app.send(Method::POST, ISSUANCE, Some(broker), Some(&mint), &[])
+        .await
+        .assert_problem(400, "idempotency-key-missing");
     assert_eq!(balance(&app, &market.maker).await, (3, 0));
 }
 
@@ -631,7 +607,7 @@ async fn only_brokers_issue_and_only_for_a_reason() {
     for token in [&market.maker.token, &market.donor.token] {
         app.send(
             Method::POST,
-            "/api/v1/admin/issuance",
+            ISSUANCE,
             Some(token),
             Some(&mint("myself")),
             &[("Idempotency-Key", "self-mint")],
@@ -641,7 +617,7 @@ async fn only_brokers_issue_and_only_for_a_reason() {
     }
     app.send(
         Method::POST,
-        "/api/v1/admin/issuance",
+        ISSUANCE,
         Some(&market.broker),
         Some(&mint(" ")),
         &[("Idempotency-Key", "no-reason")],
@@ -1101,8 +1077,8 @@ async fn the_ledger_balances_under_concurrent_load() {
                         let first = if rng.below(4) == 0 {
                             // The same request twice at the same moment.
                             let (a, b) = futures_util::future::join(
-                                post_raw(&app, "/api/v1/transfers", token, Some(&key), &body),
-                                post_raw(&app, "/api/v1/transfers", token, Some(&key), &body),
+                                post_raw(&app, TRANSFERS, token, Some(&key), &body),
+                                post_raw(&app, TRANSFERS, token, Some(&key), &body),
                             )
                             .await;
                             // A refused request stores nothing, so its twin may then go
@@ -1118,7 +1094,7 @@ async fn the_ledger_balances_under_concurrent_load() {
                                 a
                             }
                         } else {
-                            post_raw(&app, "/api/v1/transfers", token, Some(&key), &body).await
+                            post_raw(&app, TRANSFERS, token, Some(&key), &body).await
                         };
                         record(first.status);
                         if first.status == 201 {
@@ -1130,8 +1106,7 @@ async fn the_ledger_balances_under_concurrent_load() {
                                 .push(uuid(&first.json()["id"]));
                             if rng.below(3) == 0 {
                                 let again =
-                                    post_raw(&app, "/api/v1/transfers", token, Some(&key), &body)
-                                        .await;
+                                    post_raw(&app, TRANSFERS, token, Some(&key), &body).await;
                                 assert_eq!(again.status, 201);
                                 assert!(again.replayed);
                                 assert_eq!(again.bytes, first.bytes, "a replay differs");
@@ -1148,14 +1123,10 @@ async fn the_ledger_balances_under_concurrent_load() {
                     4 => {
                         let body = json!({"organisation_id": orgs[to].1, "amount": amount,
                                           "reason": "diverted"});
-                        let first =
-                            post_raw(&app, "/api/v1/admin/issuance", &broker, Some(&key), &body)
-                                .await;
+                        let first = post_raw(&app, ISSUANCE, &broker, Some(&key), &body).await;
                         record(first.status);
                         assert_eq!(first.status, 201);
-                        let again =
-                            post_raw(&app, "/api/v1/admin/issuance", &broker, Some(&key), &body)
-                                .await;
+                        let again = post_raw(&app, ISSUANCE, &broker, Some(&key), &body).await;
                         assert_eq!(again.bytes, first.bytes);
                         shared.lock().unwrap().replays += 1;
                     }

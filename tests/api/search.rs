@@ -33,7 +33,7 @@ fn both_ways() -> [Settings; 2] {
 }
 
 async fn search(app: &TestApp, query: &str) -> Vec<String> {
-    let response = app.get(&format!("/api/v1/listings?{query}"), None).await;
+    let response = app.search(query, None).await;
     assert_eq!(response.status, 200, "{query}: {}", response.body);
     let mut found = titles(&response.body);
     found.sort();
@@ -201,9 +201,7 @@ async fn results_sort_and_page_without_gaps_or_repeats() {
 
 async fn results_sort_and_page_without_gaps_or_repeats_in(app: TestApp) {
     stock(&app).await;
-    let nearest = app
-        .get("/api/v1/listings?near=52.0705,4.3007&radius_km=50", None)
-        .await;
+    let nearest = app.search("near=52.0705,4.3007&radius_km=50", None).await;
     let distances: Vec<f64> = nearest.body["items"]
         .as_array()
         .unwrap()
@@ -223,10 +221,10 @@ async fn results_sort_and_page_without_gaps_or_repeats_in(app: TestApp) {
         let mut cursor: Option<String> = None;
         for _ in 0..10 {
             let path = match &cursor {
-                Some(cursor) => format!("/api/v1/listings?{query}&limit=1&cursor={cursor}"),
-                None => format!("/api/v1/listings?{query}&limit=1"),
+                Some(cursor) => format!("{query}&limit=1&cursor={cursor}"),
+                None => format!("{query}&limit=1"),
             };
-            let page = app.get(&path, None).await;
+            let page = app.search(&path, None).await;
             assert_eq!(page.status, 200, "{query}: {}", page.body);
             seen.extend(titles(&page.body));
             match page.body["next_cursor"].as_str() {
@@ -239,14 +237,11 @@ async fn results_sort_and_page_without_gaps_or_repeats_in(app: TestApp) {
         assert_eq!(seen.len(), 4, "{query}: {seen:?}");
     }
     // A cursor of one order is refused by another.
-    let first = app.get("/api/v1/listings?sort=date&limit=1", None).await;
+    let first = app.search("sort=date&limit=1", None).await;
     let cursor = first.body["next_cursor"].as_str().unwrap();
-    app.get(
-        &format!("/api/v1/listings?near=52.07,4.30&limit=1&cursor={cursor}"),
-        None,
-    )
-    .await
-    .assert_problem(422, "validation");
+    app.search(&format!("near=52.07,4.30&limit=1&cursor={cursor}"), None)
+        .await
+        .assert_problem(422, "validation");
 }
 
 #[actix_web::test]
@@ -274,7 +269,7 @@ async fn bad_search_input_is_a_4xx() {
         ("cursor=not-a-cursor", 422, "validation"),
         ("unknown=1", 400, "invalid-query"),
     ] {
-        let response = app.get(&format!("/api/v1/listings?{query}"), None).await;
+        let response = app.search(query, None).await;
         assert_eq!(response.status, status, "{query}: {}", response.body);
         response.assert_problem(status, kind);
     }
@@ -418,12 +413,8 @@ async fn open_data_shows_no_one() {
         .quantity(2)
         .create(&app, &owner)
         .await;
-    app.post(
-        &format!("/api/v1/listings/{}/withdraw", gone["id"].as_str().unwrap()),
-        Some(&owner),
-        &json!({}),
-    )
-    .await;
+    app.withdraw(gone["id"].as_str().unwrap(), Some(&owner))
+        .await;
 
     let response = app
         .client
@@ -527,7 +518,7 @@ async fn lots_at_the_same_place_page_by_id_in(app: TestApp) {
     same_place.sort();
     // "Eiken deuren" lies at the site too; everything else is farther away.
     let near = "near=52.068,4.345&radius_km=20";
-    let all = app.get(&format!("/api/v1/listings?{near}"), None).await;
+    let all = app.search(near, None).await;
     let everything = ids(&all.body);
     assert_eq!(everything.len(), 11, "{}", all.body);
     let at_site = &everything[..8];
@@ -540,10 +531,10 @@ async fn lots_at_the_same_place_page_by_id_in(app: TestApp) {
         let mut cursor: Option<String> = None;
         loop {
             let path = match &cursor {
-                Some(cursor) => format!("/api/v1/listings?{near}&limit={limit}&cursor={cursor}"),
-                None => format!("/api/v1/listings?{near}&limit={limit}"),
+                Some(cursor) => format!("{near}&limit={limit}&cursor={cursor}"),
+                None => format!("{near}&limit={limit}"),
             };
-            let page = app.get(&path, None).await;
+            let page = app.search(&path, None).await;
             assert_eq!(page.status, 200, "{}", page.body);
             seen.extend(
                 page.body["items"]
@@ -560,9 +551,7 @@ async fn lots_at_the_same_place_page_by_id_in(app: TestApp) {
         assert_eq!(seen, everything, "pages of {limit}");
     }
     // By date within a category and its subcategories, the lots of each category merged.
-    let doors = app
-        .get("/api/v1/listings?category=doors&limit=100", None)
-        .await;
+    let doors = app.search("category=doors&limit=100", None).await;
     let dated: Vec<(DateTime<FixedOffset>, String)> = doors.body["items"]
         .as_array()
         .unwrap()
@@ -580,10 +569,10 @@ async fn lots_at_the_same_place_page_by_id_in(app: TestApp) {
     let mut cursor: Option<String> = None;
     loop {
         let path = match &cursor {
-            Some(cursor) => format!("/api/v1/listings?category=doors&limit=2&cursor={cursor}"),
-            None => "/api/v1/listings?category=doors&limit=2".to_owned(),
+            Some(cursor) => format!("category=doors&limit=2&cursor={cursor}"),
+            None => "category=doors&limit=2".to_owned(),
         };
-        let page = app.get(&path, None).await;
+        let page = app.search(&path, None).await;
         seen.extend(
             page.body["items"]
                 .as_array()
@@ -630,8 +619,7 @@ async fn nearest_first_pages_equal_a_plain_query_in(app: TestApp) {
         let limit = [1, 5, 20, 50][next(4) as usize];
         let category = (round % 3 != 0).then(|| categories[next(4) as usize]);
         let condition = (round % 4 == 1).then_some(("good", 3));
-        let mut path =
-            format!("/api/v1/listings?near={lat:.4},{lon:.4}&radius_km={radius}&limit={limit}");
+        let mut path = format!("near={lat:.4},{lon:.4}&radius_km={radius}&limit={limit}");
         let (x, y, z) = {
             let (la, lo) = ((lat * 1e4).round() / 1e4, (lon * 1e4).round() / 1e4);
             let (la, lo) = (la.to_radians(), lo.to_radians());
@@ -658,7 +646,7 @@ async fn nearest_first_pages_equal_a_plain_query_in(app: TestApp) {
                  WHERE chord <= {chord} ORDER BY chord, id LIMIT {limit}"
             ))
             .await;
-        let page = app.get(&path, None).await;
+        let page = app.search(&path, None).await;
         assert_eq!(page.status, 200, "{path}: {}", page.body);
         assert_eq!(ids(&page.body), expected, "round {round}: {path}");
     }
@@ -694,14 +682,14 @@ async fn the_copy_and_the_database_answer_alike() {
         "near=52.0705,4.3007&radius_km=10&min_quantity=5&condition_min=fair",
     ] {
         for token in [None, Some(owner.as_str())] {
-            let mut path = format!("/api/v1/listings?{query}");
+            let mut path = query.to_owned();
             loop {
-                let kept = app.get(&path, token).await;
-                let asked = plain.get(&path, token).await;
+                let kept = app.search(&path, token).await;
+                let asked = plain.search(&path, token).await;
                 assert_eq!(kept.status, 200, "{path}: {}", kept.body);
                 assert_eq!(kept.body, asked.body, "{path}");
                 match kept.body["next_cursor"].as_str() {
-                    Some(next) => path = format!("/api/v1/listings?{query}&cursor={next}"),
+                    Some(next) => path = format!("{query}&cursor={next}"),
                     None => break,
                 }
             }
@@ -721,10 +709,10 @@ async fn a_copy_follows_changes_when_it_catches_up() {
     let mut lagging = test_settings();
     lagging.search_lag_ms = 60_000;
     let other = app.spawn_beside(lagging).await;
-    let path = "/api/v1/listings?near=52.0705,4.3007&radius_km=50";
-    let first = ids(&app.get(path, None).await.body);
+    let near = "near=52.0705,4.3007&radius_km=50";
+    let first = ids(&app.search(near, None).await.body);
     assert_eq!(first.len(), 4);
-    assert_eq!(ids(&other.get(path, None).await.body), first);
+    assert_eq!(ids(&other.search(near, None).await.body), first);
     assert_eq!(other.ctx.stock.lots(), None);
     other.ctx.stock.catch_up(&other.ctx.pool).await.unwrap();
     assert_eq!(other.ctx.stock.lots(), Some(4));
@@ -735,19 +723,13 @@ async fn a_copy_follows_changes_when_it_catches_up() {
         .await;
     let new = new["id"].as_str().unwrap().to_owned();
     let gone = &first[0];
-    let withdrawn = app
-        .post(
-            &format!("/api/v1/listings/{gone}/withdraw"),
-            Some(&owner),
-            &json!({}),
-        )
-        .await;
+    let withdrawn = app.withdraw(gone, Some(&owner)).await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
-    let now = ids(&app.get(path, None).await.body);
+    let now = ids(&app.search(near, None).await.body);
     assert!(now.contains(&new) && !now.contains(gone), "{now:?}");
     // The other instance answers from what it had until it catches up.
-    assert_eq!(ids(&other.get(path, None).await.body), first);
+    assert_eq!(ids(&other.search(near, None).await.body), first);
     other.ctx.stock.catch_up(&other.ctx.pool).await.unwrap();
-    assert_eq!(ids(&other.get(path, None).await.body), now);
+    assert_eq!(ids(&other.search(near, None).await.body), now);
     assert_eq!(other.ctx.stock.lots(), Some(4));
 }

@@ -100,10 +100,7 @@ async fn an_announced_lot_is_found_nearby_and_becomes_available_on_its_date() {
     // A makerspace finds it within a radius, announced, with its distance.
     let maker = Some(market.maker.token.as_str());
     let found = app
-        .get(
-            "/api/v1/listings?category=doors&near=52.0705,4.3007&radius_km=5",
-            maker,
-        )
+        .search("category=doors&near=52.0705,4.3007&radius_km=5", maker)
         .await;
     assert_eq!(found.status, 200, "{}", found.body);
     let hit = &found.body["items"][0];
@@ -112,13 +109,10 @@ async fn an_announced_lot_is_found_nearby_and_becomes_available_on_its_date() {
     let distance = hit["distance_km"].as_f64().unwrap();
     assert!((2.0..4.0).contains(&distance), "{distance}");
     let too_far = app
-        .get(
-            "/api/v1/listings?category=doors&near=52.0705,4.3007&radius_km=1",
-            maker,
-        )
+        .search("category=doors&near=52.0705,4.3007&radius_km=1", maker)
         .await;
     assert!(too_far.items().is_empty());
-    let available_only = app.get("/api/v1/listings?status=available", maker).await;
+    let available_only = app.search("status=available", maker).await;
     assert!(available_only.items().is_empty());
 
     // When its date passes, the lifecycle job makes it available.
@@ -132,10 +126,7 @@ async fn an_announced_lot_is_found_nearby_and_becomes_available_on_its_date() {
     // A month later the makerspace has logged in again.
     market.maker.login(&app).await;
     let now_available = app
-        .get(
-            "/api/v1/listings?status=available&q=doors",
-            Some(&market.maker.token),
-        )
+        .search("status=available&q=doors", Some(&market.maker.token))
         .await;
     assert_eq!(ids(&now_available), [listing["id"].as_str().unwrap()]);
 }
@@ -285,13 +276,9 @@ async fn only_the_owner_changes_passports_and_listings() {
     )
     .await
     .assert_problem(403, "forbidden");
-    app.post(
-        &format!("/api/v1/listings/{listing_id}/withdraw"),
-        Some(&other),
-        &json!({}),
-    )
-    .await
-    .assert_problem(403, "forbidden");
+    app.withdraw(listing_id, Some(&other))
+        .await
+        .assert_problem(403, "forbidden");
 
     // Anonymous clients change nothing.
     app.post("/api/v1/passports", None, &PassportBuilder::doors().json())
@@ -315,13 +302,9 @@ async fn only_the_owner_changes_passports_and_listings() {
     )
     .await
     .assert_problem(401, "unauthenticated");
-    app.post(
-        &format!("/api/v1/listings/{listing_id}/withdraw"),
-        None,
-        &json!({}),
-    )
-    .await
-    .assert_problem(401, "unauthenticated");
+    app.withdraw(listing_id, None)
+        .await
+        .assert_problem(401, "unauthenticated");
 
     // Nothing changed.
     let unchanged = app
@@ -440,14 +423,13 @@ async fn a_withdrawn_listing_is_final_and_leaves_the_stock() {
     let market = Market::open(&app).await;
     let owner = Some(market.donor.token.as_str());
     let listing = ListingBuilder::doors().create(&app, &market.donor).await;
-    let path = format!("/api/v1/listings/{}", listing["id"].as_str().unwrap());
+    let id = listing["id"].as_str().unwrap();
+    let path = format!("/api/v1/listings/{id}");
 
     // Withdrawn is final: no more changes, no second withdrawal.
-    let withdrawn = app
-        .post(&format!("{path}/withdraw"), owner, &json!({}))
-        .await;
+    let withdrawn = app.withdraw(id, owner).await;
     assert_eq!(withdrawn.body["status"], "withdrawn");
-    app.post(&format!("{path}/withdraw"), owner, &json!({}))
+    app.withdraw(id, owner)
         .await
         .assert_problem(409, "illegal-transition");
     let latest = withdrawn.headers["etag"].to_str().unwrap().to_owned();
@@ -460,7 +442,7 @@ async fn a_withdrawn_listing_is_final_and_leaves_the_stock() {
     )
     .await
     .assert_problem(409, "listing-not-editable");
-    let search = app.get("/api/v1/listings", None).await;
+    let search = app.search("", None).await;
     assert!(search.items().is_empty(), "withdrawn lots leave the stock");
 }
 

@@ -139,13 +139,9 @@ async fn withdrawing_an_announcement_retracts_its_match_and_says_why() {
     let wished = wished(&app).await;
     let maker = &wished.market.maker;
     let withdrawn = app
-        .post(
-            &format!(
-                "/api/v1/listings/{}/withdraw",
-                wished.announced["id"].as_str().unwrap()
-            ),
+        .withdraw(
+            wished.announced["id"].as_str().unwrap(),
             Some(&wished.market.donor.token),
-            &json!({}),
         )
         .await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);

@@ -318,6 +318,21 @@ impl TestApp {
         Response::from(request.send().await.unwrap()).await
     }
 
+    /// Searches the stock: `GET /api/v1/listings?{query}`.
+    pub async fn search(&self, query: &str, token: Option<&str>) -> Response {
+        self.get(&format!("/api/v1/listings?{query}"), token).await
+    }
+
+    /// The owner withdraws a listing; the answer is the test's to judge.
+    pub async fn withdraw(&self, listing_id: &str, token: Option<&str>) -> Response {
+        self.post(
+            &format!("/api/v1/listings/{listing_id}/withdraw"),
+            token,
+            &json!({}),
+        )
+        .await
+    }
+
     /// Registers an owner with a new organisation; returns the registration answer.
     pub async fn register(&self, email: &str, kind: &str) -> Value {
         self.register_in(email, kind, "en").await
