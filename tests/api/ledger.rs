@@ -722,73 +722,52 @@ async fn transfers_are_immutable_whatever_sql_tries() {
     assert_sound(&audit(&app).await);
 }
 
+/// Sets an organisation's credit limit; the answer is the test's to judge.
+async fn credit_limit(app: &TestApp, token: &str, org: &str, limit: i64) -> Response {
+    app.put(
+        &format!("/api/v1/admin/accounts/{org}/credit-limit"),
+        Some(token),
+        &json!({"credit_limit": limit}),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn only_brokers_set_credit_limits_and_only_valid_ones() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let (broker, maker) = (&market.broker, &market.maker);
+    credit_limit(&app, &maker.token, &maker.org, 500)
+        .await
+        .assert_problem(403, "forbidden");
+    credit_limit(&app, broker, &maker.org, -1)
+        .await
+        .assert_problem(422, "validation");
+    credit_limit(&app, broker, &Uuid::now_v7().to_string(), 5)
+        .await
+        .assert_problem(404, "not-found");
+}
+
 #[actix_web::test]
 async fn credit_limits_are_kept_by_the_database() {
     let app = TestApp::spawn().await;
-    let Market {
-        broker,
-        donor,
-        maker,
-    } = Market::open(&app).await;
-    let (maker, maker_org, donor_org) = (maker.token, maker.org, donor.org);
-    let path = format!("/api/v1/admin/accounts/{maker_org}/credit-limit");
-
-    app.send(
-        Method::PUT,
-        &path,
-        Some(&maker),
-        Some(&json!({"credit_limit": 500})),
-        &[],
-    )
-    .await
-    .assert_problem(403, "forbidden");
-    app.send(
-        Method::PUT,
-        &path,
-        Some(&broker),
-        Some(&json!({"credit_limit": -1})),
-        &[],
-    )
-    .await
-    .assert_problem(422, "validation");
-    app.send(
-        Method::PUT,
-        &format!("/api/v1/admin/accounts/{}/credit-limit", Uuid::now_v7()),
-        Some(&broker),
-        Some(&json!({"credit_limit": 5})),
-        &[],
-    )
-    .await
-    .assert_problem(404, "not-found");
-    let set = app
-        .send(
-            Method::PUT,
-            &path,
-            Some(&broker),
-            Some(&json!({"credit_limit": 500})),
-            &[],
-        )
-        .await;
+    let market = Market::open(&app).await;
+    let (broker, maker, donor_org) = (&market.broker, &market.maker, &market.donor.org);
+    let set = credit_limit(&app, broker, &maker.org, 500).await;
     assert_eq!(set.status, 200, "{}", set.body);
     assert_eq!(set.body["spendable"], 500);
 
-    assert_eq!(pay(&app, &maker, &donor_org, 500).await.status, 201);
-    let account = app.get("/api/v1/accounts/me", Some(&maker)).await.body;
+    assert_eq!(pay(&app, &maker.token, donor_org, 500).await.status, 201);
+    let account = account(&app, maker).await;
     assert_eq!(
         (account["balance"].as_i64(), account["spendable"].as_i64()),
         (Some(-500), Some(0))
     );
-    assert_eq!(pay(&app, &maker, &donor_org, 1).await.status, 409);
+    assert_eq!(pay(&app, &maker.token, donor_org, 1).await.status, 409);
     // A limit below what is already used is refused.
-    app.send(
-        Method::PUT,
-        &path,
-        Some(&broker),
-        Some(&json!({"credit_limit": 100})),
-        &[],
-    )
-    .await
-    .assert_problem(409, "insufficient-funds");
+    credit_limit(&app, broker, &maker.org, 100)
+        .await
+        .assert_problem(409, "insufficient-funds");
     assert_sound(&audit(&app).await);
 }
 
@@ -1038,15 +1017,7 @@ async fn the_ledger_balances_under_concurrent_load() {
     }
     // Two may go into overdraft.
     for (_, org) in &orgs[..2] {
-        let set = app
-            .send(
-                Method::PUT,
-                &format!("/api/v1/admin/accounts/{org}/credit-limit"),
-                Some(&broker),
-                Some(&json!({"credit_limit": 2_000})),
-                &[],
-            )
-            .await;
+        let set = credit_limit(&app, &broker, org, 2_000).await;
         assert_eq!(set.status, 200);
     }
     let orgs = Arc::new(orgs);

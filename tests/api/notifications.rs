@@ -1,8 +1,7 @@
 //! The in-app feed fills from the outbox; each user reads and changes only their own.
 
 use crate::support::*;
-use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// An owner whose organisation was verified, and the one notification that told it so.
 async fn told_of_verification(app: &TestApp) -> (Member, String) {
@@ -73,75 +72,63 @@ async fn a_notification_is_read_once() {
     assert!(unread.items().is_empty());
 }
 
+const SETTINGS: &str = "/api/v1/me/notification-settings";
+
+/// A daily digest, and nothing between nine at night and seven in the morning.
+fn wanted() -> Value {
+    json!({"email": true, "digest": "daily", "quiet_hours": {"start_hour": 21, "end_hour": 7}})
+}
+
+/// An owner who has set the wanted settings.
+async fn settled(app: &TestApp) -> Member {
+    let owner = unverified(app, "sanne@sloop.test", "contractor").await;
+    let set = app.put(SETTINGS, Some(&owner.token), &wanted()).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.body, wanted());
+    owner
+}
+
 #[actix_web::test]
-async fn notification_settings_are_each_users_own() {
+async fn notification_settings_start_from_defaults_and_are_each_users_own() {
     let app = TestApp::spawn().await;
-    let (owner, _) = app.member("sanne@sloop.test", "contractor").await;
-    let (other, _) = app.member("mo@maakplaats.test", "makerspace").await;
-    let defaults = app
-        .get("/api/v1/me/notification-settings", Some(&owner))
-        .await;
+    let other = unverified(&app, "mo@maakplaats.test", "makerspace").await;
+    let defaults = app.get(SETTINGS, Some(&other.token)).await;
     assert_eq!(
         defaults.body,
         json!({"email": true, "digest": "instant", "quiet_hours": null})
     );
-
-    let wanted =
-        json!({"email": true, "digest": "daily", "quiet_hours": {"start_hour": 21, "end_hour": 7}});
-    let set = app
-        .send(
-            Method::PUT,
-            "/api/v1/me/notification-settings",
-            Some(&owner),
-            Some(&wanted),
-            &[],
-        )
-        .await;
-    assert_eq!(set.status, 200, "{}", set.body);
-    assert_eq!(set.body, wanted);
+    let owner = settled(&app).await;
+    assert_eq!(app.get(SETTINGS, Some(&owner.token)).await.body, wanted());
     assert_eq!(
-        app.get("/api/v1/me/notification-settings", Some(&owner))
-            .await
-            .body,
-        wanted
-    );
-    assert_eq!(
-        app.get("/api/v1/me/notification-settings", Some(&other))
-            .await
-            .body["digest"],
+        app.get(SETTINGS, Some(&other.token)).await.body["digest"],
         "instant"
     );
+}
 
+#[actix_web::test]
+async fn bad_notification_settings_are_a_422_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let owner = settled(&app).await;
     for bad in [
         json!({"email": true, "digest": "weekly", "quiet_hours": null}),
         json!({"email": true, "digest": "daily", "quiet_hours": {"start_hour": 25, "end_hour": 7}}),
         json!({"email": true, "digest": "daily", "quiet_hours": {"start_hour": 7, "end_hour": 7}}),
         json!({"email": "yes", "digest": "daily", "quiet_hours": null}),
     ] {
-        let refused = app
-            .send(
-                Method::PUT,
-                "/api/v1/me/notification-settings",
-                Some(&owner),
-                Some(&bad),
-                &[],
-            )
-            .await;
-        refused.assert_problem(422, "validation");
-    }
-    app.send(
-        Method::PUT,
-        "/api/v1/me/notification-settings",
-        None,
-        Some(&wanted),
-        &[],
-    )
-    .await
-    .assert_problem(401, "unauthenticated");
-    assert_eq!(
-        app.get("/api/v1/me/notification-settings", Some(&owner))
+        app.put(SETTINGS, Some(&owner.token), &bad)
             .await
-            .body,
-        wanted
-    );
+            .assert_problem(422, "validation");
+    }
+    assert_eq!(app.get(SETTINGS, Some(&owner.token)).await.body, wanted());
+}
+
+#[actix_web::test]
+async fn anonymous_clients_change_no_notification_settings() {
+    let app = TestApp::spawn().await;
+    let owner = settled(&app).await;
+    let other = json!({"email": false, "digest": "instant", "quiet_hours": null});
+    app.put(SETTINGS, None, &other)
+        .await
+        .assert_problem(401, "unauthenticated");
+    assert_eq!(app.get(SETTINGS, Some(&owner.token)).await.body, wanted());
 }
