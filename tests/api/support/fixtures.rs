@@ -10,7 +10,8 @@ use uuid::Uuid;
 /// Binckhorst, The Hague: a demolition site.
 pub const SITE: (f64, f64) = (52.068, 4.345);
 
-/// The city centre, where the market's members sit and wishes look around.
+/// The city centre: where `TestApp::register_in` places every organisation, and where wishes
+/// look around.
 pub const CENTRE: (f64, f64) = (52.0705, 4.3007);
 
 /// Whatever a request can be signed with: a member, or a bare access token.
