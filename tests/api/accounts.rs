@@ -1,6 +1,6 @@
 //! Registration, profiles and the broker's verification.
 
-use crate::support::TestApp;
+use crate::support::*;
 use serde_json::json;
 
 #[actix_web::test]
@@ -126,9 +126,10 @@ async fn profiles_show_member_addresses_only_to_their_own_organisation_and_broke
 #[actix_web::test]
 async fn only_brokers_verify_suspend_and_list_organisations() {
     let app = TestApp::spawn().await;
-    let (owner, org) = app.member("sanne@sloop.test", "contractor").await;
-    let (other, _) = app.member("mo@maakplaats.test", "makerspace").await;
-    for token in [&owner, &other] {
+    let owner = unverified(&app, "sanne@sloop.test", "contractor").await;
+    let other = unverified(&app, "mo@maakplaats.test", "makerspace").await;
+    let org = &owner.org;
+    for token in [&owner.token, &other.token] {
         for action in ["verify", "suspend"] {
             app.post(
                 &format!("/api/v1/admin/organisations/{org}/{action}"),
@@ -154,7 +155,13 @@ async fn only_brokers_verify_suspend_and_list_organisations() {
             .await,
         0
     );
+}
 
+#[actix_web::test]
+async fn brokers_list_unverified_organisations_in_pages() {
+    let app = TestApp::spawn().await;
+    unverified(&app, "sanne@sloop.test", "contractor").await;
+    unverified(&app, "mo@maakplaats.test", "makerspace").await;
     let broker = app.broker().await;
     let unverified = app
         .get(
@@ -163,7 +170,7 @@ async fn only_brokers_verify_suspend_and_list_organisations() {
         )
         .await;
     assert_eq!(unverified.status, 200, "{}", unverified.body);
-    assert_eq!(unverified.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(unverified.items().len(), 1);
     let cursor = unverified.body["next_cursor"].as_str().unwrap().to_owned();
     let next = app
         .get(
@@ -171,43 +178,42 @@ async fn only_brokers_verify_suspend_and_list_organisations() {
             Some(&broker),
         )
         .await;
-    assert_eq!(next.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(next.items().len(), 1);
     assert!(next.body["next_cursor"].is_null());
     assert_ne!(
         next.body["items"][0]["id"],
         unverified.body["items"][0]["id"]
     );
+}
 
-    let verified = app
-        .post(
-            &format!("/api/v1/admin/organisations/{org}/verify"),
-            Some(&broker),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(verified.status, 200, "{}", verified.body);
-    assert_eq!(verified.body["status"], "verified");
-    assert!(verified.body["verified_at"].is_string());
-    let me = app.get("/api/v1/me", Some(&owner)).await;
+#[actix_web::test]
+async fn a_verified_organisation_is_told_once_on_every_channel() {
+    let app = TestApp::spawn().await;
+    let owner = unverified(&app, "sanne@sloop.test", "contractor").await;
+    let broker = app.broker().await;
+    let verified = verify(&app, &broker, &owner.org).await;
+    assert_eq!(verified["status"], "verified");
+    assert!(verified["verified_at"].is_string());
+    let me = app.get("/api/v1/me", Some(&owner.token)).await;
     assert_eq!(me.body["organisation"]["status"], "verified");
 
     // The owner is told, in the same transaction, on every channel; verifying twice tells once.
-    app.post(
-        &format!("/api/v1/admin/organisations/{org}/verify"),
-        Some(&broker),
-        &json!({}),
-    )
-    .await;
+    verify(&app, &broker, &owner.org).await;
     assert_eq!(
         app.sql_count("SELECT count(*) AS count FROM outbox WHERE event = 'organisation_verified'")
             .await,
         2
     );
+}
 
+#[actix_web::test]
+async fn a_suspended_organisation_is_no_longer_verified() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
     let suspended = app
         .post(
-            &format!("/api/v1/admin/organisations/{org}/suspend"),
-            Some(&broker),
+            &format!("/api/v1/admin/organisations/{}/suspend", market.donor.org),
+            Some(&market.broker),
             &json!({}),
         )
         .await;

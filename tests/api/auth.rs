@@ -1,13 +1,13 @@
 //! Tokens: access JWTs, refresh rotation with reuse detection, logout and login throttling.
 
-use crate::support::{TestApp, JWT_SECRET};
+use crate::support::{test_settings, Response, TestApp, JWT_SECRET};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{Duration, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-async fn refresh(app: &TestApp, token: &Value) -> crate::support::Response {
+async fn refresh(app: &TestApp, token: &Value) -> Response {
     app.post(
         "/api/v1/auth/refresh",
         None,
@@ -174,7 +174,7 @@ async fn bad_access_tokens_are_refused() {
             .send()
             .await
             .unwrap();
-        let response = crate::support::Response::from(response).await;
+        let response = Response::from(response).await;
         assert_eq!(response.status, 401, "{name}: {}", response.body);
         response.assert_problem(401, "unauthenticated");
         assert_eq!(response.headers["www-authenticate"], "Bearer", "{name}");
@@ -186,7 +186,7 @@ async fn bad_access_tokens_are_refused() {
         .send()
         .await
         .unwrap();
-    crate::support::Response::from(basic)
+    Response::from(basic)
         .await
         .assert_problem(401, "unauthenticated");
 }
@@ -253,7 +253,7 @@ async fn login_is_throttled_per_account() {
 
 #[actix_web::test]
 async fn login_is_throttled_per_client_address() {
-    let mut settings = crate::support::test_settings();
+    let mut settings = test_settings();
     settings.login_max_failures_per_address = 8;
     let app = TestApp::spawn_with(settings).await;
     app.register("sanne@sloop.test", "contractor").await;

@@ -1,8 +1,6 @@
 //! The taxonomy and the districts, kept by the broker.
 
-use crate::stock::{create_listing, create_passport, doors_passport, offer};
-use crate::support::TestApp;
-use reqwest::Method;
+use crate::support::*;
 use serde_json::{json, Value};
 
 fn find<'a>(categories: &'a Value, code: &str) -> &'a Value {
@@ -39,107 +37,161 @@ async fn the_seeded_tree_is_served() {
     }
 }
 
-#[actix_web::test]
-async fn brokers_add_rename_move_and_delete_categories() {
-    let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (member, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
+/// The broker adds "doors-sliding" below doors; returns its id.
+async fn sliding_doors(app: &TestApp, broker: &str) -> String {
     let categories = app.get("/api/v1/categories", None).await.body;
-    let doors = find(&categories, "doors")["id"].clone();
-    let wood = find(&categories, "wood")["id"].clone();
-    let new = json!({"code": "doors-sliding", "parent_id": doors, "name_nl": "Schuifdeuren", "name_en": "Sliding doors",
-                     "eural_codes": ["17 02 01"]});
+    let created = app
+        .post(
+            "/api/v1/admin/categories",
+            Some(broker),
+            &sliding_doors_below(&find(&categories, "doors")["id"]),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.body["id"].as_str().unwrap().to_owned()
+}
 
-    app.post("/api/v1/admin/categories", Some(&member), &new)
+fn sliding_doors_below(parent: &Value) -> Value {
+    json!({"code": "doors-sliding", "parent_id": parent, "name_nl": "Schuifdeuren",
+           "name_en": "Sliding doors", "eural_codes": ["17 02 01"]})
+}
+
+#[actix_web::test]
+async fn only_brokers_add_categories_with_unique_valid_codes() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let (broker, member) = (&market.broker, &market.donor.token);
+    let categories = app.get("/api/v1/categories", None).await.body;
+    let new = sliding_doors_below(&find(&categories, "doors")["id"]);
+
+    app.post("/api/v1/admin/categories", Some(member), &new)
         .await
         .assert_problem(403, "forbidden");
     app.post("/api/v1/admin/categories", None, &new)
         .await
         .assert_problem(401, "unauthenticated");
     let created = app
-        .post("/api/v1/admin/categories", Some(&broker), &new)
+        .post("/api/v1/admin/categories", Some(broker), &new)
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
-    let id = created.body["id"].as_str().unwrap().to_owned();
-    app.post("/api/v1/admin/categories", Some(&broker), &new)
+    app.post("/api/v1/admin/categories", Some(broker), &new)
         .await
         .assert_problem(409, "code-taken");
     let bad =
         json!({"code": "Bad Code", "name_nl": "", "name_en": "x", "eural_codes": ["99 99 99"]});
     let refused = app
-        .post("/api/v1/admin/categories", Some(&broker), &bad)
+        .post("/api/v1/admin/categories", Some(broker), &bad)
         .await;
     refused.assert_problem(422, "validation");
     assert_eq!(refused.body["errors"].as_array().unwrap().len(), 3);
+}
 
+#[actix_web::test]
+async fn brokers_rename_and_move_categories_but_never_below_themselves() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let (broker, member) = (&market.broker, &market.donor.token);
+    let categories = app.get("/api/v1/categories", None).await.body;
+    let doors = find(&categories, "doors")["id"].clone();
+    let wood = find(&categories, "wood")["id"].clone();
+    let id = sliding_doors(&app, broker).await;
     let path = format!("/api/v1/admin/categories/{id}");
-    let patch = async |body: serde_json::Value| {
-        app.send(Method::PATCH, &path, Some(&broker), Some(&body), &[])
-            .await
-    };
-    let renamed = patch(json!({"name_en": "Sliding and pocket doors"})).await;
+
+    let renamed = app
+        .patch(
+            &path,
+            Some(broker),
+            &json!({"name_en": "Sliding and pocket doors"}),
+        )
+        .await;
     assert_eq!(renamed.body["name_en"], "Sliding and pocket doors");
     assert_eq!(renamed.body["parent_id"], doors);
-    let moved = patch(json!({"parent_id": wood})).await;
+    let moved = app
+        .patch(&path, Some(broker), &json!({"parent_id": wood}))
+        .await;
     assert_eq!(moved.body["parent_id"], wood);
-    let rooted = patch(json!({"parent_id": null})).await;
+    let rooted = app
+        .patch(&path, Some(broker), &json!({"parent_id": null}))
+        .await;
     assert!(rooted.body["parent_id"].is_null());
     // A category cannot move below itself.
     let doors_path = format!("/api/v1/admin/categories/{}", doors.as_str().unwrap());
     let interior = find(&categories, "doors-interior")["id"].clone();
-    app.send(
-        Method::PATCH,
-        &doors_path,
-        Some(&broker),
-        Some(&json!({"parent_id": interior})),
-        &[],
-    )
-    .await
-    .assert_problem(422, "validation");
-    app.send(
-        Method::PATCH,
-        &doors_path,
-        Some(&member),
-        Some(&json!({"name_en": "x"})),
-        &[],
-    )
-    .await
-    .assert_problem(403, "forbidden");
+    app.patch(&doors_path, Some(broker), &json!({"parent_id": interior}))
+        .await
+        .assert_problem(422, "validation");
+    app.patch(&doors_path, Some(member), &json!({"name_en": "x"}))
+        .await
+        .assert_problem(403, "forbidden");
+}
 
-    // In use: a passport of the category blocks deletion; unused: deleted.
-    let mut passport = doors_passport();
-    passport["category"] = json!("doors-sliding");
-    let passport = create_passport(&app, &member, &passport).await;
-    let listing = create_listing(&app, &member, &offer(&passport["id"], 2, 0)).await;
+#[actix_web::test]
+async fn searches_see_a_moved_category_at_once() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let categories = app.get("/api/v1/categories", None).await.body;
+    let wood = find(&categories, "wood")["id"].clone();
+    let id = sliding_doors(&app, &market.broker).await;
+    let passport = PassportBuilder::doors()
+        .category("doors-sliding")
+        .create(&app, &market.donor)
+        .await;
+    let listing = ListingBuilder::of(&passport)
+        .quantity(2)
+        .create(&app, &market.donor)
+        .await;
     // Searches see the tree as it is: wood's subtree, looked up (and kept) before the move,
     // holds the category moved below it at once.
     let in_wood = async || -> bool {
-        let found = app
-            .get("/api/v1/listings?category=wood&limit=100", None)
-            .await;
-        assert_eq!(found.status, 200, "{}", found.body);
-        found.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|item| item["id"] == listing["id"])
+        let found = app.search("category=wood&limit=100", None).await;
+        found.items().iter().any(|item| item["id"] == listing["id"])
     };
     assert!(!in_wood().await);
-    let moved = patch(json!({"parent_id": wood})).await;
+    let moved = app
+        .patch(
+            &format!("/api/v1/admin/categories/{id}"),
+            Some(&market.broker),
+            &json!({"parent_id": wood}),
+        )
+        .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert!(in_wood().await);
-    app.send(Method::DELETE, &path, Some(&broker), None, &[])
+}
+
+#[actix_web::test]
+async fn categories_in_use_stay_and_unused_ones_are_deleted() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let (broker, member) = (
+        Some(market.broker.as_str()),
+        Some(market.donor.token.as_str()),
+    );
+    let categories = app.get("/api/v1/categories", None).await.body;
+    let doors_path = format!(
+        "/api/v1/admin/categories/{}",
+        find(&categories, "doors")["id"].as_str().unwrap()
+    );
+    let path = format!(
+        "/api/v1/admin/categories/{}",
+        sliding_doors(&app, &market.broker).await
+    );
+    // In use: a passport of the category blocks deletion, of it and of its parent.
+    PassportBuilder::doors()
+        .category("doors-sliding")
+        .create(&app, &market.donor)
+        .await;
+    app.delete(&path, broker)
         .await
         .assert_problem(409, "category-in-use");
-    app.send(Method::DELETE, &doors_path, Some(&broker), None, &[])
+    app.delete(&doors_path, broker)
         .await
         .assert_problem(409, "category-in-use");
+
+    // Unused: deleted, by the broker only.
     let spare = app
         .post(
             "/api/v1/admin/categories",
-            Some(&broker),
+            broker,
             &json!({"code": "spare", "name_nl": "Reserve", "name_en": "Spare"}),
         )
         .await;
@@ -147,38 +199,41 @@ async fn brokers_add_rename_move_and_delete_categories() {
         "/api/v1/admin/categories/{}",
         spare.body["id"].as_str().unwrap()
     );
-    app.send(Method::DELETE, &spare_path, Some(&member), None, &[])
+    app.delete(&spare_path, member)
         .await
         .assert_problem(403, "forbidden");
-    assert_eq!(
-        app.send(Method::DELETE, &spare_path, Some(&broker), None, &[])
-            .await
-            .status,
-        204
-    );
-    app.send(Method::DELETE, &spare_path, Some(&broker), None, &[])
+    assert_eq!(app.delete(&spare_path, broker).await.status, 204);
+    app.delete(&spare_path, broker)
         .await
         .assert_problem(404, "not-found");
 }
 
+fn districts_geojson() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/districts-den-haag.geojson");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn schilderswijk(districts: &Value) -> Value {
+    districts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "Wijk 29 Schildersbuurt")
+        .unwrap()
+        .clone()
+}
+
 #[actix_web::test]
-async fn districts_are_uploaded_and_points_assigned() {
+async fn districts_are_uploaded_by_brokers_and_points_assigned() {
     let app = TestApp::spawn().await;
     let broker = app.broker().await;
     // Registered before the districts exist: assigned when they arrive.
-    let (member, org) = app.member("mo@maakplaats.test", "makerspace").await;
-    let geojson = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/districts-den-haag.geojson"),
-    )
-    .unwrap();
-    let geojson: Value = serde_json::from_str(&geojson).unwrap();
-    app.send(
-        Method::PUT,
+    let member = unverified(&app, "mo@maakplaats.test", "makerspace").await;
+    app.put(
         "/api/v1/admin/districts",
-        Some(&member),
-        Some(&geojson),
-        &[],
+        Some(&member.token),
+        &districts_geojson(),
     )
     .await
     .assert_problem(403, "forbidden");
@@ -186,42 +241,35 @@ async fn districts_are_uploaded_and_points_assigned() {
     assert_eq!(districts.as_array().unwrap().len(), 44);
     let listed = app.get("/api/v1/districts", None).await;
     assert_eq!(listed.body.as_array().unwrap().len(), 44);
-    let schilderswijk = listed
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["name"] == "Wijk 29 Schildersbuurt")
-        .unwrap();
     let me = app
-        .get(&format!("/api/v1/organisations/{org}"), Some(&member))
+        .get(
+            &format!("/api/v1/organisations/{}", member.org),
+            Some(&member.token),
+        )
         .await;
-    assert_eq!(me.body["district_id"], schilderswijk["id"]);
+    assert_eq!(me.body["district_id"], schilderswijk(&listed.body)["id"]);
+}
 
-    // Uploading again keeps the ids of districts that stay.
+#[actix_web::test]
+async fn uploading_districts_again_keeps_the_ids_of_those_that_stay() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let first = app.upload_districts(&broker).await;
     let again = app.upload_districts(&broker).await;
-    assert_eq!(
-        again
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["name"] == "Wijk 29 Schildersbuurt")
-            .unwrap()["id"],
-        schilderswijk["id"]
-    );
+    assert_eq!(schilderswijk(&again)["id"], schilderswijk(&first)["id"]);
+}
 
-    // Bad uploads are refused whole, naming the feature, and change nothing.
+#[actix_web::test]
+async fn bad_district_uploads_are_refused_whole_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    app.upload_districts(&broker).await;
+    // Refused naming the feature.
     let bowtie = json!({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"name": "Strik"},
          "geometry": {"type": "Polygon", "coordinates": [[[4.0, 52.0], [4.1, 52.1], [4.1, 52.0], [4.0, 52.1], [4.0, 52.0]]]}}]});
     let refused = app
-        .send(
-            Method::PUT,
-            "/api/v1/admin/districts",
-            Some(&broker),
-            Some(&bowtie),
-            &[],
-        )
+        .put("/api/v1/admin/districts", Some(&broker), &bowtie)
         .await;
     refused.assert_problem(422, "validation");
     assert!(
@@ -237,15 +285,9 @@ async fn districts_are_uploaded_and_points_assigned() {
         json!([1, 2]),
         json!({"type": "Feature", "geometry": null, "properties": {}}),
     ] {
-        app.send(
-            Method::PUT,
-            "/api/v1/admin/districts",
-            Some(&broker),
-            Some(&bad),
-            &[],
-        )
-        .await
-        .assert_problem(422, "validation");
+        app.put("/api/v1/admin/districts", Some(&broker), &bad)
+            .await
+            .assert_problem(422, "validation");
     }
     let malformed = app
         .client
@@ -256,7 +298,7 @@ async fn districts_are_uploaded_and_points_assigned() {
         .send()
         .await
         .unwrap();
-    crate::support::Response::from(malformed)
+    Response::from(malformed)
         .await
         .assert_problem(400, "malformed-body");
     assert_eq!(
@@ -303,7 +345,7 @@ async fn the_demo_city_and_synthetic_stock_load() {
             .len(),
         4
     );
-    let stock = app.get("/api/v1/listings?limit=100", None).await;
+    let stock = app.search("limit=100", None).await;
     let statuses: Vec<&str> = stock.body["items"]
         .as_array()
         .unwrap()
@@ -337,10 +379,7 @@ async fn the_demo_city_and_synthetic_stock_load() {
         8 + 1234
     );
     let near = app
-        .get(
-            "/api/v1/listings?near=52.0705,4.3007&radius_km=3&limit=5",
-            None,
-        )
+        .search("near=52.0705,4.3007&radius_km=3&limit=5", None)
         .await;
     assert_eq!(
         near.body["items"].as_array().unwrap().len(),

@@ -1,7 +1,7 @@
 //! The local currency: configuration, accounts, payments, issuance, reversals, holds,
 //! idempotency keys, demurrage, and the ledger's invariants under concurrent load.
 
-use crate::support::TestApp;
+use crate::support::*;
 use chrono::{Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use kringloop::app::error::AppError;
@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
+
+const TRANSFERS: &str = "/api/v1/transfers";
+const ISSUANCE: &str = "/api/v1/admin/issuance";
 
 /// A response with its exact body bytes, for comparing replays byte for byte.
 struct Raw {
@@ -26,13 +29,8 @@ impl Raw {
     }
 }
 
-async fn post_keyed(
-    app: &TestApp,
-    path: &str,
-    token: &str,
-    key: Option<&str>,
-    body: &Value,
-) -> Raw {
+/// A POST under the given idempotency key (or none), its answer kept byte for byte.
+async fn post_raw(app: &TestApp, path: &str, token: &str, key: Option<&str>, body: &Value) -> Raw {
     let mut request = app.client.post(app.url(path)).bearer_auth(token).json(body);
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
@@ -51,23 +49,10 @@ async fn post_keyed(
     }
 }
 
-async fn issue(app: &TestApp, broker: &str, org: &str, amount: i64) -> Value {
-    let raw = post_keyed(
-        app,
-        "/api/v1/admin/issuance",
-        broker,
-        Some(&Uuid::now_v7().to_string()),
-        &json!({"organisation_id": org, "amount": amount, "reason": "start-up credit"}),
-    )
-    .await;
-    assert_eq!(raw.status, 201, "{}", raw.json());
-    raw.json()
-}
-
 async fn pay(app: &TestApp, token: &str, to: &str, amount: i64) -> Raw {
-    post_keyed(
+    post_raw(
         app,
-        "/api/v1/transfers",
+        TRANSFERS,
         token,
         Some(&Uuid::now_v7().to_string()),
         &json!({"to_organisation_id": to, "amount": amount}),
@@ -75,13 +60,16 @@ async fn pay(app: &TestApp, token: &str, to: &str, amount: i64) -> Raw {
     .await
 }
 
-async fn balance(app: &TestApp, token: &str) -> (i64, i64) {
-    let account = app.get("/api/v1/accounts/me", Some(token)).await;
-    assert_eq!(account.status, 200, "{}", account.body);
-    (
-        account.body["balance"].as_i64().unwrap(),
-        account.body["held"].as_i64().unwrap(),
+/// A transfer under a key of the test's choosing, answered as JSON.
+async fn transfer(app: &TestApp, token: Option<&str>, key: &str, body: &Value) -> Response {
+    app.send(
+        Method::POST,
+        TRANSFERS,
+        token,
+        Some(body),
+        &[("Idempotency-Key", key)],
     )
+    .await
 }
 
 async fn audit(app: &TestApp) -> BTreeMap<&'static str, i64> {
@@ -101,7 +89,7 @@ async fn put_currency(
     token: Option<&str>,
     if_match: Option<&str>,
     body: Value,
-) -> crate::support::Response {
+) -> Response {
     let headers: Vec<(&str, &str)> = if_match.map(|v| ("If-Match", v)).into_iter().collect();
     app.send(
         Method::PUT,
@@ -113,64 +101,55 @@ async fn put_currency(
     .await
 }
 
-async fn category_id(app: &TestApp, code: &str) -> Uuid {
-    #[derive(diesel::QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: Uuid,
-    }
-    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
-    let row: Id = diesel_async::RunQueryDsl::get_result(
-        diesel::sql_query("SELECT id FROM categories WHERE code = $1")
-            .bind::<diesel::sql_types::Text, _>(code),
-        &mut conn,
-    )
-    .await
-    .unwrap();
-    row.id
-}
-
 fn uuid(value: &Value) -> Uuid {
     value.as_str().unwrap().parse().unwrap()
 }
 
-#[actix_web::test]
-async fn the_currency_is_public_and_only_brokers_configure_it() {
-    let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (member, _) = app
-        .verified_member("mo@maakplaats.test", "makerspace", &broker)
-        .await;
+/// The Hague's pen: other settings than the seeded currency's.
+fn haagse_pen() -> Value {
+    json!({
+        "code": "HGP", "name": "Haagse Pen", "decimals": 2, "eur_rate_micros": 1_000_000,
+        "demurrage_bp_per_month": 50,
+        "issuance_policy": {"default_per_kg": 10, "per_category": {"wood": 40, "doors": 200}}
+    })
+}
 
+#[actix_web::test]
+async fn the_currency_is_public() {
+    let app = TestApp::spawn().await;
     let currency = app.get("/api/v1/currency", None).await;
     assert_eq!(currency.status, 200, "{}", currency.body);
     assert_eq!(currency.body["code"], "KRL");
     assert_eq!(currency.body["decimals"], 2);
     assert_eq!(currency.headers["etag"], "\"1\"");
+}
 
-    let settings = json!({
-        "code": "HGP", "name": "Haagse Pen", "decimals": 2, "eur_rate_micros": 1_000_000,
-        "demurrage_bp_per_month": 50,
-        "issuance_policy": {"default_per_kg": 10, "per_category": {"wood": 40, "doors": 200}}
-    });
-    let put = async |token: Option<&str>, if_match: Option<&str>, body: Value| {
-        put_currency(&app, token, if_match, body).await
-    };
-    let (broker, member) = (broker.as_str(), member.as_str());
-    put(None, Some("\"1\""), settings.clone())
+#[actix_web::test]
+async fn only_brokers_configure_the_currency_and_only_its_current_version() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let (broker, member) = (market.broker.as_str(), market.maker.token.as_str());
+    put_currency(&app, None, Some("\"1\""), haagse_pen())
         .await
         .assert_problem(401, "unauthenticated");
-    put(Some(member), Some("\"1\""), settings.clone())
+    put_currency(&app, Some(member), Some("\"1\""), haagse_pen())
         .await
         .assert_problem(403, "forbidden");
-    put(Some(broker), None, settings.clone())
+    put_currency(&app, Some(broker), None, haagse_pen())
         .await
         .assert_problem(428, "precondition-required");
-    put(Some(broker), Some("\"7\""), settings.clone())
+    put_currency(&app, Some(broker), Some("\"7\""), haagse_pen())
         .await
         .assert_problem(412, "precondition-failed");
-    let bad = put(
-        Some(broker),
+}
+
+#[actix_web::test]
+async fn bad_currency_settings_are_a_422_for_each_field() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let bad = put_currency(
+        &app,
+        Some(&broker),
         Some("\"1\""),
         json!({"code": "h", "name": "", "decimals": 9, "demurrage_bp_per_month": 0,
                "issuance_policy": {"default_per_kg": -1, "per_category": {"no-such-thing": 5}}}),
@@ -183,8 +162,9 @@ async fn the_currency_is_public_and_only_brokers_configure_it() {
         "{}",
         bad.body
     );
-    let unknown = put(
-        Some(broker),
+    let unknown = put_currency(
+        &app,
+        Some(&broker),
         Some("\"1\""),
         json!({"code": "HGP", "name": "Haagse Pen", "decimals": 2,
                "issuance_policy": {"default_per_kg": 0, "per_category": {"no-such-thing": 5}}}),
@@ -192,8 +172,13 @@ async fn the_currency_is_public_and_only_brokers_configure_it() {
     .await;
     unknown.assert_problem(422, "validation");
     assert_eq!(unknown.body["errors"][0]["code"], "unknown_category");
+}
 
-    let changed = put(Some(broker), Some("\"1\""), settings.clone()).await;
+#[actix_web::test]
+async fn brokers_change_the_currency() {
+    let app = TestApp::spawn().await;
+    let broker = app.broker().await;
+    let changed = put_currency(&app, Some(&broker), Some("\"1\""), haagse_pen()).await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(changed.body["code"], "HGP");
     assert_eq!(changed.body["version"], 2);
@@ -203,148 +188,159 @@ async fn the_currency_is_public_and_only_brokers_configure_it() {
     );
     let read = app.get("/api/v1/currency", None).await;
     assert_eq!(read.body, changed.body);
+}
 
-    // Once money has moved, code and decimals are fixed; the rest may change.
-    let (_, org) = app
-        .verified_member("sanne@sloop.test", "contractor", broker)
-        .await;
-    issue(&app, broker, &org, 100).await;
-    let mut other_decimals = settings.clone();
+#[actix_web::test]
+async fn once_money_has_moved_code_and_decimals_are_fixed() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let broker = Some(market.broker.as_str());
+    let changed = put_currency(&app, broker, Some("\"1\""), haagse_pen()).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    market.fund(&app, &market.donor, 100).await;
+    let mut other_decimals = haagse_pen();
     other_decimals["decimals"] = json!(3);
-    put(Some(broker), Some("\"2\""), other_decimals)
+    put_currency(&app, broker, Some("\"2\""), other_decimals)
         .await
         .assert_problem(409, "currency-in-use");
-    let mut renamed = settings.clone();
+    // The rest may change.
+    let mut renamed = haagse_pen();
     renamed["name"] = json!("De Haagse Pen");
     renamed["issuance_policy"] = json!({"default_per_kg": 0});
-    let renamed = put(Some(broker), Some("\"2\""), renamed).await;
+    let renamed = put_currency(&app, broker, Some("\"2\""), renamed).await;
     assert_eq!(renamed.status, 200, "{}", renamed.body);
     assert_eq!(renamed.body["issuance_policy"]["per_category"], json!({}));
+}
+
+/// A market whose makerspace was given 100.00 and paid the contractor 25.00 of it.
+async fn paid(app: &TestApp) -> Market {
+    let market = Market::open(app).await;
+    market.fund(app, &market.maker, 10_000).await;
+    let paid = pay(app, &market.maker.token, &market.donor.org, 2_500).await;
+    assert_eq!(paid.status, 201, "{}", paid.json());
+    market
 }
 
 #[actix_web::test]
 async fn payments_move_money_between_verified_organisations() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (donor, donor_org) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
-    let (maker, maker_org) = app
-        .verified_member("mo@maakplaats.test", "makerspace", &broker)
-        .await;
-    let (unverified, _) = app.member("new@builder.test", "builder").await;
+    let market = Market::open(&app).await;
+    let (maker, donor) = (&market.maker, &market.donor);
 
-    assert_eq!(balance(&app, &maker).await, (0, 0));
-    issue(&app, &broker, &maker_org, 10_000).await;
-    assert_eq!(balance(&app, &maker).await, (10_000, 0));
+    assert_eq!(balance(&app, maker).await, (0, 0));
+    market.fund(&app, maker, 10_000).await;
+    assert_eq!(balance(&app, maker).await, (10_000, 0));
 
-    let paid = pay(&app, &maker, &donor_org, 2_500).await;
+    let paid = pay(&app, &maker.token, &donor.org, 2_500).await;
     assert_eq!(paid.status, 201, "{}", paid.json());
     let transfer = paid.json();
     assert_eq!(transfer["kind"], "payment");
     assert_eq!(transfer["status"], "posted");
     assert_eq!(transfer["amount"], 2_500);
     assert_eq!(transfer["currency"], "KRL");
-    assert_eq!(transfer["from"]["organisation_id"], maker_org.as_str());
-    assert_eq!(transfer["to"]["organisation_id"], donor_org.as_str());
-    assert_eq!(balance(&app, &maker).await, (7_500, 0));
-    assert_eq!(balance(&app, &donor).await, (2_500, 0));
+    assert_eq!(transfer["from"]["organisation_id"], maker.org.as_str());
+    assert_eq!(transfer["to"]["organisation_id"], donor.org.as_str());
+    assert_eq!(balance(&app, maker).await, (7_500, 0));
+    assert_eq!(balance(&app, donor).await, (2_500, 0));
 
     // The payee is told.
-    let feed = app.get("/api/v1/notifications", Some(&donor)).await;
+    let feed = app.get("/api/v1/notifications", Some(&donor.token)).await;
     assert_eq!(
         feed.body["items"][0]["event"], "ledger_payment_received",
         "{}",
         feed.body
     );
     assert_eq!(feed.body["items"][0]["payload"]["amount"], 2_500);
+    assert_sound(&audit(&app).await);
+}
 
-    // Refusals.
-    pay(&app, &maker, &donor_org, 7_501).await;
-    let over = app
-        .send(
-            Method::POST,
-            "/api/v1/transfers",
-            Some(&maker),
-            Some(&json!({"to_organisation_id": donor_org, "amount": 7_501})),
-            &[("Idempotency-Key", "over-1")],
-        )
-        .await;
-    over.assert_problem(409, "insufficient-funds");
-    let to_self = app
-        .send(
-            Method::POST,
-            "/api/v1/transfers",
-            Some(&maker),
-            Some(&json!({"to_organisation_id": maker_org, "amount": 0})),
-            &[("Idempotency-Key", "self-1")],
-        )
-        .await;
+#[actix_web::test]
+async fn payments_that_cannot_be_made_are_refused_and_move_nothing() {
+    let app = TestApp::spawn().await;
+    let market = paid(&app).await;
+    let unverified = unverified(&app, "new@builder.test", "builder").await;
+    let (maker, donor_org) = (Some(market.maker.token.as_str()), &market.donor.org);
+
+    pay(&app, &market.maker.token, donor_org, 7_501).await;
+    transfer(
+        &app,
+        maker,
+        "over-1",
+        &json!({"to_organisation_id": donor_org, "amount": 7_501}),
+    )
+    .await
+    .assert_problem(409, "insufficient-funds");
+    let to_self = transfer(
+        &app,
+        maker,
+        "self-1",
+        &json!({"to_organisation_id": market.maker.org, "amount": 0}),
+    )
+    .await;
     to_self.assert_problem(422, "validation");
     assert_eq!(to_self.body["errors"].as_array().unwrap().len(), 2);
-    app.send(
-        Method::POST,
-        "/api/v1/transfers",
-        Some(&maker),
-        Some(&json!({"to_organisation_id": Uuid::now_v7(), "amount": 5})),
-        &[("Idempotency-Key", "nobody-1")],
+    transfer(
+        &app,
+        maker,
+        "nobody-1",
+        &json!({"to_organisation_id": Uuid::now_v7(), "amount": 5}),
     )
     .await
     .assert_problem(404, "not-found");
-    app.send(
-        Method::POST,
-        "/api/v1/transfers",
-        Some(&unverified),
-        Some(&json!({"to_organisation_id": donor_org, "amount": 5})),
-        &[("Idempotency-Key", "unverified-1")],
+    transfer(
+        &app,
+        Some(&unverified.token),
+        "unverified-1",
+        &json!({"to_organisation_id": donor_org, "amount": 5}),
     )
     .await
     .assert_problem(403, "not-verified");
-    app.send(
-        Method::POST,
-        "/api/v1/transfers",
+    transfer(
+        &app,
         None,
-        Some(&json!({"to_organisation_id": donor_org, "amount": 5})),
-        &[("Idempotency-Key", "anonymous-1")],
+        "anonymous-1",
+        &json!({"to_organisation_id": donor_org, "amount": 5}),
     )
     .await
     .assert_problem(401, "unauthenticated");
-    app.send(
-        Method::POST,
-        "/api/v1/transfers",
-        Some(&maker),
-        Some(&json!({"to_organisation_id": donor_org, "amount": 5, "memo": "x".repeat(501)})),
-        &[("Idempotency-Key", "memo-1")],
+    transfer(
+        &app,
+        maker,
+        "memo-1",
+        &json!({"to_organisation_id": donor_org, "amount": 5, "memo": "x".repeat(501)}),
     )
     .await
     .assert_problem(422, "validation");
-    app.send(
-        Method::POST,
-        "/api/v1/transfers",
-        Some(&maker),
-        Some(&json!({"to_organisation_id": donor_org, "amount": "5"})),
-        &[("Idempotency-Key", "type-1")],
+    transfer(
+        &app,
+        maker,
+        "type-1",
+        &json!({"to_organisation_id": donor_org, "amount": "5"}),
     )
     .await
     .assert_problem(422, "validation");
-    assert_eq!(balance(&app, &maker).await, (7_500, 0));
+    assert_eq!(balance(&app, &market.maker).await, (7_500, 0));
+    assert_sound(&audit(&app).await);
+}
 
-    // Entries: newest first, keyset pages, the counterparty named; nobody else's.
-    let first = app
-        .get("/api/v1/accounts/me/entries?limit=1", Some(&maker))
-        .await;
+#[actix_web::test]
+async fn entries_come_newest_first_in_pages_naming_the_counterparty() {
+    let app = TestApp::spawn().await;
+    let market = paid(&app).await;
+    let maker = Some(market.maker.token.as_str());
+    let first = app.get("/api/v1/accounts/me/entries?limit=1", maker).await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(first.body["items"][0]["amount"], -2_500);
     assert_eq!(first.body["items"][0]["balance_after"], 7_500);
     assert_eq!(
         first.body["items"][0]["counterparty"]["organisation_id"],
-        donor_org.as_str()
+        market.donor.org.as_str()
     );
     let cursor = first.body["next_cursor"].as_str().unwrap();
     let second = app
         .get(
             &format!("/api/v1/accounts/me/entries?limit=1&cursor={cursor}"),
-            Some(&maker),
+            maker,
         )
         .await;
     assert_eq!(second.body["items"][0]["amount"], 10_000);
@@ -354,10 +350,13 @@ async fn payments_move_money_between_verified_organisations() {
         "issuance"
     );
     assert!(second.body["next_cursor"].is_null());
-    let theirs = app.get("/api/v1/accounts/me/entries", Some(&donor)).await;
-    assert_eq!(theirs.body["items"].as_array().unwrap().len(), 1);
+    // Nobody else's.
+    let theirs = app
+        .get("/api/v1/accounts/me/entries", Some(&market.donor.token))
+        .await;
+    assert_eq!(theirs.items().len(), 1);
     assert_eq!(theirs.body["items"][0]["amount"], 2_500);
-    app.get("/api/v1/accounts/me/entries?cursor=nope", Some(&maker))
+    app.get("/api/v1/accounts/me/entries?cursor=nope", maker)
         .await
         .assert_problem(400, "bad-request");
     app.get("/api/v1/accounts/me/entries", None)
@@ -366,7 +365,6 @@ async fn payments_move_money_between_verified_organisations() {
     app.get("/api/v1/accounts/me", None)
         .await
         .assert_problem(401, "unauthenticated");
-    assert_sound(&audit(&app).await);
 }
 
 /// Payments that arrive together are made together (`app::payments`): one refused among them
@@ -375,19 +373,16 @@ async fn payments_move_money_between_verified_organisations() {
 async fn payments_made_together_refuse_only_the_unfunded() {
     let app = Arc::new(TestApp::spawn().await);
     let broker = app.broker().await;
-    let (payee, payee_org) = app
-        .verified_member("shop@city.test", "makerspace", &broker)
-        .await;
+    let payee = verified(&app, &broker, "shop@city.test", "makerspace").await;
+    let payee_org = payee.org.clone();
     let mut payers = Vec::new();
     for i in 0..18 {
-        let (token, org) = app
-            .verified_member(&format!("payer{i}@together.test"), "builder", &broker)
-            .await;
+        let payer = verified(&app, &broker, &format!("payer{i}@together.test"), "builder").await;
         // Two of every three can pay.
         if i % 3 != 2 {
-            issue(&app, &broker, &org, 1_000).await;
+            issue(&app, &broker, &payer.org, 1_000).await;
         }
-        payers.push(token);
+        payers.push(payer.token);
     }
     let answers = futures_util::future::join_all(payers.iter().map(|token| {
         let (app, payee_org) = (app.clone(), payee_org.clone());
@@ -422,7 +417,7 @@ async fn payments_made_together_refuse_only_the_unfunded() {
     }
     assert_eq!(balance(&app, &payee).await, (2_400, 0));
     let entries = app
-        .get("/api/v1/accounts/me/entries?limit=100", Some(&payee))
+        .get("/api/v1/accounts/me/entries?limit=100", Some(&payee.token))
         .await;
     assert_eq!(entries.status, 200, "{}", entries.body);
     let mut after: Vec<i64> = entries.body["items"]
@@ -436,105 +431,121 @@ async fn payments_made_together_refuse_only_the_unfunded() {
     assert_sound(&audit(&app).await);
 }
 
+/// A market whose makerspace has 10.00, and a payment of 1.00 to the contractor.
+async fn about_to_pay(app: &TestApp) -> (Market, Value) {
+    let market = Market::open(app).await;
+    market.fund(app, &market.maker, 1_000).await;
+    let body = json!({"to_organisation_id": market.donor.org, "amount": 100, "memo": "doors"});
+    (market, body)
+}
+
 #[actix_web::test]
-async fn idempotency_keys_replay_the_first_answer() {
+async fn missing_and_malformed_idempotency_keys_are_a_400() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (_, donor_org) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
-    let (maker, maker_org) = app
-        .verified_member("mo@maakplaats.test", "makerspace", &broker)
-        .await;
-    issue(&app, &broker, &maker_org, 1_000).await;
-    let body = json!({"to_organisation_id": donor_org, "amount": 100, "memo": "doors"});
-
-    // Missing and malformed keys.
-    let missing = app
-        .send(
-            Method::POST,
-            "/api/v1/transfers",
-            Some(&maker),
-            Some(&body),
-            &[],
-        )
-        .await;
-    missing.assert_problem(400, "idempotency-key-missing");
-    for bad in ["", "with space", &"k".repeat(256)] {
-        app.send(
-            Method::POST,
-            "/api/v1/transfers",
-            Some(&maker),
-            Some(&body),
-            &[("Idempotency-Key", bad)],
-        )
+    let (market, body) = about_to_pay(&app).await;
+    let maker = Some(market.maker.token.as_str());
+    app.send(Method::POST, TRANSFERS, maker, Some(&body), &[])
         .await
-        .assert_problem(400, "idempotency-key-invalid");
+        .assert_problem(400, "idempotency-key-missing");
+    for bad in ["", "with space", &"k".repeat(256)] {
+        transfer(&app, maker, bad, &body)
+            .await
+            .assert_problem(400, "idempotency-key-invalid");
     }
+}
 
-    let first = post_keyed(
+#[actix_web::test]
+async fn a_replay_answers_byte_for_byte_as_the_first_and_moves_money_once() {
+    let app = TestApp::spawn().await;
+    let (market, body) = about_to_pay(&app).await;
+    let maker = &market.maker.token;
+    let first = post_raw(&app, TRANSFERS, maker, Some("pay-doors-1"), &body).await;
+    assert_eq!(first.status, 201, "{}", first.json());
+    assert!(!first.replayed);
+    // The same request again, with its keys in another order: the first answer, once more.
+    let reordered = json!({"memo": "doors", "amount": 100, "to_organisation_id": market.donor.org});
+    let again = post_raw(&app, TRANSFERS, maker, Some("pay-doors-1"), &reordered).await;
+    assert_eq!(again.status, 201);
+    assert!(again.replayed);
+    assert_eq!(again.bytes, first.bytes, "a replay is byte-identical");
+    assert_eq!(balance(&app, maker).await, (900, 0), "money moved once");
+    assert_sound(&audit(&app).await);
+}
+
+#[actix_web::test]
+async fn a_key_reused_for_another_request_is_a_422() {
+    let app = TestApp::spawn().await;
+    let (market, body) = about_to_pay(&app).await;
+    let maker = Some(market.maker.token.as_str());
+    assert_eq!(
+        transfer(&app, maker, "pay-doors-1", &body).await.status,
+        201
+    );
+    transfer(
         &app,
-        "/api/v1/transfers",
-        &maker,
+        maker,
+        "pay-doors-1",
+        &json!({"to_organisation_id": market.donor.org, "amount": 101}),
+    )
+    .await
+    .assert_problem(422, "idempotency-key-reused");
+}
+
+#[actix_web::test]
+async fn a_refused_request_keeps_nothing_under_its_key() {
+    let app = TestApp::spawn().await;
+    let (market, _) = about_to_pay(&app).await;
+    let maker = &market.maker.token;
+    // Its key can be used again once the request can succeed.
+    let too_much = json!({"to_organisation_id": market.donor.org, "amount": 5_000});
+    let refused = post_raw(&app, TRANSFERS, maker, Some("big-1"), &too_much).await;
+    assert_eq!(refused.status, 409);
+    market.fund(&app, &market.maker, 5_000).await;
+    let accepted = post_raw(&app, TRANSFERS, maker, Some("big-1"), &too_much).await;
+    assert_eq!(accepted.status, 201, "{}", accepted.json());
+    assert_sound(&audit(&app).await);
+}
+
+#[actix_web::test]
+async fn idempotency_keys_are_the_organisations_own() {
+    let app = TestApp::spawn().await;
+    let (market, body) = about_to_pay(&app).await;
+    let first = post_raw(
+        &app,
+        TRANSFERS,
+        &market.maker.token,
         Some("pay-doors-1"),
         &body,
     )
     .await;
     assert_eq!(first.status, 201, "{}", first.json());
-    assert!(!first.replayed);
-    // The same request again, with its keys in another order: the first answer, once more.
-    let reordered = json!({"memo": "doors", "amount": 100, "to_organisation_id": donor_org});
-    let again = post_keyed(
+    // The donor's "pay-doors-1" is its own.
+    let theirs = post_raw(
         &app,
-        "/api/v1/transfers",
-        &maker,
+        TRANSFERS,
+        &market.donor.token,
         Some("pay-doors-1"),
-        &reordered,
-    )
-    .await;
-    assert_eq!(again.status, 201);
-    assert!(again.replayed);
-    assert_eq!(again.bytes, first.bytes, "a replay is byte-identical");
-    assert_eq!(balance(&app, &maker).await, (900, 0), "money moved once");
-
-    let different = app
-        .send(
-            Method::POST,
-            "/api/v1/transfers",
-            Some(&maker),
-            Some(&json!({"to_organisation_id": donor_org, "amount": 101})),
-            &[("Idempotency-Key", "pay-doors-1")],
-        )
-        .await;
-    different.assert_problem(422, "idempotency-key-reused");
-
-    // A failed request stores nothing: its key can be used again once it can succeed.
-    let too_much = json!({"to_organisation_id": donor_org, "amount": 5_000});
-    let refused = post_keyed(&app, "/api/v1/transfers", &maker, Some("big-1"), &too_much).await;
-    assert_eq!(refused.status, 409);
-    issue(&app, &broker, &maker_org, 5_000).await;
-    let accepted = post_keyed(&app, "/api/v1/transfers", &maker, Some("big-1"), &too_much).await;
-    assert_eq!(accepted.status, 201, "{}", accepted.json());
-
-    // Keys are scoped to the organisation: the donor's "pay-doors-1" is its own.
-    let (donor_token, _) = (app.login("sanne@sloop.test").await, ());
-    let donor = donor_token["access_token"].as_str().unwrap();
-    let theirs = post_keyed(
-        &app,
-        "/api/v1/transfers",
-        donor,
-        Some("pay-doors-1"),
-        &json!({"to_organisation_id": maker_org, "amount": 1}),
+        &json!({"to_organisation_id": market.maker.org, "amount": 1}),
     )
     .await;
     assert_eq!(theirs.status, 201, "{}", theirs.json());
     assert!(!theirs.replayed);
+}
 
-    // Concurrent duplicates: one effect, one answer.
-    let body = json!({"to_organisation_id": donor_org, "amount": 7});
-    let attempts = futures_util::future::join_all(
-        (0..6).map(|_| post_keyed(&app, "/api/v1/transfers", &maker, Some("same-time"), &body)),
-    )
+#[actix_web::test]
+async fn concurrent_duplicates_have_one_effect_and_one_answer() {
+    let app = TestApp::spawn().await;
+    let (market, _) = about_to_pay(&app).await;
+    let body = json!({"to_organisation_id": market.donor.org, "amount": 7});
+    let attempts = futures_util::future::join_all((0..6).map(|_| {
+        post_raw(
+            &app,
+            TRANSFERS,
+            &market.maker.token,
+            Some("same-time"),
+            &body,
+        )
+    }))
     .await;
     assert!(attempts
         .iter()
@@ -545,39 +556,34 @@ async fn idempotency_keys_replay_the_first_answer() {
             .await,
         1
     );
+    assert_sound(&audit(&app).await);
+}
 
-    // Issuance replays too.
-    let mint = json!({"organisation_id": maker_org, "amount": 3, "reason": "tally"});
-    let once = post_keyed(
-        &app,
-        "/api/v1/admin/issuance",
-        &broker,
-        Some("mint-1"),
-        &mint,
-    )
-    .await;
-    let twice = post_keyed(
-        &app,
-        "/api/v1/admin/issuance",
-        &broker,
-        Some("mint-1"),
-        &mint,
-    )
-    .await;
+#[actix_web::test]
+async fn issuance_replays_too_and_needs_a_key() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let broker = &market.broker;
+    let mint = json!({"organisation_id": market.maker.org, "amount": 3, "reason": "tally"});
+    let once = post_raw(&app, ISSUANCE, broker, Some("mint-1"), &mint).await;
+    let twice = post_raw(&app, ISSUANCE, broker, Some("mint-1"), &mint).await;
     assert_eq!((once.status, twice.status), (201, 201));
     assert_eq!(once.bytes, twice.bytes);
     assert!(twice.replayed);
-    app.send(
-        Method::POST,
-        "/api/v1/admin/issuance",
-        Some(&broker),
-        Some(&mint),
-        &[],
-    )
-    .await
-    .assert_problem(400, "idempotency-key-missing");
+    app.send(Method::POST, ISSUANCE, Some(broker), Some(&mint), &[])
+        .await
+        .assert_problem(400, "idempotency-key-missing");
+    assert_eq!(balance(&app, &market.maker).await, (3, 0));
+}
 
-    // Keys are kept 24 hours; after that housekeeping forgets them.
+#[actix_web::test]
+async fn idempotency_keys_are_kept_24_hours_and_then_forgotten() {
+    let app = TestApp::spawn().await;
+    let (market, body) = about_to_pay(&app).await;
+    for key in ["pay-1", "pay-2", "pay-3", "pay-4"] {
+        let paid = transfer(&app, Some(&market.maker.token), key, &body).await;
+        assert_eq!(paid.status, 201, "{}", paid.body);
+    }
     let keys = app.sql_count("SELECT count(*) FROM idempotency_keys").await;
     assert!(keys >= 5);
     app.clock.advance(Duration::hours(23));
@@ -590,27 +596,20 @@ async fn idempotency_keys_replay_the_first_answer() {
         .await
         .unwrap();
     assert_eq!(purged as i64, keys);
-    assert_sound(&audit(&app).await);
 }
 
 #[actix_web::test]
-async fn brokers_correct_transfers_by_reversing_them() {
+async fn only_brokers_issue_and_only_for_a_reason() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (donor, donor_org) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
-    let (maker, maker_org) = app
-        .verified_member("mo@maakplaats.test", "makerspace", &broker)
-        .await;
-
-    // Only brokers issue.
-    for token in [&maker, &donor] {
+    let market = Market::open(&app).await;
+    let mint =
+        |reason: &str| json!({"organisation_id": market.maker.org, "amount": 5, "reason": reason});
+    for token in [&market.maker.token, &market.donor.token] {
         app.send(
             Method::POST,
-            "/api/v1/admin/issuance",
+            ISSUANCE,
             Some(token),
-            Some(&json!({"organisation_id": maker_org, "amount": 5, "reason": "myself"})),
+            Some(&mint("myself")),
             &[("Idempotency-Key", "self-mint")],
         )
         .await
@@ -618,21 +617,42 @@ async fn brokers_correct_transfers_by_reversing_them() {
     }
     app.send(
         Method::POST,
-        "/api/v1/admin/issuance",
-        Some(&broker),
-        Some(&json!({"organisation_id": maker_org, "amount": 5, "reason": " "})),
+        ISSUANCE,
+        Some(&market.broker),
+        Some(&mint(" ")),
         &[("Idempotency-Key", "no-reason")],
     )
     .await
     .assert_problem(422, "validation");
+    assert_eq!(balance(&app, &market.maker).await, (0, 0));
+}
 
-    issue(&app, &broker, &maker_org, 1_000).await;
-    let paid = pay(&app, &maker, &donor_org, 400).await.json();
-    let id = paid["id"].as_str().unwrap();
-    let path = format!("/api/v1/admin/transfers/{id}/reverse");
+/// A market whose makerspace was given 10.00 and paid 4.00 of it to the contractor; returns
+/// the payment.
+async fn paid_four(app: &TestApp) -> (Market, Value) {
+    let market = Market::open(app).await;
+    market.fund(app, &market.maker, 1_000).await;
+    let paid = pay(app, &market.maker.token, &market.donor.org, 400).await;
+    assert_eq!(paid.status, 201, "{}", paid.json());
+    (market, paid.json())
+}
+
+fn reversal_of(transfer: &Value) -> String {
+    format!(
+        "/api/v1/admin/transfers/{}/reverse",
+        transfer["id"].as_str().unwrap()
+    )
+}
+
+#[actix_web::test]
+async fn brokers_correct_a_transfer_by_reversing_it_once() {
+    let app = TestApp::spawn().await;
+    let (market, paid) = paid_four(&app).await;
+    let path = reversal_of(&paid);
     let reason = json!({"reason": "paid the wrong organisation"});
+    let broker = Some(market.broker.as_str());
 
-    app.post(&path, Some(&maker), &reason)
+    app.post(&path, Some(&market.maker.token), &reason)
         .await
         .assert_problem(403, "forbidden");
     app.post(&path, None, &reason)
@@ -640,46 +660,56 @@ async fn brokers_correct_transfers_by_reversing_them() {
         .assert_problem(401, "unauthenticated");
     app.post(
         &format!("/api/v1/admin/transfers/{}/reverse", Uuid::now_v7()),
-        Some(&broker),
+        broker,
         &reason,
     )
     .await
     .assert_problem(404, "not-found");
 
-    let reversed = app.post(&path, Some(&broker), &reason).await;
+    let reversed = app.post(&path, broker, &reason).await;
     assert_eq!(reversed.status, 201, "{}", reversed.body);
     assert_eq!(reversed.body["kind"], "reversal");
-    assert_eq!(reversed.body["reverses_id"], id);
-    assert_eq!(reversed.body["from"]["organisation_id"], donor_org.as_str());
-    assert_eq!(balance(&app, &maker).await, (1_000, 0));
-    assert_eq!(balance(&app, &donor).await, (0, 0));
-    app.post(&path, Some(&broker), &reason)
+    assert_eq!(reversed.body["reverses_id"], paid["id"]);
+    assert_eq!(
+        reversed.body["from"]["organisation_id"],
+        market.donor.org.as_str()
+    );
+    assert_eq!(balance(&app, &market.maker).await, (1_000, 0));
+    assert_eq!(balance(&app, &market.donor).await, (0, 0));
+    app.post(&path, broker, &reason)
         .await
         .assert_problem(409, "already-reversed");
-    let reversal_id = reversed.body["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/admin/transfers/{reversal_id}/reverse"),
-        Some(&broker),
-        &reason,
-    )
-    .await
-    .assert_problem(409, "not-reversible");
+    app.post(&reversal_of(&reversed.body), broker, &reason)
+        .await
+        .assert_problem(409, "not-reversible");
+    assert_sound(&audit(&app).await);
+}
 
-    // A reversal needs the payee's funds: spent money is not taken back into overdraft.
-    let paid = pay(&app, &maker, &donor_org, 300).await.json();
-    pay(&app, &donor, &maker_org, 200).await;
+#[actix_web::test]
+async fn a_reversal_needs_the_payees_funds() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    market.fund(&app, &market.maker, 1_000).await;
+    // Spent money is not taken back into overdraft.
+    let paid = pay(&app, &market.maker.token, &market.donor.org, 300)
+        .await
+        .json();
+    pay(&app, &market.donor.token, &market.maker.org, 200).await;
     app.post(
-        &format!(
-            "/api/v1/admin/transfers/{}/reverse",
-            paid["id"].as_str().unwrap()
-        ),
-        Some(&broker),
-        &reason,
+        &reversal_of(&paid),
+        Some(&market.broker),
+        &json!({"reason": "paid the wrong organisation"}),
     )
     .await
     .assert_problem(409, "insufficient-funds");
+    assert_sound(&audit(&app).await);
+}
 
-    // Transfers are immutable, whatever SQL tries.
+#[actix_web::test]
+async fn transfers_are_immutable_whatever_sql_tries() {
+    let app = TestApp::spawn().await;
+    let (_, paid) = paid_four(&app).await;
+    let id = paid["id"].as_str().unwrap();
     let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
     for statement in [
         format!("UPDATE transfers SET amount = 1 WHERE id = '{id}'"),
@@ -692,89 +722,62 @@ async fn brokers_correct_transfers_by_reversing_them() {
     assert_sound(&audit(&app).await);
 }
 
+/// Sets an organisation's credit limit; the answer is the test's to judge.
+async fn credit_limit(app: &TestApp, token: &str, org: &str, limit: i64) -> Response {
+    app.put(
+        &format!("/api/v1/admin/accounts/{org}/credit-limit"),
+        Some(token),
+        &json!({"credit_limit": limit}),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn only_brokers_set_credit_limits_and_only_valid_ones() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let (broker, maker) = (&market.broker, &market.maker);
+    credit_limit(&app, &maker.token, &maker.org, 500)
+        .await
+        .assert_problem(403, "forbidden");
+    credit_limit(&app, broker, &maker.org, -1)
+        .await
+        .assert_problem(422, "validation");
+    credit_limit(&app, broker, &Uuid::now_v7().to_string(), 5)
+        .await
+        .assert_problem(404, "not-found");
+}
+
 #[actix_web::test]
 async fn credit_limits_are_kept_by_the_database() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (maker, maker_org) = app
-        .verified_member("mo@maakplaats.test", "makerspace", &broker)
-        .await;
-    let (_, donor_org) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
-    let path = format!("/api/v1/admin/accounts/{maker_org}/credit-limit");
-
-    app.send(
-        Method::PUT,
-        &path,
-        Some(&maker),
-        Some(&json!({"credit_limit": 500})),
-        &[],
-    )
-    .await
-    .assert_problem(403, "forbidden");
-    app.send(
-        Method::PUT,
-        &path,
-        Some(&broker),
-        Some(&json!({"credit_limit": -1})),
-        &[],
-    )
-    .await
-    .assert_problem(422, "validation");
-    app.send(
-        Method::PUT,
-        &format!("/api/v1/admin/accounts/{}/credit-limit", Uuid::now_v7()),
-        Some(&broker),
-        Some(&json!({"credit_limit": 5})),
-        &[],
-    )
-    .await
-    .assert_problem(404, "not-found");
-    let set = app
-        .send(
-            Method::PUT,
-            &path,
-            Some(&broker),
-            Some(&json!({"credit_limit": 500})),
-            &[],
-        )
-        .await;
+    let market = Market::open(&app).await;
+    let (broker, maker, donor_org) = (&market.broker, &market.maker, &market.donor.org);
+    let set = credit_limit(&app, broker, &maker.org, 500).await;
     assert_eq!(set.status, 200, "{}", set.body);
     assert_eq!(set.body["spendable"], 500);
 
-    assert_eq!(pay(&app, &maker, &donor_org, 500).await.status, 201);
-    let account = app.get("/api/v1/accounts/me", Some(&maker)).await.body;
+    assert_eq!(pay(&app, &maker.token, donor_org, 500).await.status, 201);
+    let account = account(&app, maker).await;
     assert_eq!(
         (account["balance"].as_i64(), account["spendable"].as_i64()),
         (Some(-500), Some(0))
     );
-    assert_eq!(pay(&app, &maker, &donor_org, 1).await.status, 409);
+    assert_eq!(pay(&app, &maker.token, donor_org, 1).await.status, 409);
     // A limit below what is already used is refused.
-    app.send(
-        Method::PUT,
-        &path,
-        Some(&broker),
-        Some(&json!({"credit_limit": 100})),
-        &[],
-    )
-    .await
-    .assert_problem(409, "insufficient-funds");
+    credit_limit(&app, broker, &maker.org, 100)
+        .await
+        .assert_problem(409, "insufficient-funds");
     assert_sound(&audit(&app).await);
 }
 
 #[actix_web::test]
 async fn holds_are_posted_or_voided_exactly_once() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (donor, donor_org) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
-    let (maker, maker_org) = app
-        .verified_member("mo@maakplaats.test", "makerspace", &broker)
-        .await;
-    issue(&app, &broker, &maker_org, 1_000).await;
-    let (from, to) = (uuid(&json!(maker_org)), uuid(&json!(donor_org)));
+    let market = Market::open(&app).await;
+    market.fund(&app, &market.maker, 1_000).await;
+    let (from, to) = (market.maker.org_uuid(), market.donor.org_uuid());
+    let (maker, donor, donor_org) = (market.maker.token, market.donor.token, market.donor.org);
     let now = app.ctx.now();
 
     let hold = async |amount: i64| {
@@ -849,17 +852,7 @@ async fn holds_are_posted_or_voided_exactly_once() {
     ));
 
     // Both sides heard of it.
-    let events = async |token: String| {
-        app.get("/api/v1/notifications?limit=100", Some(&token))
-            .await
-            .body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|item| item["event"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
-    };
-    let maker_events = events(maker).await;
+    let maker_events = feed_events(&app, &maker).await;
     for event in [
         "ledger_hold_placed",
         "ledger_hold_posted",
@@ -870,7 +863,7 @@ async fn holds_are_posted_or_voided_exactly_once() {
             "{event} in {maker_events:?}"
         );
     }
-    assert!(events(donor)
+    assert!(feed_events(&app, &donor)
         .await
         .iter()
         .any(|e| e == "ledger_hold_posted"));
@@ -880,23 +873,16 @@ async fn holds_are_posted_or_voided_exactly_once() {
 #[actix_web::test]
 async fn hand_over_issues_by_the_policy() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (donor, donor_org) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
-    let put = app
-        .send(
-            Method::PUT,
-            "/api/v1/admin/currency",
-            Some(&broker),
-            Some(&json!({"code": "KRL", "name": "Kringloop", "decimals": 2,
-                         "issuance_policy": {"default_per_kg": 5,
-                                             "per_category": {"wood": 40, "wood-beams": 120}}})),
-            &[("If-Match", "\"1\"")],
-        )
-        .await;
-    assert_eq!(put.status, 200, "{}", put.body);
-    let donor_id = uuid(&json!(donor_org));
+    let market = Market::open(&app).await;
+    set_currency(
+        &app,
+        &market.broker,
+        &json!({"code": "KRL", "name": "Kringloop", "decimals": 2,
+                "issuance_policy": {"default_per_kg": 5,
+                                    "per_category": {"wood": 40, "wood-beams": 120}}}),
+    )
+    .await;
+    let (donor, donor_id) = (&market.donor, market.donor.org_uuid());
     let now = app.ctx.now();
     let cases = [
         ("wood-beams", 2_500, 300), // own rate: 120 × 2.5 kg
@@ -928,13 +914,7 @@ async fn hand_over_issues_by_the_policy() {
 #[actix_web::test]
 async fn demurrage_charges_idle_balances_once_a_month() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (_, maker_org) = app
-        .verified_member("mo@maakplaats.test", "makerspace", &broker)
-        .await;
-    let (_, donor_org) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
+    let market = Market::open(&app).await;
     // Money arrives in one month; in the next the donor spends half, so only the 5 000 that
     // stayed all that month is idle; the maker held 10 000 all month (what it received came
     // on top).
@@ -942,17 +922,11 @@ async fn demurrage_charges_idle_balances_once_a_month() {
     // by the clock's first step.
     let month = Month::of(Utc::now() - Duration::days(70));
     app.clock.set(month.start() + Duration::days(9));
-    issue(&app, &broker, &maker_org, 10_000).await;
-    issue(&app, &broker, &donor_org, 10_000).await;
+    market.fund(&app, &market.maker, 10_000).await;
+    market.fund(&app, &market.donor, 10_000).await;
     app.clock.set(month.next().start() + Duration::days(4));
-    let token = async |email: &str| {
-        app.login(email).await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let donor = token("sanne@sloop.test").await;
-    pay(&app, &donor, &maker_org, 5_000).await;
+    let donor = app.token(Market::DONOR).await;
+    pay(&app, &donor, &market.maker.org, 5_000).await;
 
     // Without a rate, nothing happens.
     app.clock
@@ -963,8 +937,8 @@ async fn demurrage_charges_idle_balances_once_a_month() {
     );
     let broker = app.broker().await;
     let (maker, donor) = (
-        token("mo@maakplaats.test").await,
-        token("sanne@sloop.test").await,
+        app.token(Market::MAKER).await,
+        app.token(Market::DONOR).await,
     );
     let put = app
         .send(
@@ -1044,23 +1018,13 @@ async fn the_ledger_balances_under_concurrent_load() {
     let broker = app.broker().await;
     let mut orgs = Vec::new();
     for i in 0..5 {
-        let (token, org) = app
-            .verified_member(&format!("org{i}@ledger.test"), "builder", &broker)
-            .await;
-        issue(&app, &broker, &org, 5_000).await;
-        orgs.push((token, org));
+        let member = verified(&app, &broker, &format!("org{i}@ledger.test"), "builder").await;
+        issue(&app, &broker, &member.org, 5_000).await;
+        orgs.push((member.token, member.org));
     }
     // Two may go into overdraft.
     for (_, org) in &orgs[..2] {
-        let set = app
-            .send(
-                Method::PUT,
-                &format!("/api/v1/admin/accounts/{org}/credit-limit"),
-                Some(&broker),
-                Some(&json!({"credit_limit": 2_000})),
-                &[],
-            )
-            .await;
+        let set = credit_limit(&app, &broker, org, 2_000).await;
         assert_eq!(set.status, 200);
     }
     let orgs = Arc::new(orgs);
@@ -1091,8 +1055,8 @@ async fn the_ledger_balances_under_concurrent_load() {
                         let first = if rng.below(4) == 0 {
                             // The same request twice at the same moment.
                             let (a, b) = futures_util::future::join(
-                                post_keyed(&app, "/api/v1/transfers", token, Some(&key), &body),
-                                post_keyed(&app, "/api/v1/transfers", token, Some(&key), &body),
+                                post_raw(&app, TRANSFERS, token, Some(&key), &body),
+                                post_raw(&app, TRANSFERS, token, Some(&key), &body),
                             )
                             .await;
                             // A refused request stores nothing, so its twin may then go
@@ -1108,7 +1072,7 @@ async fn the_ledger_balances_under_concurrent_load() {
                                 a
                             }
                         } else {
-                            post_keyed(&app, "/api/v1/transfers", token, Some(&key), &body).await
+                            post_raw(&app, TRANSFERS, token, Some(&key), &body).await
                         };
                         record(first.status);
                         if first.status == 201 {
@@ -1120,8 +1084,7 @@ async fn the_ledger_balances_under_concurrent_load() {
                                 .push(uuid(&first.json()["id"]));
                             if rng.below(3) == 0 {
                                 let again =
-                                    post_keyed(&app, "/api/v1/transfers", token, Some(&key), &body)
-                                        .await;
+                                    post_raw(&app, TRANSFERS, token, Some(&key), &body).await;
                                 assert_eq!(again.status, 201);
                                 assert!(again.replayed);
                                 assert_eq!(again.bytes, first.bytes, "a replay differs");
@@ -1138,14 +1101,10 @@ async fn the_ledger_balances_under_concurrent_load() {
                     4 => {
                         let body = json!({"organisation_id": orgs[to].1, "amount": amount,
                                           "reason": "diverted"});
-                        let first =
-                            post_keyed(&app, "/api/v1/admin/issuance", &broker, Some(&key), &body)
-                                .await;
+                        let first = post_raw(&app, ISSUANCE, &broker, Some(&key), &body).await;
                         record(first.status);
                         assert_eq!(first.status, 201);
-                        let again =
-                            post_keyed(&app, "/api/v1/admin/issuance", &broker, Some(&key), &body)
-                                .await;
+                        let again = post_raw(&app, ISSUANCE, &broker, Some(&key), &body).await;
                         assert_eq!(again.bytes, first.bytes);
                         shared.lock().unwrap().replays += 1;
                     }

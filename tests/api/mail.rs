@@ -2,87 +2,55 @@
 //! through a real SMTP conversation, retries through an outage, and no duplicates when two
 //! instances share the database.
 
-use crate::smtp::SmtpSink;
-use crate::stock::{create_listing, create_passport, doors_passport, offer, SITE};
-use crate::support::{test_settings, TestApp};
-use crate::wishes::{category_id, create_wish, doors_wish, matches_of};
+use crate::support::*;
 use chrono::Duration;
 use kringloop::app::engine::mail as delivery;
 use secrecy::SecretString;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashSet;
 
-fn with_smtp(url: &str) -> kringloop::config::Settings {
-    let mut settings = test_settings();
-    settings.smtp_url = Some(SecretString::from(url.to_owned()));
-    settings.mail_backoff_secs = 30;
-    settings
+/// A makerspace that reads Dutch wishes for 20 doors; three contractors announce lots of 8, 7
+/// and 6 for 30, 40 and 45 days from now, and the mail due is sent.
+struct Announced {
+    sink: SmtpSink,
+    app: TestApp,
+    maker: Member,
+    wish: Value,
+    lots: Vec<Value>,
 }
 
-/// Registers a verified owner who reads Dutch; returns (token, organisation id).
-async fn dutch_member(app: &TestApp, email: &str, kind: &str, broker: &str) -> (String, String) {
-    let registered = app
-        .post(
-            "/api/v1/auth/register",
-            None,
-            &json!({"email": email, "password": "correct horse battery", "display_name": "Kim",
-                    "locale": "nl",
-                    "organisation": {"name": "Makerspace Binckhorst", "kind": kind,
-                                     "location": {"lat": 52.0705, "lon": 4.3007}}}),
-        )
-        .await;
-    assert_eq!(registered.status, 201, "{}", registered.body);
-    let org = registered.body["organisation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let verified = app
-        .post(
-            &format!("/api/v1/admin/organisations/{org}/verify"),
-            Some(broker),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(verified.status, 200);
-    let token = app.login(email).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (token, org)
-}
-
-fn subjects_to(sink: &SmtpSink, address: &str) -> Vec<String> {
-    sink.mails()
-        .iter()
-        .filter(|m| m.to.iter().any(|t| t == address))
-        .map(|m| m.header("Subject").unwrap_or_default())
-        .collect()
-}
-
-#[actix_web::test]
-async fn twenty_doors_from_three_announced_lots_told_in_dutch_by_mail() {
+async fn three_announced_lots() -> Announced {
     let sink = SmtpSink::start().await;
-    let app = TestApp::spawn_with(with_smtp(&sink.url())).await;
+    let app = TestApp::spawn_with(sink.settings()).await;
     let broker = app.broker().await;
-    let (maker, _) = dutch_member(&app, "kim@makerspace.test", "makerspace", &broker).await;
-    let doors = category_id(&app, "doors").await;
-    let wish = create_wish(&app, &maker, &doors_wish(&doors, 20)).await;
-    let wish_id = wish["id"].as_str().unwrap();
-
+    let maker = verified_dutch(&app, &broker, Market::MAKER, "makerspace").await;
+    let wish = WishBuilder::doors().quantity(20).create(&app, &maker).await;
     let mut lots = Vec::new();
     for (i, (amount, days)) in [(8, 30), (7, 40), (6, 45)].into_iter().enumerate() {
-        let (donor, _) = app
-            .verified_member(&format!("sloop{i}@sloop.test"), "contractor", &broker)
+        let donor = verified(&app, &broker, &format!("sloop{i}@sloop.test"), "contractor").await;
+        let lot = ListingBuilder::doors()
+            .quantity(amount)
+            .available_in_days(days)
+            .pickup(SITE.0 + 0.005 * i as f64, SITE.1)
+            .create(&app, &donor)
             .await;
-        let passport = create_passport(&app, &donor, &doors_passport()).await;
-        let mut body = offer(&passport["id"], amount, days);
-        body["pickup"] = json!({"lat": SITE.0 + 0.005 * i as f64, "lon": SITE.1});
-        lots.push(create_listing(&app, &donor, &body).await);
+        lots.push(lot);
     }
     let sent = delivery::deliver_due(&app.ctx).await.unwrap();
     assert_eq!(sent.failed + sent.retrying, 0, "{sent:?}");
+    Announced {
+        sink,
+        app,
+        maker,
+        wish,
+        lots,
+    }
+}
 
-    let to_maker = subjects_to(&sink, "kim@makerspace.test");
+#[actix_web::test]
+async fn predicted_matches_and_a_bundle_are_told_in_dutch_by_mail() {
+    let Announced { sink, lots, .. } = three_announced_lots().await;
+    let to_maker = sink.subjects_to(Market::MAKER);
     let predicted: Vec<&String> = to_maker
         .iter()
         .filter(|s| s.starts_with("Verwacht beschikbaar op "))
@@ -100,8 +68,17 @@ async fn twenty_doors_from_three_announced_lots_told_in_dutch_by_mail() {
         .filter(|s| s.starts_with("Een bundel van 3 partijen"))
         .collect();
     assert_eq!(bundles.len(), 1, "{to_maker:?}");
+}
 
-    // The links in the mail lead back to the wish's matches and the settings, and work.
+#[actix_web::test]
+async fn the_links_in_a_mail_lead_to_the_wishs_matches_and_settings() {
+    let Announced {
+        sink,
+        app,
+        maker,
+        wish,
+        ..
+    } = three_announced_lots().await;
     let bundle_mail = sink
         .mails()
         .into_iter()
@@ -112,7 +89,10 @@ async fn twenty_doors_from_three_announced_lots_told_in_dutch_by_mail() {
         })
         .unwrap();
     let text = bundle_mail.text();
-    let link = format!("https://kringloop.test/api/v1/wishes/{wish_id}/matches");
+    let link = format!(
+        "https://kringloop.test/api/v1/wishes/{}/matches",
+        wish["id"].as_str().unwrap()
+    );
     assert!(text.contains(&link), "{text}");
     assert!(
         text.contains("https://kringloop.test/api/v1/me/notification-settings"),
@@ -121,19 +101,23 @@ async fn twenty_doors_from_three_announced_lots_told_in_dutch_by_mail() {
     let followed = app
         .get(
             link.strip_prefix("https://kringloop.test").unwrap(),
-            Some(&maker),
+            Some(&maker.token),
         )
         .await;
     assert_eq!(followed.status, 200);
     assert_eq!(followed.body["items"].as_array().unwrap().len(), 3);
     assert!(followed.body["bundles"][0]["covered"].as_i64().unwrap() >= 20);
     let settings = app
-        .get("/api/v1/me/notification-settings", Some(&maker))
+        .get("/api/v1/me/notification-settings", Some(&maker.token))
         .await;
     assert_eq!(settings.status, 200);
-    // Each contractor heard that its lot is wished for, in English.
+}
+
+#[actix_web::test]
+async fn each_contractor_hears_in_english_that_its_lot_is_wished_for() {
+    let Announced { sink, .. } = three_announced_lots().await;
     for i in 0..3 {
-        let to_donor = subjects_to(&sink, &format!("sloop{i}@sloop.test"));
+        let to_donor = sink.subjects_to(&format!("sloop{i}@sloop.test"));
         assert!(
             to_donor
                 .iter()
@@ -141,7 +125,17 @@ async fn twenty_doors_from_three_announced_lots_told_in_dutch_by_mail() {
             "{to_donor:?}"
         );
     }
+}
 
+#[actix_web::test]
+async fn a_lot_that_becomes_available_is_told_once_more_and_no_mail_twice() {
+    let Announced {
+        sink,
+        app,
+        mut maker,
+        wish,
+        lots,
+    } = three_announced_lots().await;
     // The first lot's date comes: the makerspace is told again, once.
     app.clock.advance(Duration::days(31));
     assert_eq!(
@@ -151,15 +145,13 @@ async fn twenty_doors_from_three_announced_lots_told_in_dutch_by_mail() {
         1
     );
     delivery::deliver_due(&app.ctx).await.unwrap();
-    let available: Vec<String> = subjects_to(&sink, "kim@makerspace.test")
+    let available: Vec<String> = sink
+        .subjects_to(Market::MAKER)
         .into_iter()
         .filter(|s| s.starts_with("Nu beschikbaar: "))
         .collect();
     assert_eq!(available.len(), 1, "{available:?}");
-    let maker = app.login("kim@makerspace.test").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    maker.login(&app).await;
     let now = matches_of(&app, &maker, &wish).await;
     let first = now["items"]
         .as_array()
@@ -189,14 +181,13 @@ async fn twenty_doors_from_three_announced_lots_told_in_dutch_by_mail() {
 #[actix_web::test]
 async fn mail_waits_out_an_outage_and_arrives_once() {
     let sink = SmtpSink::start().await;
-    let mut settings = with_smtp(&sink.url());
+    let mut settings = sink.settings();
     settings.mail_max_attempts = 3;
     let (port, store) = sink.stop().await;
     let app = TestApp::spawn_with(settings).await;
     let broker = app.broker().await;
     for i in 0..4 {
-        app.verified_member(&format!("org{i}@stad.test"), "initiative", &broker)
-            .await;
+        verified(&app, &broker, &format!("org{i}@stad.test"), "initiative").await;
     }
     let queued = app
         .sql_count("SELECT count(*) AS count FROM outbox WHERE channel = 'email'")
@@ -215,7 +206,7 @@ async fn mail_waits_out_an_outage_and_arrives_once() {
         .get("/api/v1/admin/outbox?status=pending", Some(&broker))
         .await;
     assert_eq!(pending.status, 200, "{}", pending.body);
-    let items = pending.body["items"].as_array().unwrap();
+    let items = pending.items();
     assert_eq!(items.len(), 4);
     assert!(items
         .iter()
@@ -226,22 +217,8 @@ async fn mail_waits_out_an_outage_and_arrives_once() {
     // The third failure is the last: the mail is left failed for the broker.
     assert_eq!(delivery::deliver_due(&app.ctx).await.unwrap().failed, 4);
     let failed = app.get("/api/v1/admin/outbox", Some(&broker)).await;
-    let failed = failed.body["items"].as_array().unwrap().clone();
+    let failed = failed.items().clone();
     assert_eq!(failed.len(), 4);
-    let (member, _) = app.member("nosy@stad.test", "initiative").await;
-    let denied = app.get("/api/v1/admin/outbox", Some(&member)).await;
-    assert_eq!(denied.status, 403);
-    let denied = app
-        .post(
-            &format!(
-                "/api/v1/admin/outbox/{}/retry",
-                failed[0]["id"].as_str().unwrap()
-            ),
-            Some(&member),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(denied.status, 403);
 
     // Up again: the broker retries one failed mail, time brings nothing else; all arrive once.
     let sink = SmtpSink::restart(port, store).await;
@@ -283,29 +260,56 @@ async fn mail_waits_out_an_outage_and_arrives_once() {
 }
 
 #[actix_web::test]
-async fn a_daily_digest_gathers_the_days_matches_into_one_mail() {
+async fn only_brokers_see_the_outbox_and_retry_mail() {
     let sink = SmtpSink::start().await;
-    let mut settings = with_smtp(&sink.url());
-    settings.digest_hour = 0;
+    let mut settings = sink.settings();
+    settings.mail_max_attempts = 1;
+    sink.stop().await;
     let app = TestApp::spawn_with(settings).await;
     let broker = app.broker().await;
-    let (maker, _) = app
-        .verified_member("kim@makerspace.test", "makerspace", &broker)
+    verified(&app, &broker, "org@stad.test", "initiative").await;
+    assert_eq!(delivery::deliver_due(&app.ctx).await.unwrap().failed, 1);
+    let failed = app.get("/api/v1/admin/outbox", Some(&broker)).await;
+    let failed = failed.items().clone();
+    assert_eq!(failed.len(), 1);
+
+    let member = unverified(&app, "nosy@stad.test", "initiative").await;
+    let denied = app.get("/api/v1/admin/outbox", Some(&member.token)).await;
+    assert_eq!(denied.status, 403);
+    let denied = app
+        .post(
+            &format!(
+                "/api/v1/admin/outbox/{}/retry",
+                failed[0]["id"].as_str().unwrap()
+            ),
+            Some(&member.token),
+            &json!({}),
+        )
         .await;
-    let (donor, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
+    assert_eq!(denied.status, 403);
+}
+
+#[actix_web::test]
+async fn a_daily_digest_gathers_the_days_matches_into_one_mail() {
+    let sink = SmtpSink::start().await;
+    let mut settings = sink.settings();
+    settings.digest_hour = 0;
+    let app = TestApp::spawn_with(settings).await;
+    let market = Market::open(&app).await;
+    WishBuilder::doors()
+        .notify("daily")
+        .create(&app, &market.maker)
         .await;
-    let doors = category_id(&app, "doors").await;
-    let mut body = doors_wish(&doors, 4);
-    body["notify"] = json!("daily");
-    create_wish(&app, &maker, &body).await;
     for _ in 0..3 {
-        let passport = create_passport(&app, &donor, &doors_passport()).await;
-        create_listing(&app, &donor, &offer(&passport["id"], 4, 0)).await;
+        ListingBuilder::doors()
+            .quantity(4)
+            .create(&app, &market.donor)
+            .await;
     }
     let round = delivery::deliver_due(&app.ctx).await.unwrap();
     assert_eq!(round.held_for_digest, 3, "{round:?}");
-    assert!(subjects_to(&sink, "kim@makerspace.test")
+    assert!(sink
+        .subjects_to(Market::MAKER)
         .iter()
         .all(|s| !s.contains("match")));
     assert_eq!(delivery::compose_digests(&app.ctx).await.unwrap(), 1);
@@ -315,7 +319,8 @@ async fn a_daily_digest_gathers_the_days_matches_into_one_mail() {
         "once a day"
     );
     delivery::deliver_due(&app.ctx).await.unwrap();
-    let digests: Vec<String> = subjects_to(&sink, "kim@makerspace.test")
+    let digests: Vec<String> = sink
+        .subjects_to(Market::MAKER)
         .into_iter()
         .filter(|s| s != "Your organisation is verified")
         .collect();
@@ -325,31 +330,23 @@ async fn a_daily_digest_gathers_the_days_matches_into_one_mail() {
 #[actix_web::test]
 async fn two_instances_make_every_match_once_and_send_every_mail_once() {
     let sink = SmtpSink::start().await;
-    let one = TestApp::spawn_with(with_smtp(&sink.url())).await;
-    let two = one.spawn_beside(with_smtp(&sink.url())).await;
+    let one = TestApp::spawn_with(sink.settings()).await;
+    let two = one.spawn_beside(sink.settings()).await;
     let broker = one.broker().await;
-    let doors = category_id(&one, "doors").await;
     let mut makers = Vec::new();
     let mut donors = Vec::new();
     for i in 0..3 {
-        makers.push(
-            one.verified_member(&format!("maker{i}@ms.test"), "makerspace", &broker)
-                .await
-                .0,
-        );
-        donors.push(
-            two.verified_member(&format!("donor{i}@sloop.test"), "contractor", &broker)
-                .await
-                .0,
-        );
+        makers.push(verified(&one, &broker, &format!("maker{i}@ms.test"), "makerspace").await);
+        donors.push(verified(&two, &broker, &format!("donor{i}@sloop.test"), "contractor").await);
     }
     let mut passports = Vec::new();
     for (i, donor) in donors.iter().enumerate() {
         for _ in 0..2 {
             let app = if i % 2 == 0 { &one } else { &two };
-            passports.push((i, create_passport(app, donor, &doors_passport()).await));
+            passports.push((i, PassportBuilder::doors().create(app, donor).await));
         }
     }
+    let wish = WishBuilder::doors().json(&one).await;
     let workers = [&one, &two].map(|app| {
         let ctx = app.ctx.clone();
         let url = SecretString::from(app.db_url.clone());
@@ -368,14 +365,17 @@ async fn two_instances_make_every_match_once_and_send_every_mail_once() {
     // Wishes through one instance and listings through the other, all at once.
     let wishes = makers.iter().enumerate().map(|(i, maker)| {
         let app = if i % 2 == 0 { &one } else { &two };
-        let body = doors_wish(&doors, 4);
-        async move { app.post("/api/v1/wishes", Some(maker), &body).await }
+        let body = wish.clone();
+        async move { app.post("/api/v1/wishes", Some(&maker.token), &body).await }
     });
     let listings = passports.iter().map(|(i, passport)| {
         let app = if i % 2 == 0 { &two } else { &one };
-        let body = offer(&passport["id"], 4, 0);
+        let body = ListingBuilder::of(passport).quantity(4).json();
         let donor = &donors[*i];
-        async move { app.post("/api/v1/listings", Some(donor), &body).await }
+        async move {
+            app.post("/api/v1/listings", Some(&donor.token), &body)
+                .await
+        }
     });
     let (wishes, listings) = futures_util::future::join(
         futures_util::future::join_all(wishes),

@@ -13,7 +13,6 @@ mod operations;
 mod problems;
 mod reservations;
 mod search;
-mod smtp;
 mod stock;
 mod support;
 mod wishes;

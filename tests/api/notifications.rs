@@ -1,50 +1,48 @@
 //! The in-app feed fills from the outbox; each user reads and changes only their own.
 
-use crate::support::TestApp;
-use reqwest::Method;
-use serde_json::json;
+use crate::support::*;
+use serde_json::{json, Value};
+
+/// An owner whose organisation was verified, and the one notification that told it so.
+async fn told_of_verification(app: &TestApp) -> (Member, String) {
+    let broker = app.broker().await;
+    let owner = unverified(app, "sanne@sloop.test", "contractor").await;
+    verify(app, &broker, &owner.org).await;
+    let feed = app.get("/api/v1/notifications", Some(&owner.token)).await;
+    let id = feed.items()[0]["id"].as_str().unwrap().to_owned();
+    (owner, id)
+}
 
 #[actix_web::test]
 async fn verification_reaches_the_owners_feed() {
     let app = TestApp::spawn().await;
     let broker = app.broker().await;
-    let (owner, org) = app.member("sanne@sloop.test", "contractor").await;
-    let (other, _) = app.member("mo@maakplaats.test", "makerspace").await;
-    assert!(
-        app.get("/api/v1/notifications", Some(&owner)).await.body["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
-    app.post(
-        &format!("/api/v1/admin/organisations/{org}/verify"),
-        Some(&broker),
-        &json!({}),
-    )
-    .await;
+    let owner = unverified(&app, "sanne@sloop.test", "contractor").await;
+    let feed = app.get("/api/v1/notifications", Some(&owner.token)).await;
+    assert!(feed.items().is_empty());
+    verify(&app, &broker, &owner.org).await;
 
-    let feed = app.get("/api/v1/notifications", Some(&owner)).await;
-    assert_eq!(feed.status, 200, "{}", feed.body);
-    let items = feed.body["items"].as_array().unwrap();
+    let feed = app.get("/api/v1/notifications", Some(&owner.token)).await;
+    let items = feed.items();
     assert_eq!(
         items.len(),
         1,
         "one in-app notification, the e-mail row is not in the feed"
     );
     assert_eq!(items[0]["event"], "organisation_verified");
-    assert_eq!(items[0]["payload"]["organisation_id"], org);
-    let id = items[0]["id"].as_str().unwrap();
+    assert_eq!(items[0]["payload"]["organisation_id"], owner.org.as_str());
+}
 
-    // Others neither see nor mark it.
-    assert!(
-        app.get("/api/v1/notifications", Some(&other)).await.body["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+#[actix_web::test]
+async fn others_neither_see_nor_mark_a_notification() {
+    let app = TestApp::spawn().await;
+    let (_, id) = told_of_verification(&app).await;
+    let other = unverified(&app, "mo@maakplaats.test", "makerspace").await;
+    let feed = app.get("/api/v1/notifications", Some(&other.token)).await;
+    assert!(feed.items().is_empty());
     app.post(
         &format!("/api/v1/notifications/{id}/read"),
-        Some(&other),
+        Some(&other.token),
         &json!({}),
     )
     .await
@@ -52,106 +50,85 @@ async fn verification_reaches_the_owners_feed() {
     app.get("/api/v1/notifications", None)
         .await
         .assert_problem(401, "unauthenticated");
+}
 
-    let read = app
-        .post(
-            &format!("/api/v1/notifications/{id}/read"),
-            Some(&owner),
-            &json!({}),
-        )
-        .await;
+#[actix_web::test]
+async fn a_notification_is_read_once() {
+    let app = TestApp::spawn().await;
+    let (owner, id) = told_of_verification(&app).await;
+    let path = format!("/api/v1/notifications/{id}/read");
+    let read = app.post(&path, Some(&owner.token), &json!({})).await;
     assert_eq!(read.status, 200, "{}", read.body);
     let first_read = read.body["read_at"].clone();
     assert!(first_read.is_string());
-    let again = app
-        .post(
-            &format!("/api/v1/notifications/{id}/read"),
-            Some(&owner),
-            &json!({}),
-        )
-        .await;
+    let again = app.post(&path, Some(&owner.token), &json!({})).await;
     assert_eq!(
         again.body["read_at"], first_read,
         "the first reading counts"
     );
-    assert!(app
-        .get("/api/v1/notifications?unread=true", Some(&owner))
-        .await
-        .body["items"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    let unread = app
+        .get("/api/v1/notifications?unread=true", Some(&owner.token))
+        .await;
+    assert!(unread.items().is_empty());
+}
+
+const SETTINGS: &str = "/api/v1/me/notification-settings";
+
+/// A daily digest, and nothing between nine at night and seven in the morning.
+fn wanted() -> Value {
+    json!({"email": true, "digest": "daily", "quiet_hours": {"start_hour": 21, "end_hour": 7}})
+}
+
+/// An owner who has set the wanted settings.
+async fn settled(app: &TestApp) -> Member {
+    let owner = unverified(app, "sanne@sloop.test", "contractor").await;
+    let set = app.put(SETTINGS, Some(&owner.token), &wanted()).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.body, wanted());
+    owner
 }
 
 #[actix_web::test]
-async fn notification_settings_are_each_users_own() {
+async fn notification_settings_start_from_defaults_and_are_each_users_own() {
     let app = TestApp::spawn().await;
-    let (owner, _) = app.member("sanne@sloop.test", "contractor").await;
-    let (other, _) = app.member("mo@maakplaats.test", "makerspace").await;
-    let defaults = app
-        .get("/api/v1/me/notification-settings", Some(&owner))
-        .await;
+    let other = unverified(&app, "mo@maakplaats.test", "makerspace").await;
+    let defaults = app.get(SETTINGS, Some(&other.token)).await;
     assert_eq!(
         defaults.body,
         json!({"email": true, "digest": "instant", "quiet_hours": null})
     );
-
-    let wanted =
-        json!({"email": true, "digest": "daily", "quiet_hours": {"start_hour": 21, "end_hour": 7}});
-    let set = app
-        .send(
-            Method::PUT,
-            "/api/v1/me/notification-settings",
-            Some(&owner),
-            Some(&wanted),
-            &[],
-        )
-        .await;
-    assert_eq!(set.status, 200, "{}", set.body);
-    assert_eq!(set.body, wanted);
+    let owner = settled(&app).await;
+    assert_eq!(app.get(SETTINGS, Some(&owner.token)).await.body, wanted());
     assert_eq!(
-        app.get("/api/v1/me/notification-settings", Some(&owner))
-            .await
-            .body,
-        wanted
-    );
-    assert_eq!(
-        app.get("/api/v1/me/notification-settings", Some(&other))
-            .await
-            .body["digest"],
+        app.get(SETTINGS, Some(&other.token)).await.body["digest"],
         "instant"
     );
+}
 
+#[actix_web::test]
+async fn bad_notification_settings_are_a_422_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let owner = settled(&app).await;
     for bad in [
         json!({"email": true, "digest": "weekly", "quiet_hours": null}),
         json!({"email": true, "digest": "daily", "quiet_hours": {"start_hour": 25, "end_hour": 7}}),
         json!({"email": true, "digest": "daily", "quiet_hours": {"start_hour": 7, "end_hour": 7}}),
         json!({"email": "yes", "digest": "daily", "quiet_hours": null}),
     ] {
-        let refused = app
-            .send(
-                Method::PUT,
-                "/api/v1/me/notification-settings",
-                Some(&owner),
-                Some(&bad),
-                &[],
-            )
-            .await;
-        refused.assert_problem(422, "validation");
-    }
-    app.send(
-        Method::PUT,
-        "/api/v1/me/notification-settings",
-        None,
-        Some(&wanted),
-        &[],
-    )
-    .await
-    .assert_problem(401, "unauthenticated");
-    assert_eq!(
-        app.get("/api/v1/me/notification-settings", Some(&owner))
+        app.put(SETTINGS, Some(&owner.token), &bad)
             .await
-            .body,
-        wanted
-    );
+            .assert_problem(422, "validation");
+    }
+    assert_eq!(app.get(SETTINGS, Some(&owner.token)).await.body, wanted());
+}
+
+#[actix_web::test]
+async fn anonymous_clients_change_no_notification_settings() {
+    let app = TestApp::spawn().await;
+    let owner = settled(&app).await;
+    let other = json!({"email": false, "digest": "instant", "quiet_hours": null});
+    app.put(SETTINGS, None, &other)
+        .await
+        .assert_problem(401, "unauthenticated");
+    assert_eq!(app.get(SETTINGS, Some(&owner.token)).await.body, wanted());
 }

@@ -1,6 +1,6 @@
 //! Health, readiness, metrics, request ids and the interactive documentation.
 
-use crate::support::TestApp;
+use crate::support::{test_settings, with_database, TestApp};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 #[actix_web::test]
@@ -36,11 +36,11 @@ async fn health_and_readiness() {
 
 #[actix_web::test]
 async fn readiness_fails_without_a_database() {
-    let mut settings = crate::support::test_settings();
+    let mut settings = test_settings();
     settings.db_pool_size = 1;
     let app = TestApp::spawn_with(settings).await;
     let name = app.db_url.rsplit(['/', '=']).next().unwrap().to_owned();
-    let admin_url = crate::support::with_database(&app.db_url, "postgres");
+    let admin_url = with_database(&app.db_url, "postgres");
     let mut admin = AsyncPgConnection::establish(&admin_url).await.unwrap();
     diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&mut admin)

@@ -1,54 +1,26 @@
 //! Reservations and hand-over: never more held than offered under concurrency, a priced deal
 //! in the local currency from hold to flow, and cancellations that return everything.
 
-use crate::stock::{create_listing, create_passport, doors_passport, offer};
-use crate::support::TestApp;
+use crate::support::*;
 use chrono::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
-use uuid::Uuid;
-
-async fn reserve(
-    app: &TestApp,
-    token: &str,
-    listing: &Value,
-    quantity: i64,
-) -> crate::support::Response {
-    let key = Uuid::now_v7().to_string();
-    app.send(
-        Method::POST,
-        "/api/v1/reservations",
-        Some(token),
-        Some(&json!({"listing_id": listing["id"], "quantity": quantity})),
-        &[("Idempotency-Key", key.as_str())],
-    )
-    .await
-}
-
-async fn account(app: &TestApp, token: &str) -> Value {
-    let response = app.get("/api/v1/accounts/me", Some(token)).await;
-    assert_eq!(response.status, 200, "{}", response.body);
-    response.body
-}
 
 #[actix_web::test]
 async fn sixty_four_clients_never_hold_more_than_is_offered() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (donor, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
+    let market = Market::open(&app).await;
+    let listing = ListingBuilder::doors()
+        .quantity(10)
+        .free()
+        .create(&app, &market.donor)
         .await;
-    let passport = create_passport(&app, &donor, &doors_passport()).await;
-    let mut body = offer(&passport["id"], 10, 0);
-    body["price"] = Value::Null;
-    let listing = create_listing(&app, &donor, &body).await;
     let mut tokens = Vec::new();
     for i in 0..8 {
-        tokens.push(
-            app.verified_member(&format!("maker{i}@ms.test"), "makerspace", &broker)
-                .await
-                .0,
-        );
+        let maker = market
+            .verified(&app, &format!("maker{i}@ms.test"), "makerspace")
+            .await;
+        tokens.push(maker.token);
     }
     let clients = (0..64u64).map(|client| {
         let app = &app;
@@ -112,147 +84,166 @@ async fn sixty_four_clients_never_hold_more_than_is_offered() {
         .await;
     assert!(held <= 10, "{held} held of 10");
     assert_eq!(left, 10 - held);
-    let status = app
-        .get(
-            &format!("/api/v1/listings/{}", listing["id"].as_str().unwrap()),
-            None,
-        )
-        .await
-        .body["status"]
-        .clone();
+    let status = listing_now(&app, &listing).await["status"].clone();
     assert_eq!(status, if left == 0 { "reserved" } else { "available" });
 }
 
-#[actix_web::test]
-async fn a_priced_deal_in_local_currency_from_hold_to_flow_and_a_cancellation() {
-    let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    app.upload_districts(&broker).await;
-    let (donor, donor_org) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
-    let (maker, maker_org) = app
-        .verified_member("kim@makerspace.test", "makerspace", &broker)
-        .await;
-    // The broker's policy: 5 minor units per kg of doors diverted.
-    let currency = app.get("/api/v1/currency", None).await;
-    let etag = currency.headers["etag"].to_str().unwrap().to_owned();
-    let configured = app
-        .send(
-            Method::PUT,
-            "/api/v1/admin/currency",
-            Some(&broker),
-            Some(&json!({"code": "KRL", "name": "Kringloop", "decimals": 2,
-                         "issuance_policy": {"default_per_kg": 0, "per_category": {"doors": 5}}})),
-            &[("If-Match", etag.as_str())],
-        )
-        .await;
-    assert_eq!(configured.status, 200, "{}", configured.body);
-    let funded = app
-        .send(
+/// A deal in the local currency: the broker credits 5 minor units per kg of doors diverted,
+/// the makerspace has 1 000.00 KRL, and holds 5 of 8 doors at 15.00 KRL each.
+struct Deal {
+    market: Market,
+    listing: Value,
+    reserved: Response,
+}
+
+impl Deal {
+    fn id(&self) -> &str {
+        self.reserved.body["id"].as_str().unwrap()
+    }
+
+    fn path(&self, action: &str) -> String {
+        format!("/api/v1/reservations/{}/{action}", self.id())
+    }
+
+    /// The donor hands the lot over, under the idempotency key `handover-1`.
+    async fn hand_over(&self, app: &TestApp) -> Response {
+        app.send(
             Method::POST,
-            "/api/v1/admin/issuance",
-            Some(&broker),
-            Some(&json!({"organisation_id": maker_org, "amount": 100_000, "reason": "start"})),
-            &[("Idempotency-Key", "fund-maker")],
+            &self.path("handover"),
+            Some(&self.market.donor.token),
+            None,
+            &[("Idempotency-Key", "handover-1")],
         )
+        .await
+    }
+}
+
+async fn priced_deal(app: &TestApp) -> Deal {
+    let market = Market::in_districts(app).await;
+    set_currency(
+        app,
+        &market.broker,
+        &json!({"code": "KRL", "name": "Kringloop", "decimals": 2,
+                "issuance_policy": {"default_per_kg": 0, "per_category": {"doors": 5}}}),
+    )
+    .await;
+    market.fund(app, &market.maker, 100_000).await;
+    let listing = ListingBuilder::doors()
+        .price(1500, "KRL")
+        .create(app, &market.donor)
         .await;
-    assert_eq!(funded.status, 201, "{}", funded.body);
-
-    let passport = create_passport(&app, &donor, &doors_passport()).await;
-    let mut body = offer(&passport["id"], 8, 0);
-    body["price"] = json!({"amount": 1500, "currency": "KRL"});
-    let listing = create_listing(&app, &donor, &body).await;
-    assert!(listing["district_id"].is_string(), "{listing}");
-
-    // Reserve 5 of 8: 75.00 KRL held on the makerspace's funds.
-    let reserved = reserve(&app, &maker, &listing, 5).await;
+    let reserved = reserve(app, &market.maker, &listing, 5).await;
     assert_eq!(reserved.status, 201, "{}", reserved.body);
-    assert_eq!(reserved.body["total_amount"], 7500);
-    assert!(reserved.body["hold_transfer_id"].is_string());
-    let before = account(&app, &maker).await;
-    assert_eq!(
-        (before["balance"].as_i64(), before["held"].as_i64()),
-        (Some(100_000), Some(7500))
-    );
-    let id = reserved.body["id"].as_str().unwrap().to_owned();
+    Deal {
+        market,
+        listing,
+        reserved,
+    }
+}
 
-    // Only the donor hands over; the demander cannot, others do not see it.
-    let (stranger, _) = app
-        .verified_member("jo@bouwer.test", "builder", &broker)
+/// A priced deal handed over; returns the hand-over's answer too.
+async fn handed_over(app: &TestApp) -> (Deal, Response) {
+    let deal = priced_deal(app).await;
+    let handed = deal.hand_over(app).await;
+    assert_eq!(handed.status, 200, "{}", handed.body);
+    (deal, handed)
+}
+
+#[actix_web::test]
+async fn a_reservation_in_local_currency_holds_its_price_on_the_demanders_funds() {
+    let app = TestApp::spawn().await;
+    let deal = priced_deal(&app).await;
+    assert!(deal.listing["district_id"].is_string(), "{}", deal.listing);
+    // 5 × 15.00 KRL.
+    assert_eq!(deal.reserved.body["total_amount"], 7500);
+    assert!(deal.reserved.body["hold_transfer_id"].is_string());
+    assert_eq!(balance(&app, &deal.market.maker).await, (100_000, 7500));
+}
+
+#[actix_web::test]
+async fn only_the_donor_hands_over() {
+    let app = TestApp::spawn().await;
+    let deal = priced_deal(&app).await;
+    let stranger = deal
+        .market
+        .verified(&app, "jo@bouwer.test", "builder")
         .await;
-    let path = format!("/api/v1/reservations/{id}/handover");
-    assert_eq!(app.post(&path, Some(&maker), &json!({})).await.status, 403);
+    let path = deal.path("handover");
+    // The demander cannot hand over; others do not see the reservation at all.
     assert_eq!(
-        app.post(&path, Some(&stranger), &json!({})).await.status,
-        404
+        app.post(&path, Some(&deal.market.maker.token), &json!({}))
+            .await
+            .status,
+        403
     );
     assert_eq!(
-        app.get(&format!("/api/v1/reservations/{id}"), Some(&stranger))
+        app.post(&path, Some(&stranger.token), &json!({}))
             .await
             .status,
         404
     );
-    let handed = app
-        .send(
-            Method::POST,
-            &path,
-            Some(&donor),
-            None,
-            &[("Idempotency-Key", "handover-1")],
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/reservations/{}", deal.id()),
+            Some(&stranger.token)
         )
-        .await;
-    assert_eq!(handed.status, 200, "{}", handed.body);
+        .await
+        .status,
+        404
+    );
+}
+
+#[actix_web::test]
+async fn a_replayed_hand_over_answers_as_the_first() {
+    let app = TestApp::spawn().await;
+    let (deal, handed) = handed_over(&app).await;
     assert_eq!(handed.body["status"], "handed_over");
-    let replay = app
-        .send(
-            Method::POST,
-            &path,
-            Some(&donor),
-            None,
-            &[("Idempotency-Key", "handover-1")],
-        )
-        .await;
+    let replay = deal.hand_over(&app).await;
     assert_eq!(replay.status, 200);
     assert_eq!(
         replay.body, handed.body,
         "a replayed hand-over answers as the first"
     );
+}
 
-    // Funds moved; the donor was also credited 5 per kg for 5 × 32 kg = 160 kg.
-    let after = account(&app, &maker).await;
-    assert_eq!(
-        (after["balance"].as_i64(), after["held"].as_i64()),
-        (Some(92_500), Some(0))
-    );
-    let donor_account = account(&app, &donor).await;
-    assert_eq!(donor_account["balance"].as_i64(), Some(7500 + 800));
+#[actix_web::test]
+async fn a_hand_over_pays_the_donor_and_credits_it_by_the_policy() {
+    let app = TestApp::spawn().await;
+    let (deal, _) = handed_over(&app).await;
+    assert_eq!(balance(&app, &deal.market.maker).await, (92_500, 0));
+    // Paid 75.00, and credited 5 per kg for 5 × 32 kg = 160 kg.
+    assert_eq!(balance(&app, &deal.market.donor).await.0, 7500 + 800);
+}
 
-    // Custody split: the makerspace holds a new passport whose chain verifies.
+#[actix_web::test]
+async fn a_hand_over_splits_the_passport_to_the_demander() {
+    let app = TestApp::spawn().await;
+    let (deal, handed) = handed_over(&app).await;
+    let (maker, donor) = (&deal.market.maker, &deal.market.donor);
+    let passport_id = deal.listing["passport_id"].as_str().unwrap();
+
+    // The makerspace holds a new passport whose chain verifies.
     let received = handed.body["received_passport_id"].as_str().unwrap();
-    assert_ne!(received, passport["id"].as_str().unwrap());
+    assert_ne!(received, passport_id);
     let part = app
-        .get(&format!("/api/v1/passports/{received}"), Some(&maker))
+        .get(&format!("/api/v1/passports/{received}"), Some(&maker.token))
         .await;
     assert_eq!(part.status, 200, "{}", part.body);
     assert_eq!(
         part.body["organisation_id"].as_str(),
-        Some(maker_org.as_str())
+        Some(maker.org.as_str())
     );
     let chain = app
         .get(
             &format!("/api/v1/passports/{received}/custody"),
-            Some(&maker),
+            Some(&maker.token),
         )
         .await;
     assert_eq!(chain.body["verified"], true, "{}", chain.body);
     let original = app
         .get(
-            &format!(
-                "/api/v1/passports/{}/custody",
-                passport["id"].as_str().unwrap()
-            ),
-            Some(&donor),
+            &format!("/api/v1/passports/{passport_id}/custody"),
+            Some(&donor.token),
         )
         .await;
     assert_eq!(original.body["verified"], true);
@@ -263,9 +254,14 @@ async fn a_priced_deal_in_local_currency_from_hold_to_flow_and_a_cancellation() 
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert!(kinds.ends_with(&["reserved", "split"]), "{kinds:?}");
+}
 
-    // One flow: the right districts, 160 kg, 460 g CO2e per kg.
-    let me = app.get("/api/v1/me", Some(&maker)).await;
+#[actix_web::test]
+async fn a_hand_over_records_one_flow_between_the_districts() {
+    let app = TestApp::spawn().await;
+    let (deal, _) = handed_over(&app).await;
+    // 160 kg, 460 g CO2e per kg.
+    let me = app.get("/api/v1/me", Some(&deal.market.maker.token)).await;
     let destination = me.body["organisation"]["district_id"]
         .as_str()
         .unwrap()
@@ -287,7 +283,7 @@ async fn a_priced_deal_in_local_currency_from_hold_to_flow_and_a_cancellation() 
         app.sql_count(&format!(
             "SELECT count(*) AS count FROM flows WHERE origin_district_id = '{}' \
              AND destination_district_id = '{destination}'",
-            listing["district_id"].as_str().unwrap()
+            deal.listing["district_id"].as_str().unwrap()
         ))
         .await,
         1
@@ -297,81 +293,79 @@ async fn a_priced_deal_in_local_currency_from_hold_to_flow_and_a_cancellation() 
             .await,
         160_000
     );
-    let _ = donor_org;
+}
 
-    // The rest (3) reserved and cancelled: every unit and every cent comes back.
-    let rest = reserve(&app, &maker, &listing, 3).await;
-    assert_eq!(rest.status, 201, "{}", rest.body);
-    let full = app
-        .get(
-            &format!("/api/v1/listings/{}", listing["id"].as_str().unwrap()),
-            None,
-        )
+#[actix_web::test]
+async fn a_cancelled_reservation_returns_every_unit_and_every_cent() {
+    let app = TestApp::spawn().await;
+    let (deal, _) = handed_over(&app).await;
+    let (maker, donor) = (&deal.market.maker, &deal.market.donor);
+    let stranger = deal
+        .market
+        .verified(&app, "jo@bouwer.test", "builder")
         .await;
-    assert_eq!(full.body["status"], "reserved");
-    assert_eq!(account(&app, &maker).await["held"].as_i64(), Some(4500));
-    let too_much = reserve(&app, &stranger, &listing, 1).await;
+
+    // The rest (3) reserved: the lot is fully reserved, and nobody gets more.
+    let rest = reserve(&app, maker, &deal.listing, 3).await;
+    assert_eq!(rest.status, 201, "{}", rest.body);
+    assert_eq!(listing_now(&app, &deal.listing).await["status"], "reserved");
+    assert_eq!(balance(&app, maker).await.1, 4500);
+    let too_much = reserve(&app, &stranger, &deal.listing, 1).await;
     assert_eq!(too_much.status, 409);
+
     let cancelled = app
         .post(
             &format!(
                 "/api/v1/reservations/{}/cancel",
                 rest.body["id"].as_str().unwrap()
             ),
-            Some(&donor),
+            Some(&donor.token),
             &json!({}),
         )
         .await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.body);
     assert_eq!(cancelled.body["status"], "cancelled");
-    let reopened = app
-        .get(
-            &format!("/api/v1/listings/{}", listing["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
-    assert_eq!(reopened.body["status"], "available");
-    assert_eq!(reopened.body["quantity_available"], 3);
-    let back = account(&app, &maker).await;
-    assert_eq!(
-        (back["balance"].as_i64(), back["held"].as_i64()),
-        (Some(92_500), Some(0))
-    );
-
-    // The makerspace confirms receipt once, within the window.
-    let confirm = format!("/api/v1/reservations/{id}/confirm");
-    let maker = app.login("kim@makerspace.test").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        app.post(&confirm, Some(&donor), &json!({})).await.status,
-        403
-    );
-    let confirmed = app
-        .post(&confirm, Some(&maker), &json!({"note": "all five fine"}))
-        .await;
-    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
-    assert_eq!(confirmed.body["confirmation"], "confirmed");
-    assert_eq!(
-        app.post(&confirm, Some(&maker), &json!({})).await.status,
-        409
-    );
+    let reopened = listing_now(&app, &deal.listing).await;
+    assert_eq!(reopened["status"], "available");
+    assert_eq!(reopened["quantity_available"], 3);
+    assert_eq!(balance(&app, maker).await, (92_500, 0));
 }
 
 #[actix_web::test]
-async fn held_reservations_expire_and_release_their_quantity() {
+async fn the_demander_confirms_receipt_once() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (donor, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
+    let (deal, _) = handed_over(&app).await;
+    let confirm = deal.path("confirm");
+    assert_eq!(
+        app.post(&confirm, Some(&deal.market.donor.token), &json!({}))
+            .await
+            .status,
+        403
+    );
+    let maker = Some(deal.market.maker.token.as_str());
+    let confirmed = app
+        .post(&confirm, maker, &json!({"note": "all five fine"}))
         .await;
-    let (maker, _) = app
-        .verified_member("kim@makerspace.test", "makerspace", &broker)
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert_eq!(confirmed.body["confirmation"], "confirmed");
+    assert_eq!(app.post(&confirm, maker, &json!({})).await.status, 409);
+}
+
+/// A market with a lot of 4 doors at 25 euros each.
+async fn euro_lot(app: &TestApp) -> (Market, Value) {
+    let market = Market::open(app).await;
+    let listing = ListingBuilder::doors()
+        .quantity(4)
+        .create(app, &market.donor)
         .await;
-    let passport = create_passport(&app, &donor, &doors_passport()).await;
-    let listing = create_listing(&app, &donor, &offer(&passport["id"], 4, 0)).await;
-    let held = reserve(&app, &maker, &listing, 4).await;
+    (market, listing)
+}
+
+#[actix_web::test]
+async fn a_euro_deal_records_its_price_and_holds_no_funds() {
+    let app = TestApp::spawn().await;
+    let (market, listing) = euro_lot(&app).await;
+    let held = reserve(&app, &market.maker, &listing, 4).await;
     assert_eq!(held.status, 201, "{}", held.body);
     assert_eq!(
         held.body["total_amount"], 10_000,
@@ -381,27 +375,15 @@ async fn held_reservations_expire_and_release_their_quantity() {
         held.body["hold_transfer_id"].is_null(),
         "euros are settled outside the service"
     );
-    assert_eq!(own(&app, &listing).await["status"], "reserved");
-    let bad = app
-        .send(
-            Method::POST,
-            "/api/v1/reservations",
-            Some(&maker),
-            Some(&json!({"listing_id": listing["id"], "quantity": 0})),
-            &[("Idempotency-Key", "zero")],
-        )
-        .await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
-    let unkeyed = app
-        .post(
-            "/api/v1/reservations",
-            Some(&maker),
-            &json!({"listing_id": listing["id"], "quantity": 1}),
-        )
-        .await;
-    assert_eq!(unkeyed.status / 100, 4, "{}", unkeyed.body);
-    let own_listing = reserve(&app, &donor, &listing, 1).await;
-    assert_eq!(own_listing.status, 409);
+    assert_eq!(listing_now(&app, &listing).await["status"], "reserved");
+}
+
+#[actix_web::test]
+async fn held_reservations_expire_and_release_their_quantity() {
+    let app = TestApp::spawn().await;
+    let (market, listing) = euro_lot(&app).await;
+    let held = reserve(&app, &market.maker, &listing, 4).await;
+    assert_eq!(held.status, 201, "{}", held.body);
 
     app.clock.advance(Duration::hours(73));
     assert_eq!(
@@ -416,16 +398,37 @@ async fn held_reservations_expire_and_release_their_quantity() {
             .unwrap(),
         0
     );
-    let listing = own(&app, &listing).await;
+    let listing = listing_now(&app, &listing).await;
     assert_eq!(listing["status"], "available");
     assert_eq!(listing["quantity_available"], 4);
 }
 
-async fn own(app: &TestApp, listing: &Value) -> Value {
-    app.get(
-        &format!("/api/v1/listings/{}", listing["id"].as_str().unwrap()),
-        None,
-    )
-    .await
-    .body
+#[actix_web::test]
+async fn a_reservation_of_nothing_is_a_422() {
+    let app = TestApp::spawn().await;
+    let (market, listing) = euro_lot(&app).await;
+    let bad = reserve(&app, &market.maker, &listing, 0).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+}
+
+#[actix_web::test]
+async fn a_reservation_needs_an_idempotency_key() {
+    let app = TestApp::spawn().await;
+    let (market, listing) = euro_lot(&app).await;
+    let unkeyed = app
+        .post(
+            "/api/v1/reservations",
+            Some(&market.maker.token),
+            &json!({"listing_id": listing["id"], "quantity": 1}),
+        )
+        .await;
+    assert_eq!(unkeyed.status / 100, 4, "{}", unkeyed.body);
+}
+
+#[actix_web::test]
+async fn a_donor_cannot_reserve_its_own_lot() {
+    let app = TestApp::spawn().await;
+    let (market, listing) = euro_lot(&app).await;
+    let own_listing = reserve(&app, &market.donor, &listing, 1).await;
+    assert_eq!(own_listing.status, 409);
 }

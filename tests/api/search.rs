@@ -1,7 +1,6 @@
 //! Stock search: every filter, the sort orders, keyset pages, open data and bad input.
 
-use crate::stock::{create_listing, create_passport, doors_passport, offer};
-use crate::support::{test_settings, TestApp};
+use crate::support::*;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use kringloop::config::Settings;
 use reqwest::Method;
@@ -34,7 +33,7 @@ fn both_ways() -> [Settings; 2] {
 }
 
 async fn search(app: &TestApp, query: &str) -> Vec<String> {
-    let response = app.get(&format!("/api/v1/listings?{query}"), None).await;
+    let response = app.search(query, None).await;
     assert_eq!(response.status, 200, "{query}: {}", response.body);
     let mut found = titles(&response.body);
     found.sort();
@@ -44,9 +43,7 @@ async fn search(app: &TestApp, query: &str) -> Vec<String> {
 /// A small stock: four lots of different kinds, places, prices, conditions and dates.
 async fn stock(app: &TestApp) -> String {
     let broker = app.broker().await;
-    let (owner, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
+    let owner = verified(app, &broker, Market::DONOR, "contractor").await;
     let lots = [
         // (category, name, condition, lat, lon, amount, price, days until available)
         (
@@ -91,22 +88,25 @@ async fn stock(app: &TestApp) -> String {
         ),
     ];
     for (category, name, condition, lat, lon, amount, price, days) in lots {
-        let mut passport = doors_passport();
-        passport["category"] = json!(category);
-        passport["name"] = json!(name);
-        passport["description"] = json!(null);
-        passport["condition"] = json!(condition);
-        passport["eural_code"] = json!(null);
-        let passport = create_passport(app, &owner, &passport).await;
-        let mut body = offer(&passport["id"], amount, days);
-        body["pickup"] = json!({"lat": lat, "lon": lon});
-        body["price"] = match price {
-            Some((amount, currency)) => json!({"amount": amount, "currency": currency}),
-            None => json!(null),
+        let passport = PassportBuilder::doors()
+            .category(category)
+            .name(name)
+            .condition(condition)
+            .set("description", Value::Null)
+            .set("eural_code", Value::Null)
+            .create(app, &owner)
+            .await;
+        let lot = ListingBuilder::of(&passport)
+            .quantity(amount)
+            .available_in_days(days)
+            .pickup(lat, lon);
+        let lot = match price {
+            Some((amount, currency)) => lot.price(amount, currency),
+            None => lot.free(),
         };
-        create_listing(app, &owner, &body).await;
+        lot.create(app, &owner).await;
     }
-    owner
+    owner.token
 }
 
 #[actix_web::test]
@@ -201,9 +201,7 @@ async fn results_sort_and_page_without_gaps_or_repeats() {
 
 async fn results_sort_and_page_without_gaps_or_repeats_in(app: TestApp) {
     stock(&app).await;
-    let nearest = app
-        .get("/api/v1/listings?near=52.0705,4.3007&radius_km=50", None)
-        .await;
+    let nearest = app.search("near=52.0705,4.3007&radius_km=50", None).await;
     let distances: Vec<f64> = nearest.body["items"]
         .as_array()
         .unwrap()
@@ -223,10 +221,10 @@ async fn results_sort_and_page_without_gaps_or_repeats_in(app: TestApp) {
         let mut cursor: Option<String> = None;
         for _ in 0..10 {
             let path = match &cursor {
-                Some(cursor) => format!("/api/v1/listings?{query}&limit=1&cursor={cursor}"),
-                None => format!("/api/v1/listings?{query}&limit=1"),
+                Some(cursor) => format!("{query}&limit=1&cursor={cursor}"),
+                None => format!("{query}&limit=1"),
             };
-            let page = app.get(&path, None).await;
+            let page = app.search(&path, None).await;
             assert_eq!(page.status, 200, "{query}: {}", page.body);
             seen.extend(titles(&page.body));
             match page.body["next_cursor"].as_str() {
@@ -239,14 +237,11 @@ async fn results_sort_and_page_without_gaps_or_repeats_in(app: TestApp) {
         assert_eq!(seen.len(), 4, "{query}: {seen:?}");
     }
     // A cursor of one order is refused by another.
-    let first = app.get("/api/v1/listings?sort=date&limit=1", None).await;
+    let first = app.search("sort=date&limit=1", None).await;
     let cursor = first.body["next_cursor"].as_str().unwrap();
-    app.get(
-        &format!("/api/v1/listings?near=52.07,4.30&limit=1&cursor={cursor}"),
-        None,
-    )
-    .await
-    .assert_problem(422, "validation");
+    app.search(&format!("near=52.07,4.30&limit=1&cursor={cursor}"), None)
+        .await
+        .assert_problem(422, "validation");
 }
 
 #[actix_web::test]
@@ -274,19 +269,16 @@ async fn bad_search_input_is_a_4xx() {
         ("cursor=not-a-cursor", 422, "validation"),
         ("unknown=1", 400, "invalid-query"),
     ] {
-        let response = app.get(&format!("/api/v1/listings?{query}"), None).await;
+        let response = app.search(query, None).await;
         assert_eq!(response.status, status, "{query}: {}", response.body);
         response.assert_problem(status, kind);
     }
 }
 
 #[actix_web::test]
-async fn bad_passport_and_listing_input_is_a_4xx() {
+async fn bad_passport_input_is_a_422_with_pointers() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (owner, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
+    let owner = Market::open(&app).await.donor.token;
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"composition": [{"material": "oak", "fraction_ppm": 700000}, {"material": "steel", "fraction_ppm": 400000}]}),
@@ -319,10 +311,7 @@ async fn bad_passport_and_listing_input_is_a_4xx() {
         (json!({"spaceship": true}), "/spaceship"),
     ];
     for (change, pointer) in cases {
-        let mut body = doors_passport();
-        for (key, value) in change.as_object().unwrap() {
-            body[key] = value.clone();
-        }
+        let body = PassportBuilder::doors().with(&change).json();
         let response = app.post("/api/v1/passports", Some(&owner), &body).await;
         response.assert_problem(422, "validation");
         let pointers: Vec<&str> = response.body["errors"]
@@ -333,13 +322,27 @@ async fn bad_passport_and_listing_input_is_a_4xx() {
             .collect();
         assert!(pointers.contains(&pointer), "{change}: {pointers:?}");
     }
+    let import = app
+        .post(
+            "/api/v1/passports/import",
+            Some(&owner),
+            &json!({"format": "other/9", "passport": PassportBuilder::doors().json()}),
+        )
+        .await;
+    import.assert_problem(422, "validation");
     assert_eq!(
         app.sql_count("SELECT count(*) AS count FROM passports")
             .await,
         0
     );
+}
 
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
+#[actix_web::test]
+async fn bad_listing_input_is_a_422_with_pointers() {
+    let app = TestApp::spawn().await;
+    let owner = Market::open(&app).await.donor;
+    let passport = PassportBuilder::doors().create(&app, &owner).await;
+    let owner = owner.token;
     let listing_cases: Vec<(Value, &str)> = vec![
         (
             json!({"quantity": {"amount": -8, "unit": "piece"}}),
@@ -373,10 +376,7 @@ async fn bad_passport_and_listing_input_is_a_4xx() {
         (json!({"available_from": "next week"}), "/available_from"),
     ];
     for (change, pointer) in listing_cases {
-        let mut body = offer(&passport["id"], 8, 0);
-        for (key, value) in change.as_object().unwrap() {
-            body[key] = value.clone();
-        }
+        let body = ListingBuilder::of(&passport).with(&change).json();
         let response = app.post("/api/v1/listings", Some(&owner), &body).await;
         response.assert_problem(422, "validation");
         let pointers: Vec<&str> = response.body["errors"]
@@ -391,18 +391,10 @@ async fn bad_passport_and_listing_input_is_a_4xx() {
         .post(
             "/api/v1/listings",
             Some(&owner),
-            &offer(&json!("01a22385-1fdd-7714-a7d3-904521947761"), 8, 0),
+            &ListingBuilder::of(&json!({"id": "01a22385-1fdd-7714-a7d3-904521947761"})).json(),
         )
         .await;
     unknown.assert_problem(404, "not-found");
-    let import = app
-        .post(
-            "/api/v1/passports/import",
-            Some(&owner),
-            &json!({"format": "other/9", "passport": doors_passport()}),
-        )
-        .await;
-    import.assert_problem(422, "validation");
     assert_eq!(
         app.sql_count("SELECT count(*) AS count FROM listings")
             .await,
@@ -417,14 +409,12 @@ async fn open_data_shows_no_one() {
     app.upload_districts(&broker).await;
     let owner = stock(&app).await;
     // One more lot, withdrawn: it must not be published.
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
-    let gone = create_listing(&app, &owner, &offer(&passport["id"], 2, 0)).await;
-    app.post(
-        &format!("/api/v1/listings/{}/withdraw", gone["id"].as_str().unwrap()),
-        Some(&owner),
-        &json!({}),
-    )
-    .await;
+    let gone = ListingBuilder::doors()
+        .quantity(2)
+        .create(&app, &owner)
+        .await;
+    app.withdraw(gone["id"].as_str().unwrap(), Some(&owner))
+        .await;
 
     let response = app
         .client
@@ -516,16 +506,19 @@ async fn lots_at_the_same_place_page_by_id() {
 
 async fn lots_at_the_same_place_page_by_id_in(app: TestApp) {
     let owner = stock(&app).await;
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
+    let passport = PassportBuilder::doors().create(&app, &owner).await;
     let mut same_place = Vec::new();
     for amount in 1..=7 {
-        let created = create_listing(&app, &owner, &offer(&passport["id"], amount, 0)).await;
+        let created = ListingBuilder::of(&passport)
+            .quantity(amount)
+            .create(&app, &owner)
+            .await;
         same_place.push(created["id"].as_str().unwrap().to_owned());
     }
     same_place.sort();
     // "Eiken deuren" lies at the site too; everything else is farther away.
     let near = "near=52.068,4.345&radius_km=20";
-    let all = app.get(&format!("/api/v1/listings?{near}"), None).await;
+    let all = app.search(near, None).await;
     let everything = ids(&all.body);
     assert_eq!(everything.len(), 11, "{}", all.body);
     let at_site = &everything[..8];
@@ -538,10 +531,10 @@ async fn lots_at_the_same_place_page_by_id_in(app: TestApp) {
         let mut cursor: Option<String> = None;
         loop {
             let path = match &cursor {
-                Some(cursor) => format!("/api/v1/listings?{near}&limit={limit}&cursor={cursor}"),
-                None => format!("/api/v1/listings?{near}&limit={limit}"),
+                Some(cursor) => format!("{near}&limit={limit}&cursor={cursor}"),
+                None => format!("{near}&limit={limit}"),
             };
-            let page = app.get(&path, None).await;
+            let page = app.search(&path, None).await;
             assert_eq!(page.status, 200, "{}", page.body);
             seen.extend(
                 page.body["items"]
@@ -558,9 +551,7 @@ async fn lots_at_the_same_place_page_by_id_in(app: TestApp) {
         assert_eq!(seen, everything, "pages of {limit}");
     }
     // By date within a category and its subcategories, the lots of each category merged.
-    let doors = app
-        .get("/api/v1/listings?category=doors&limit=100", None)
-        .await;
+    let doors = app.search("category=doors&limit=100", None).await;
     let dated: Vec<(DateTime<FixedOffset>, String)> = doors.body["items"]
         .as_array()
         .unwrap()
@@ -578,10 +569,10 @@ async fn lots_at_the_same_place_page_by_id_in(app: TestApp) {
     let mut cursor: Option<String> = None;
     loop {
         let path = match &cursor {
-            Some(cursor) => format!("/api/v1/listings?category=doors&limit=2&cursor={cursor}"),
-            None => "/api/v1/listings?category=doors&limit=2".to_owned(),
+            Some(cursor) => format!("category=doors&limit=2&cursor={cursor}"),
+            None => "category=doors&limit=2".to_owned(),
         };
-        let page = app.get(&path, None).await;
+        let page = app.search(&path, None).await;
         seen.extend(
             page.body["items"]
                 .as_array()
@@ -628,8 +619,7 @@ async fn nearest_first_pages_equal_a_plain_query_in(app: TestApp) {
         let limit = [1, 5, 20, 50][next(4) as usize];
         let category = (round % 3 != 0).then(|| categories[next(4) as usize]);
         let condition = (round % 4 == 1).then_some(("good", 3));
-        let mut path =
-            format!("/api/v1/listings?near={lat:.4},{lon:.4}&radius_km={radius}&limit={limit}");
+        let mut path = format!("near={lat:.4},{lon:.4}&radius_km={radius}&limit={limit}");
         let (x, y, z) = {
             let (la, lo) = ((lat * 1e4).round() / 1e4, (lon * 1e4).round() / 1e4);
             let (la, lo) = (la.to_radians(), lo.to_radians());
@@ -656,7 +646,7 @@ async fn nearest_first_pages_equal_a_plain_query_in(app: TestApp) {
                  WHERE chord <= {chord} ORDER BY chord, id LIMIT {limit}"
             ))
             .await;
-        let page = app.get(&path, None).await;
+        let page = app.search(&path, None).await;
         assert_eq!(page.status, 200, "{path}: {}", page.body);
         assert_eq!(ids(&page.body), expected, "round {round}: {path}");
     }
@@ -674,11 +664,13 @@ async fn nearest_first_pages_equal_a_plain_query_in(app: TestApp) {
 async fn the_copy_and_the_database_answer_alike() {
     let app = TestApp::spawn().await;
     let owner = stock(&app).await;
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
-    let mut noted = offer(&passport["id"], 3, 2);
-    noted["note"] = json!("Ophalen na 16:00");
-    noted["available_until"] = json!((Utc::now() + Duration::days(40)).to_rfc3339());
-    create_listing(&app, &owner, &noted).await;
+    ListingBuilder::doors()
+        .quantity(3)
+        .available_in_days(2)
+        .note("Ophalen na 16:00")
+        .available_until_in_days(40)
+        .create(&app, &owner)
+        .await;
     let [_, database] = both_ways();
     let plain = app.spawn_beside(database).await;
     for query in [
@@ -690,14 +682,14 @@ async fn the_copy_and_the_database_answer_alike() {
         "near=52.0705,4.3007&radius_km=10&min_quantity=5&condition_min=fair",
     ] {
         for token in [None, Some(owner.as_str())] {
-            let mut path = format!("/api/v1/listings?{query}");
+            let mut path = query.to_owned();
             loop {
-                let kept = app.get(&path, token).await;
-                let asked = plain.get(&path, token).await;
+                let kept = app.search(&path, token).await;
+                let asked = plain.search(&path, token).await;
                 assert_eq!(kept.status, 200, "{path}: {}", kept.body);
                 assert_eq!(kept.body, asked.body, "{path}");
                 match kept.body["next_cursor"].as_str() {
-                    Some(next) => path = format!("/api/v1/listings?{query}&cursor={next}"),
+                    Some(next) => path = format!("{query}&cursor={next}"),
                     None => break,
                 }
             }
@@ -717,31 +709,27 @@ async fn a_copy_follows_changes_when_it_catches_up() {
     let mut lagging = test_settings();
     lagging.search_lag_ms = 60_000;
     let other = app.spawn_beside(lagging).await;
-    let path = "/api/v1/listings?near=52.0705,4.3007&radius_km=50";
-    let first = ids(&app.get(path, None).await.body);
+    let near = "near=52.0705,4.3007&radius_km=50";
+    let first = ids(&app.search(near, None).await.body);
     assert_eq!(first.len(), 4);
-    assert_eq!(ids(&other.get(path, None).await.body), first);
+    assert_eq!(ids(&other.search(near, None).await.body), first);
     assert_eq!(other.ctx.stock.lots(), None);
     other.ctx.stock.catch_up(&other.ctx.pool).await.unwrap();
     assert_eq!(other.ctx.stock.lots(), Some(4));
 
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
-    let new = create_listing(&app, &owner, &offer(&passport["id"], 5, 0)).await;
+    let new = ListingBuilder::doors()
+        .quantity(5)
+        .create(&app, &owner)
+        .await;
     let new = new["id"].as_str().unwrap().to_owned();
     let gone = &first[0];
-    let withdrawn = app
-        .post(
-            &format!("/api/v1/listings/{gone}/withdraw"),
-            Some(&owner),
-            &json!({}),
-        )
-        .await;
+    let withdrawn = app.withdraw(gone, Some(&owner)).await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
-    let now = ids(&app.get(path, None).await.body);
+    let now = ids(&app.search(near, None).await.body);
     assert!(now.contains(&new) && !now.contains(gone), "{now:?}");
     // The other instance answers from what it had until it catches up.
-    assert_eq!(ids(&other.get(path, None).await.body), first);
+    assert_eq!(ids(&other.search(near, None).await.body), first);
     other.ctx.stock.catch_up(&other.ctx.pool).await.unwrap();
-    assert_eq!(ids(&other.get(path, None).await.body), now);
+    assert_eq!(ids(&other.search(near, None).await.body), now);
     assert_eq!(other.ctx.stock.lots(), Some(4));
 }

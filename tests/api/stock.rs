@@ -1,127 +1,95 @@
 //! Passports, listings and stock search: a contractor's day and a makerspace's search.
 
-use crate::support::{Response, TestApp};
+use crate::support::*;
 use chrono::{Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// Binckhorst, The Hague: a demolition site.
-pub const SITE: (f64, f64) = (52.068, 4.345);
-
-pub fn doors_passport() -> Value {
-    json!({
-        "category": "doors-interior",
-        "eural_code": "17 02 01",
-        "name": "Eiken binnendeuren / oak interior doors",
-        "description": "Massief eiken deuren met kozijn, uit kantoorpand 1968",
-        "composition": [{"material": "oak", "fraction_ppm": 950000}, {"material": "steel", "fraction_ppm": 50000}],
-        "dimensions": {"length_mm": 2015, "width_mm": 830, "height_mm": 40},
-        "unit_mass": {"grams": 32000, "per": "piece"},
-        "condition": "good",
-        "origin": {"site": "Kantoor Binckhorstlaan", "building_year": 1968, "location": {"lat": SITE.0, "lon": SITE.1}},
-        "circularity": {"r_strategies": ["reuse", "refurbish"], "disassembly": "easy"},
-        "embodied_co2e_g_per_kg": 460
-    })
-}
-
-pub async fn create_passport(app: &TestApp, token: &str, body: &Value) -> Value {
-    let response = app.post("/api/v1/passports", Some(token), body).await;
-    assert_eq!(response.status, 201, "{}", response.body);
-    response.body
-}
-
-pub fn offer(passport_id: &Value, amount: i64, from_days: i64) -> Value {
-    json!({
-        "passport_id": passport_id,
-        "quantity": {"amount": amount, "unit": "piece"},
-        // An hour early: the test clock stands at the moment the app started.
-        "available_from": (Utc::now() + Duration::days(from_days) - Duration::hours(1)).to_rfc3339(),
-        "pickup": {"lat": SITE.0, "lon": SITE.1, "address": "Binckhorstlaan 36, Den Haag"},
-        "price": {"amount": 2500, "currency": "EUR"}
-    })
-}
-
-pub async fn create_listing(app: &TestApp, token: &str, body: &Value) -> Value {
-    let response = app.post("/api/v1/listings", Some(token), body).await;
-    assert_eq!(response.status, 201, "{}", response.body);
-    response.body
-}
-
 fn ids(response: &Response) -> Vec<String> {
-    assert_eq!(response.status, 200, "{}", response.body);
-    response.body["items"]
-        .as_array()
-        .unwrap()
+    response
+        .items()
         .iter()
         .map(|i| i["id"].as_str().unwrap().to_owned())
         .collect()
 }
 
-#[actix_web::test]
-async fn a_contractors_day() {
-    let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    app.upload_districts(&broker).await;
-
-    // Register, and wait for the broker.
-    let (contractor, contractor_org) = app.member("sanne@sloop.test", "contractor").await;
-    let hazardous = json!({
-        "category": "doors-interior", "eural_code": "17 06 05", "name": "Oak doors with asbestos seals",
-        "hazards": [{"substance": "asbestos", "note": "in the door seals"}], "condition": "fair",
-        "unit_mass": {"grams": 32000, "per": "piece"}
-    });
-    app.post("/api/v1/passports", Some(&contractor), &hazardous)
-        .await
-        .assert_problem(403, "not-verified");
-    app.post(
-        &format!("/api/v1/admin/organisations/{contractor_org}/verify"),
-        Some(&broker),
-        &json!({}),
+fn documents_of(passport: &Value) -> String {
+    format!(
+        "/api/v1/passports/{}/documents",
+        passport["id"].as_str().unwrap()
     )
-    .await;
+}
 
-    // A passport with a hazard cannot be listed until a clearance names the hazard.
-    let passport = create_passport(&app, &contractor, &hazardous).await;
+fn photo() -> Value {
+    json!({"url": "https://example.org/seal.jpg", "sha256": "a".repeat(64), "kind": "photo"})
+}
+
+fn asbestos_clearance() -> Value {
+    json!({"url": "https://example.org/vrijgave.pdf", "sha256": "b".repeat(64), "kind": "clearance",
+           "title": "Vrijgave asbestsanering", "clears": ["asbestos"]})
+}
+
+#[actix_web::test]
+async fn an_unverified_contractor_cannot_make_passports() {
+    let app = TestApp::spawn().await;
+    let contractor = unverified(&app, "sanne@sloop.test", "contractor").await;
+    app.post(
+        "/api/v1/passports",
+        Some(&contractor.token),
+        &PassportBuilder::asbestos_doors().json(),
+    )
+    .await
+    .assert_problem(403, "not-verified");
+}
+
+#[actix_web::test]
+async fn a_hazard_blocks_listing_until_a_clearance_names_it() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let contractor = &market.donor;
+
+    let passport = PassportBuilder::asbestos_doors()
+        .create(&app, contractor)
+        .await;
     assert_eq!(passport["listable"], false);
     assert_eq!(passport["uncleared_hazards"], json!(["asbestos"]));
-    let refused = app
-        .post(
-            "/api/v1/listings",
-            Some(&contractor),
-            &offer(&passport["id"], 8, 30),
-        )
-        .await;
-    refused.assert_problem(409, "hazard-not-cleared");
-    let photo =
-        json!({"url": "https://example.org/seal.jpg", "sha256": "a".repeat(64), "kind": "photo"});
+    app.post(
+        "/api/v1/listings",
+        Some(&contractor.token),
+        &ListingBuilder::of(&passport).available_in_days(30).json(),
+    )
+    .await
+    .assert_problem(409, "hazard-not-cleared");
     let with_photo = app
-        .post(
-            &format!(
-                "/api/v1/passports/{}/documents",
-                passport["id"].as_str().unwrap()
-            ),
-            Some(&contractor),
-            &photo,
-        )
+        .post(&documents_of(&passport), Some(&contractor.token), &photo())
         .await;
     assert_eq!(with_photo.body["listable"], false);
-    let clearance = json!({"url": "https://example.org/vrijgave.pdf", "sha256": "b".repeat(64), "kind": "clearance",
-                           "title": "Vrijgave asbestsanering", "clears": ["asbestos"]});
     let cleared = app
         .post(
-            &format!(
-                "/api/v1/passports/{}/documents",
-                passport["id"].as_str().unwrap()
-            ),
-            Some(&contractor),
-            &clearance,
+            &documents_of(&passport),
+            Some(&contractor.token),
+            &asbestos_clearance(),
         )
         .await;
     assert_eq!(cleared.status, 200, "{}", cleared.body);
     assert_eq!(cleared.body["listable"], true);
+    ListingBuilder::of(&passport)
+        .available_in_days(30)
+        .create(&app, contractor)
+        .await;
+}
 
-    // Announce eight doors for next month.
-    let listing = create_listing(&app, &contractor, &offer(&passport["id"], 8, 30)).await;
+#[actix_web::test]
+async fn an_announced_lot_is_found_nearby_and_becomes_available_on_its_date() {
+    let app = TestApp::spawn().await;
+    let mut market = Market::in_districts(&app).await;
+
+    // Eight doors announced for next month.
+    let listing = ListingBuilder::doors()
+        .available_in_days(30)
+        .create(&app, &market.donor)
+        .await;
     assert_eq!(listing["status"], "announced");
     assert_eq!(listing["mass_kg"], 256);
     assert!(
@@ -130,12 +98,9 @@ async fn a_contractors_day() {
     );
 
     // A makerspace finds it within a radius, announced, with its distance.
-    let (maker, _) = app.member("mo@maakplaats.test", "makerspace").await;
+    let maker = Some(market.maker.token.as_str());
     let found = app
-        .get(
-            "/api/v1/listings?category=doors&near=52.0705,4.3007&radius_km=5",
-            Some(&maker),
-        )
+        .search("category=doors&near=52.0705,4.3007&radius_km=5", maker)
         .await;
     assert_eq!(found.status, 200, "{}", found.body);
     let hit = &found.body["items"][0];
@@ -144,16 +109,11 @@ async fn a_contractors_day() {
     let distance = hit["distance_km"].as_f64().unwrap();
     assert!((2.0..4.0).contains(&distance), "{distance}");
     let too_far = app
-        .get(
-            "/api/v1/listings?category=doors&near=52.0705,4.3007&radius_km=1",
-            Some(&maker),
-        )
+        .search("category=doors&near=52.0705,4.3007&radius_km=1", maker)
         .await;
-    assert!(too_far.body["items"].as_array().unwrap().is_empty());
-    let available_only = app
-        .get("/api/v1/listings?status=available", Some(&maker))
-        .await;
-    assert!(available_only.body["items"].as_array().unwrap().is_empty());
+    assert!(too_far.items().is_empty());
+    let available_only = app.search("status=available", maker).await;
+    assert!(available_only.items().is_empty());
 
     // When its date passes, the lifecycle job makes it available.
     app.clock.advance(Duration::days(31));
@@ -163,19 +123,29 @@ async fn a_contractors_day() {
             .unwrap(),
         1
     );
-    // A month later everyone has logged in again.
-    let maker = app.login("mo@maakplaats.test").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let contractor = app.login("sanne@sloop.test").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // A month later the makerspace has logged in again.
+    market.maker.login(&app).await;
     let now_available = app
-        .get("/api/v1/listings?status=available&q=doors", Some(&maker))
+        .search("status=available&q=doors", Some(&market.maker.token))
         .await;
     assert_eq!(ids(&now_available), [listing["id"].as_str().unwrap()]);
+}
+
+#[actix_web::test]
+async fn a_listed_passports_chain_verifies_and_round_trips_through_export() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let contractor = &market.donor;
+    let passport = PassportBuilder::asbestos_doors()
+        .create(&app, contractor)
+        .await;
+    for document in [photo(), asbestos_clearance()] {
+        let attached = app
+            .post(&documents_of(&passport), Some(&contractor.token), &document)
+            .await;
+        assert_eq!(attached.status, 200, "{}", attached.body);
+    }
+    ListingBuilder::of(&passport).create(&app, contractor).await;
 
     // The passport is public now, its chain verifies, and it round-trips through export.
     let id = passport["id"].as_str().unwrap();
@@ -203,7 +173,11 @@ async fn a_contractors_day() {
         .await;
     assert_eq!(export.body["format"], "kringloop-passport/1");
     let imported = app
-        .post("/api/v1/passports/import", Some(&contractor), &export.body)
+        .post(
+            "/api/v1/passports/import",
+            Some(&contractor.token),
+            &export.body,
+        )
         .await;
     assert_eq!(imported.status, 201, "{}", imported.body);
     assert_ne!(imported.body["id"], passport["id"]);
@@ -213,7 +187,7 @@ async fn a_contractors_day() {
                 "/api/v1/passports/{}/export",
                 imported.body["id"].as_str().unwrap()
             ),
-            Some(&contractor),
+            Some(&contractor.token),
         )
         .await;
     assert_eq!(again.body, export.body, "export → import → export is exact");
@@ -223,24 +197,18 @@ async fn a_contractors_day() {
 #[actix_web::test]
 async fn a_tampered_custody_chain_fails_verification() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (contractor, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
-    let passport = create_passport(&app, &contractor, &doors_passport()).await;
-    create_listing(&app, &contractor, &offer(&passport["id"], 8, 0)).await;
-    let id = passport["id"].as_str().unwrap();
+    let market = Market::open(&app).await;
+    let listing = ListingBuilder::doors().create(&app, &market.donor).await;
+    let id = listing["passport_id"].as_str().unwrap();
     let path = format!("/api/v1/passports/{id}/custody");
     assert_eq!(app.get(&path, None).await.body["verified"], true);
 
-    let mut conn =
-        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&app.db_url)
-            .await
-            .unwrap();
-    diesel_async::RunQueryDsl::execute(
-        diesel::sql_query("UPDATE custody_events SET payload = jsonb_set(payload, '{quantity,amount}', '80') WHERE kind = 'listed'"),
-        &mut conn,
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    diesel::sql_query(
+        "UPDATE custody_events SET payload = jsonb_set(payload, '{quantity,amount}', '80') \
+         WHERE kind = 'listed'",
     )
+    .execute(&mut conn)
     .await
     .unwrap();
     let tampered = app.get(&path, None).await;
@@ -251,22 +219,22 @@ async fn a_tampered_custody_chain_fails_verification() {
 #[actix_web::test]
 async fn only_the_owner_changes_passports_and_listings() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (owner, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
-    let (other, _) = app
-        .verified_member("piet@sloop2.test", "contractor", &broker)
-        .await;
-    let private = create_passport(&app, &owner, &doors_passport()).await;
-    let public = create_passport(&app, &owner, &doors_passport()).await;
-    let listing = create_listing(&app, &owner, &offer(&public["id"], 8, 0)).await;
+    let market = Market::open(&app).await;
+    let owner = &market.donor;
+    let other = market
+        .verified(&app, "piet@sloop2.test", "contractor")
+        .await
+        .token;
+    let private = PassportBuilder::doors().create(&app, owner).await;
+    let public = PassportBuilder::doors().create(&app, owner).await;
+    let listing = ListingBuilder::of(&public).create(&app, owner).await;
     let private_id = private["id"].as_str().unwrap();
     let public_id = public["id"].as_str().unwrap();
     let listing_id = listing["id"].as_str().unwrap();
     let document =
         json!({"url": "https://example.org/x.pdf", "sha256": "c".repeat(64), "kind": "datasheet"});
     let patch = json!({"note": "mine now"});
+    let one_of = |passport: &Value| ListingBuilder::of(passport).quantity(1).json();
 
     // Unlisted passports do not exist for others; listed ones are read-only for them.
     for token in [Some(other.as_str()), None] {
@@ -286,34 +254,18 @@ async fn only_the_owner_changes_passports_and_listings() {
             200
         );
     }
-    app.post(
-        &format!("/api/v1/passports/{private_id}/documents"),
-        Some(&other),
-        &document,
-    )
-    .await
-    .assert_problem(404, "not-found");
-    app.post(
-        &format!("/api/v1/passports/{public_id}/documents"),
-        Some(&other),
-        &document,
-    )
-    .await
-    .assert_problem(403, "forbidden");
-    app.post(
-        "/api/v1/listings",
-        Some(&other),
-        &offer(&private["id"], 1, 0),
-    )
-    .await
-    .assert_problem(404, "not-found");
-    app.post(
-        "/api/v1/listings",
-        Some(&other),
-        &offer(&public["id"], 1, 0),
-    )
-    .await
-    .assert_problem(403, "forbidden");
+    app.post(&documents_of(&private), Some(&other), &document)
+        .await
+        .assert_problem(404, "not-found");
+    app.post(&documents_of(&public), Some(&other), &document)
+        .await
+        .assert_problem(403, "forbidden");
+    app.post("/api/v1/listings", Some(&other), &one_of(&private))
+        .await
+        .assert_problem(404, "not-found");
+    app.post("/api/v1/listings", Some(&other), &one_of(&public))
+        .await
+        .assert_problem(403, "forbidden");
     let etag = format!("\"{}\"", listing["version"]);
     app.send(
         Method::PATCH,
@@ -324,29 +276,21 @@ async fn only_the_owner_changes_passports_and_listings() {
     )
     .await
     .assert_problem(403, "forbidden");
-    app.post(
-        &format!("/api/v1/listings/{listing_id}/withdraw"),
-        Some(&other),
-        &json!({}),
-    )
-    .await
-    .assert_problem(403, "forbidden");
+    app.withdraw(listing_id, Some(&other))
+        .await
+        .assert_problem(403, "forbidden");
 
     // Anonymous clients change nothing.
-    app.post("/api/v1/passports", None, &doors_passport())
+    app.post("/api/v1/passports", None, &PassportBuilder::doors().json())
         .await
         .assert_problem(401, "unauthenticated");
     app.post("/api/v1/passports/import", None, &json!({}))
         .await
         .assert_problem(401, "unauthenticated");
-    app.post(
-        &format!("/api/v1/passports/{public_id}/documents"),
-        None,
-        &document,
-    )
-    .await
-    .assert_problem(401, "unauthenticated");
-    app.post("/api/v1/listings", None, &offer(&public["id"], 1, 0))
+    app.post(&documents_of(&public), None, &document)
+        .await
+        .assert_problem(401, "unauthenticated");
+    app.post("/api/v1/listings", None, &one_of(&public))
         .await
         .assert_problem(401, "unauthenticated");
     app.send(
@@ -358,17 +302,16 @@ async fn only_the_owner_changes_passports_and_listings() {
     )
     .await
     .assert_problem(401, "unauthenticated");
-    app.post(
-        &format!("/api/v1/listings/{listing_id}/withdraw"),
-        None,
-        &json!({}),
-    )
-    .await
-    .assert_problem(401, "unauthenticated");
+    app.withdraw(listing_id, None)
+        .await
+        .assert_problem(401, "unauthenticated");
 
     // Nothing changed.
     let unchanged = app
-        .get(&format!("/api/v1/listings/{listing_id}"), Some(&owner))
+        .get(
+            &format!("/api/v1/listings/{listing_id}"),
+            Some(&owner.token),
+        )
         .await;
     assert_eq!(unchanged.body["version"], listing["version"]);
     assert!(unchanged.body["note"].is_null());
@@ -389,30 +332,40 @@ async fn only_the_owner_changes_passports_and_listings() {
 }
 
 #[actix_web::test]
-async fn listing_changes_need_the_current_etag() {
+async fn the_pickup_address_is_for_signed_in_users() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (owner, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
-        .await;
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
-    let listing = create_listing(&app, &owner, &offer(&passport["id"], 8, 0)).await;
+    let market = Market::open(&app).await;
+    let listing = ListingBuilder::doors().create(&app, &market.donor).await;
     let path = format!("/api/v1/listings/{}", listing["id"].as_str().unwrap());
-    let read = app.get(&path, None).await;
-    let etag = read.headers["etag"].to_str().unwrap().to_owned();
+    let public = app.get(&path, None).await;
     assert!(
-        read.body["pickup"].get("address").is_none(),
+        public.body["pickup"].get("address").is_none(),
         "the address is for signed-in users"
     );
+    let signed_in = app.get(&path, Some(&market.maker.token)).await;
+    assert!(signed_in.body["pickup"]["address"].is_string());
+}
+
+#[actix_web::test]
+async fn listing_changes_need_the_current_etag() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let owner = Some(market.donor.token.as_str());
+    let listing = ListingBuilder::doors().create(&app, &market.donor).await;
+    let path = format!("/api/v1/listings/{}", listing["id"].as_str().unwrap());
+    let etag = app.get(&path, None).await.headers["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let patch = json!({"quantity": {"amount": 6, "unit": "piece"}, "available_from": (Utc::now() + Duration::days(10)).to_rfc3339()});
 
-    app.send(Method::PATCH, &path, Some(&owner), Some(&patch), &[])
+    app.send(Method::PATCH, &path, owner, Some(&patch), &[])
         .await
         .assert_problem(428, "precondition-required");
     app.send(
         Method::PATCH,
         &path,
-        Some(&owner),
+        owner,
         Some(&patch),
         &[("if-match", "\"99\"")],
     )
@@ -422,7 +375,7 @@ async fn listing_changes_need_the_current_etag() {
         .send(
             Method::PATCH,
             &path,
-            Some(&owner),
+            owner,
             Some(&patch),
             &[("if-match", &etag)],
         )
@@ -438,62 +391,69 @@ async fn listing_changes_need_the_current_etag() {
     app.send(
         Method::PATCH,
         &path,
-        Some(&owner),
+        owner,
         Some(&patch),
         &[("if-match", &etag)],
     )
     .await
     .assert_problem(412, "precondition-failed");
-    let unit_change = json!({"quantity": {"amount": 6, "unit": "kg"}});
-    let current = changed.headers["etag"].to_str().unwrap().to_owned();
-    let refused = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&owner),
-            Some(&unit_change),
-            &[("if-match", &current)],
-        )
-        .await;
-    refused.assert_problem(422, "validation");
+}
+
+#[actix_web::test]
+async fn a_listings_unit_cannot_change() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let listing = ListingBuilder::doors().create(&app, &market.donor).await;
+    let path = format!("/api/v1/listings/{}", listing["id"].as_str().unwrap());
+    let etag = format!("\"{}\"", listing["version"]);
+    app.send(
+        Method::PATCH,
+        &path,
+        Some(&market.donor.token),
+        Some(&json!({"quantity": {"amount": 6, "unit": "kg"}})),
+        &[("if-match", &etag)],
+    )
+    .await
+    .assert_problem(422, "validation");
+}
+
+#[actix_web::test]
+async fn a_withdrawn_listing_is_final_and_leaves_the_stock() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let owner = Some(market.donor.token.as_str());
+    let listing = ListingBuilder::doors().create(&app, &market.donor).await;
+    let id = listing["id"].as_str().unwrap();
+    let path = format!("/api/v1/listings/{id}");
 
     // Withdrawn is final: no more changes, no second withdrawal.
-    let withdrawn = app
-        .post(&format!("{path}/withdraw"), Some(&owner), &json!({}))
-        .await;
+    let withdrawn = app.withdraw(id, owner).await;
     assert_eq!(withdrawn.body["status"], "withdrawn");
-    app.post(&format!("{path}/withdraw"), Some(&owner), &json!({}))
+    app.withdraw(id, owner)
         .await
         .assert_problem(409, "illegal-transition");
     let latest = withdrawn.headers["etag"].to_str().unwrap().to_owned();
     app.send(
         Method::PATCH,
         &path,
-        Some(&owner),
+        owner,
         Some(&json!({"note": "x"})),
         &[("if-match", &latest)],
     )
     .await
     .assert_problem(409, "listing-not-editable");
-    let search = app.get("/api/v1/listings", None).await;
-    assert_eq!(search.status, 200, "{}", search.body);
-    assert!(
-        search.body["items"].as_array().unwrap().is_empty(),
-        "withdrawn lots leave the stock"
-    );
+    let search = app.search("", None).await;
+    assert!(search.items().is_empty(), "withdrawn lots leave the stock");
 }
 
 #[actix_web::test]
 async fn listings_expire_and_their_owners_are_told() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (owner, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
+    let market = Market::open(&app).await;
+    let listing = ListingBuilder::doors()
+        .available_until_in_days(14)
+        .create(&app, &market.donor)
         .await;
-    let passport = create_passport(&app, &owner, &doors_passport()).await;
-    let mut body = offer(&passport["id"], 8, 0);
-    body["available_until"] = json!((Utc::now() + Duration::days(14)).to_rfc3339());
-    let listing = create_listing(&app, &owner, &body).await;
     assert_eq!(
         kringloop::app::listings::advance_lifecycle(&app.ctx)
             .await
@@ -507,13 +467,7 @@ async fn listings_expire_and_their_owners_are_told() {
             .unwrap(),
         1
     );
-    let expired = app
-        .get(
-            &format!("/api/v1/listings/{}", listing["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
-    assert_eq!(expired.body["status"], "expired");
+    assert_eq!(listing_now(&app, &listing).await["status"], "expired");
     assert_eq!(
         app.sql_count("SELECT count(*) AS count FROM outbox WHERE event = 'listing_expired'")
             .await,

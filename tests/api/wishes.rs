@@ -1,75 +1,64 @@
 //! Wishes and the matcher over HTTP: standing demand, stored matches that follow both sides,
 //! predicted matches, bundles, and who may see and change what.
 
-use crate::stock::{create_listing, create_passport, doors_passport, offer, SITE};
-use crate::support::TestApp;
+use crate::support::*;
 use chrono::{Duration, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-pub async fn category_id(app: &TestApp, code: &str) -> String {
-    let response = app.get("/api/v1/categories", None).await;
-    response.body["items"]
+/// A wish for 4 doors that finds a lot of 4 in stock when it is made, and later a lot of 6
+/// announced for next month.
+struct Wished {
+    market: Market,
+    wish: Value,
+    available: Value,
+    announced: Value,
+}
+
+async fn wished(app: &TestApp) -> Wished {
+    let market = Market::open(app).await;
+    let available = ListingBuilder::doors()
+        .quantity(4)
+        .create(app, &market.donor)
+        .await;
+    let wish = WishBuilder::doors().create(app, &market.maker).await;
+    let announced = ListingBuilder::doors()
+        .quantity(6)
+        .available_in_days(30)
+        .create(app, &market.donor)
+        .await;
+    Wished {
+        market,
+        wish,
+        available,
+        announced,
+    }
+}
+
+/// The wish's match with one listing.
+async fn match_with(app: &TestApp, wished: &Wished, listing: &Value) -> Value {
+    let found = matches_of(app, &wished.market.maker, &wished.wish).await;
+    let mine: Vec<&Value> = found["items"]
         .as_array()
-        .or_else(|| response.body.as_array())
         .unwrap()
         .iter()
-        .find(|c| c["code"] == code)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-pub fn doors_wish(category: &str, amount: i64) -> Value {
-    json!({
-        "category_id": category,
-        "keywords": ["deur"],
-        "attributes": {"length_mm": {"min": 2000}},
-        "condition_min": "fair",
-        "quantity": {"amount": amount, "unit": "piece"},
-        "near": {"lat": 52.0705, "lon": 4.3007},
-        "radius_km": 10,
-        "needed_by": (Utc::now() + Duration::days(90)).to_rfc3339(),
-        "max_price": [{"currency": "EUR", "amount": 5000}],
-        "include_announced": true,
-        "notify": "instant"
-    })
-}
-
-pub async fn create_wish(app: &TestApp, token: &str, body: &Value) -> Value {
-    let response = app.post("/api/v1/wishes", Some(token), body).await;
-    assert_eq!(response.status, 201, "{}", response.body);
-    response.body
-}
-
-pub async fn matches_of(app: &TestApp, token: &str, wish: &Value) -> Value {
-    let response = app
-        .get(
-            &format!("/api/v1/wishes/{}/matches", wish["id"].as_str().unwrap()),
-            Some(token),
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.body);
-    response.body
+        .filter(|m| m["listing_id"] == listing["id"])
+        .collect();
+    assert_eq!(mine.len(), 1, "{found}");
+    mine[0].clone()
 }
 
 #[actix_web::test]
-async fn a_wish_finds_current_stock_at_once_and_later_listings_as_they_come() {
+async fn a_wish_finds_current_stock_at_once_with_its_reasons() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (contractor, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
+    let market = Market::open(&app).await;
+    let available = ListingBuilder::doors()
+        .quantity(4)
+        .create(&app, &market.donor)
         .await;
-    let (maker, _) = app
-        .verified_member("kim@makerspace.test", "makerspace", &broker)
-        .await;
-    let doors = category_id(&app, "doors").await;
-    let passport = create_passport(&app, &contractor, &doors_passport()).await;
-    let available = create_listing(&app, &contractor, &offer(&passport["id"], 4, 0)).await;
 
-    let wish = create_wish(&app, &maker, &doors_wish(&doors, 4)).await;
-    let found = matches_of(&app, &maker, &wish).await;
+    let wish = WishBuilder::doors().create(&app, &market.maker).await;
+    let found = matches_of(&app, &market.maker, &wish).await;
     let items = found["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{found}");
     assert_eq!(items[0]["listing_id"], available["id"]);
@@ -98,20 +87,15 @@ async fn a_wish_finds_current_stock_at_once_and_later_listings_as_they_come() {
         .as_str()
         .unwrap()
         .contains("km"));
+}
 
-    // A listing announced for next month is a predicted match, told to both sides.
-    let passport2 = create_passport(&app, &contractor, &doors_passport()).await;
-    let announced = create_listing(&app, &contractor, &offer(&passport2["id"], 6, 30)).await;
-    let found = matches_of(&app, &maker, &wish).await;
-    let predicted: Vec<&Value> = found["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["listing_id"] == announced["id"])
-        .collect();
-    assert_eq!(predicted.len(), 1, "{found}");
-    assert_eq!(predicted[0]["predicted"], true);
-    assert!(predicted[0]["expected_on"].is_string());
+#[actix_web::test]
+async fn a_lot_announced_later_is_a_predicted_match_told_to_both_sides() {
+    let app = TestApp::spawn().await;
+    let wished = wished(&app).await;
+    let predicted = match_with(&app, &wished, &wished.announced).await;
+    assert_eq!(predicted["predicted"], true);
+    assert!(predicted["expected_on"].is_string());
     assert_eq!(
         app.sql_count(
             "SELECT count(*) AS count FROM outbox WHERE event = 'match_predicted' AND channel = 'in_app'"
@@ -126,134 +110,139 @@ async fn a_wish_finds_current_stock_at_once_and_later_listings_as_they_come() {
         .await,
         2
     );
+}
 
-    // The donor sees the match on its side, and cannot answer it.
-    let donor_side = app.get("/api/v1/matches", Some(&contractor)).await;
-    assert_eq!(donor_side.body["items"].as_array().unwrap().len(), 2);
-    let match_id = predicted[0]["id"].as_str().unwrap();
+#[actix_web::test]
+async fn the_donor_sees_its_matches_and_cannot_answer_them() {
+    let app = TestApp::spawn().await;
+    let wished = wished(&app).await;
+    let donor = &wished.market.donor;
+    let donor_side = app.get("/api/v1/matches", Some(&donor.token)).await;
+    assert_eq!(donor_side.items().len(), 2);
+    let predicted = match_with(&app, &wished, &wished.announced).await;
     let refused = app
         .post(
-            &format!("/api/v1/matches/{match_id}/accept"),
-            Some(&contractor),
+            &format!(
+                "/api/v1/matches/{}/accept",
+                predicted["id"].as_str().unwrap()
+            ),
+            Some(&donor.token),
             &json!({}),
         )
         .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
+}
 
-    // Withdrawing the announcement retracts the match and tells the demander why.
+#[actix_web::test]
+async fn withdrawing_an_announcement_retracts_its_match_and_says_why() {
+    let app = TestApp::spawn().await;
+    let wished = wished(&app).await;
+    let maker = &wished.market.maker;
     let withdrawn = app
-        .post(
-            &format!(
-                "/api/v1/listings/{}/withdraw",
-                announced["id"].as_str().unwrap()
-            ),
-            Some(&contractor),
-            &json!({}),
+        .withdraw(
+            wished.announced["id"].as_str().unwrap(),
+            Some(&wished.market.donor.token),
         )
         .await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
-    let found = matches_of(&app, &maker, &wish).await;
+    let found = matches_of(&app, maker, &wished.wish).await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
-    let told = app.get("/api/v1/notifications", Some(&maker)).await.body["items"]
-        .as_array()
-        .unwrap()
+    let told = app.get("/api/v1/notifications", Some(&maker.token)).await;
+    let retracted = told
+        .items()
         .iter()
         .find(|n| n["event"] == "match_retracted")
-        .cloned()
         .unwrap();
-    assert_eq!(told["payload"]["because"], "withdrawn");
+    assert_eq!(retracted["payload"]["because"], "withdrawn");
+}
 
-    // Accepting the remaining match tells the donor; answering twice is a conflict.
-    let id = found["items"][0]["id"].as_str().unwrap().to_owned();
+#[actix_web::test]
+async fn a_match_is_answered_once() {
+    let app = TestApp::spawn().await;
+    let wished = wished(&app).await;
+    let maker = Some(wished.market.maker.token.as_str());
+    let id = match_with(&app, &wished, &wished.available).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let accepted = app
-        .post(
-            &format!("/api/v1/matches/{id}/accept"),
-            Some(&maker),
-            &json!({}),
-        )
+        .post(&format!("/api/v1/matches/{id}/accept"), maker, &json!({}))
         .await;
     assert_eq!(accepted.status, 200, "{}", accepted.body);
     assert_eq!(accepted.body["status"], "accepted");
     let again = app
-        .post(
-            &format!("/api/v1/matches/{id}/decline"),
-            Some(&maker),
-            &json!({}),
-        )
+        .post(&format!("/api/v1/matches/{id}/decline"), maker, &json!({}))
         .await;
     assert_eq!(again.status, 409, "{}", again.body);
 }
 
-#[actix_web::test]
-async fn editing_either_side_updates_or_retracts_the_match() {
-    let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (contractor, _) = app
-        .verified_member("sanne@sloop.test", "contractor", &broker)
+/// A wish with its one match, to a lot announced in 20 days.
+async fn wish_with_a_match(app: &TestApp) -> (Market, Value, Value) {
+    let market = Market::open(app).await;
+    let wish = WishBuilder::doors().create(app, &market.maker).await;
+    let listing = ListingBuilder::doors()
+        .quantity(4)
+        .available_in_days(20)
+        .create(app, &market.donor)
         .await;
-    let (maker, _) = app
-        .verified_member("kim@makerspace.test", "makerspace", &broker)
-        .await;
-    let doors = category_id(&app, "doors").await;
-    let wish = create_wish(&app, &maker, &doors_wish(&doors, 4)).await;
-    let passport = create_passport(&app, &contractor, &doors_passport()).await;
-    let listing = create_listing(&app, &contractor, &offer(&passport["id"], 4, 20)).await;
-    let listing_id = listing["id"].as_str().unwrap();
     assert_eq!(
-        matches_of(&app, &maker, &wish).await["items"]
+        matches_of(app, &market.maker, &wish).await["items"]
             .as_array()
             .unwrap()
             .len(),
         1
     );
+    (market, wish, listing)
+}
+
+#[actix_web::test]
+async fn editing_either_side_retracts_the_match_or_brings_it_back() {
+    let app = TestApp::spawn().await;
+    let (market, wish, listing) = wish_with_a_match(&app).await;
+    let maker = &market.maker;
+    let listing_id = listing["id"].as_str().unwrap();
 
     // The date slips past the need: the match goes, and the demander hears why.
     let slipped = app
         .send(
             Method::PATCH,
             &format!("/api/v1/listings/{listing_id}"),
-            Some(&contractor),
+            Some(&market.donor.token),
             Some(&json!({"available_from": (Utc::now() + Duration::days(120)).to_rfc3339()})),
             &[("If-Match", "\"1\"")],
         )
         .await;
     assert_eq!(slipped.status, 200, "{}", slipped.body);
-    assert!(matches_of(&app, &maker, &wish).await["items"]
+    assert!(matches_of(&app, maker, &wish).await["items"]
         .as_array()
         .unwrap()
         .is_empty());
-    let retracted: Vec<Value> = app.get("/api/v1/notifications", Some(&maker)).await.body["items"]
-        .as_array()
-        .unwrap()
+    let feed = app.get("/api/v1/notifications", Some(&maker.token)).await;
+    let retracted: Vec<&Value> = feed
+        .items()
         .iter()
         .filter(|n| n["event"] == "match_retracted")
-        .cloned()
         .collect();
     assert_eq!(retracted.len(), 1);
     assert_eq!(retracted[0]["payload"]["because"], "date_changed");
 
     // The demander widens the need: the same match comes back (same id, told again).
-    let etag = app
-        .get(
-            &format!("/api/v1/wishes/{}", wish["id"].as_str().unwrap()),
-            Some(&maker),
-        )
-        .await
-        .headers["etag"]
+    let path = format!("/api/v1/wishes/{}", wish["id"].as_str().unwrap());
+    let etag = app.get(&path, Some(&maker.token)).await.headers["etag"]
         .to_str()
         .unwrap()
         .to_owned();
     let widened = app
         .send(
             Method::PATCH,
-            &format!("/api/v1/wishes/{}", wish["id"].as_str().unwrap()),
-            Some(&maker),
+            &path,
+            Some(&maker.token),
             Some(&json!({"needed_by": (Utc::now() + Duration::days(200)).to_rfc3339()})),
             &[("If-Match", &etag)],
         )
         .await;
     assert_eq!(widened.status, 200, "{}", widened.body);
-    let back = matches_of(&app, &maker, &wish).await;
+    let back = matches_of(&app, maker, &wish).await;
     assert_eq!(back["items"].as_array().unwrap().len(), 1, "{back}");
     assert_eq!(
         app.sql_count("SELECT count(*) AS count FROM matches").await,
@@ -267,15 +256,16 @@ async fn editing_either_side_updates_or_retracts_the_match() {
         .await,
         2
     );
+}
 
-    // Deleting the wish retracts silently.
+#[actix_web::test]
+async fn deleting_a_wish_retracts_its_matches_silently() {
+    let app = TestApp::spawn().await;
+    let (market, wish, _) = wish_with_a_match(&app).await;
     let deleted = app
-        .send(
-            Method::DELETE,
+        .delete(
             &format!("/api/v1/wishes/{}", wish["id"].as_str().unwrap()),
-            Some(&maker),
-            None,
-            &[],
+            Some(&market.maker.token),
         )
         .await;
     assert_eq!(deleted.status, 204, "{}", deleted.body);
@@ -287,31 +277,27 @@ async fn editing_either_side_updates_or_retracts_the_match() {
 }
 
 #[actix_web::test]
-async fn only_the_wishing_organisation_sees_and_changes_its_wishes() {
+async fn only_verified_members_wish() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (maker, _) = app
-        .verified_member("kim@makerspace.test", "makerspace", &broker)
-        .await;
-    let (other, _) = app
-        .verified_member("jo@bouwer.test", "builder", &broker)
-        .await;
-    let (unverified, _) = app.member("new@initiatief.test", "initiative").await;
-    let doors = category_id(&app, "doors").await;
-    let wish = create_wish(&app, &maker, &doors_wish(&doors, 4)).await;
-    let id = wish["id"].as_str().unwrap();
-    let path = format!("/api/v1/wishes/{id}");
-
+    let stranger = unverified(&app, "new@initiatief.test", "initiative").await;
+    let body = WishBuilder::doors().quantity(1).json(&app).await;
     let refused = app
-        .post("/api/v1/wishes", Some(&unverified), &doors_wish(&doors, 1))
+        .post("/api/v1/wishes", Some(&stranger.token), &body)
         .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
-    let anonymous = app
-        .post("/api/v1/wishes", None, &doors_wish(&doors, 1))
-        .await;
+    let anonymous = app.post("/api/v1/wishes", None, &body).await;
     assert_eq!(anonymous.status, 401);
+}
 
-    for token in [Some(other.as_str()), None] {
+#[actix_web::test]
+async fn only_the_wishing_organisation_sees_and_changes_its_wishes() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let other = market.verified(&app, "jo@bouwer.test", "builder").await;
+    let wish = WishBuilder::doors().create(&app, &market.maker).await;
+    let path = format!("/api/v1/wishes/{}", wish["id"].as_str().unwrap());
+
+    for token in [Some(other.token.as_str()), None] {
         let expected = if token.is_some() { 404 } else { 401 };
         for (method, target, body) in [
             (Method::GET, path.clone(), None),
@@ -336,37 +322,32 @@ async fn only_the_wishing_organisation_sees_and_changes_its_wishes() {
             assert_eq!(response.content_type(), "application/problem+json");
         }
     }
-    let listed = app.get("/api/v1/wishes", Some(&other)).await;
-    assert!(listed.body["items"].as_array().unwrap().is_empty());
-    let own = app.get("/api/v1/wishes", Some(&maker)).await;
-    assert_eq!(own.body["items"].as_array().unwrap().len(), 1);
+    let listed = app.get("/api/v1/wishes", Some(&other.token)).await;
+    assert!(listed.items().is_empty());
+    let own = app.get("/api/v1/wishes", Some(&market.maker.token)).await;
+    assert_eq!(own.items().len(), 1);
+}
 
-    let missing_match = app
-        .post(
-            &format!("/api/v1/matches/{}/accept", uuid::Uuid::now_v7()),
-            Some(&maker),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(missing_match.status, 404);
-    let missing_bundle = app
-        .post(
-            &format!("/api/v1/bundles/{}/accept", uuid::Uuid::now_v7()),
-            Some(&maker),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(missing_bundle.status, 404);
+#[actix_web::test]
+async fn answering_a_match_or_bundle_that_does_not_exist_is_a_404() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    for kind in ["matches", "bundles"] {
+        let missing = app
+            .post(
+                &format!("/api/v1/{kind}/{}/accept", uuid::Uuid::now_v7()),
+                Some(&market.maker.token),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(missing.status, 404, "{kind}");
+    }
 }
 
 #[actix_web::test]
 async fn bad_wishes_are_a_4xx_with_pointers() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (maker, _) = app
-        .verified_member("kim@makerspace.test", "makerspace", &broker)
-        .await;
-    let doors = category_id(&app, "doors").await;
+    let market = Market::open(&app).await;
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"quantity": {"amount": -3, "unit": "piece"}}),
@@ -401,11 +382,10 @@ async fn bad_wishes_are_a_4xx_with_pointers() {
         (json!({"colour": "red"}), ""),
     ];
     for (change, pointer) in cases {
-        let mut body = doors_wish(&doors, 4);
-        for (key, value) in change.as_object().unwrap() {
-            body[key] = value.clone();
-        }
-        let response = app.post("/api/v1/wishes", Some(&maker), &body).await;
+        let body = WishBuilder::doors().with(&change).json(&app).await;
+        let response = app
+            .post("/api/v1/wishes", Some(&market.maker.token), &body)
+            .await;
         assert!(
             response.status == 422 || response.status == 400,
             "{change}: {} {}",
@@ -423,22 +403,20 @@ async fn bad_wishes_are_a_4xx_with_pointers() {
 #[actix_web::test]
 async fn a_bundle_covers_what_no_single_lot_does_and_is_accepted_whole() {
     let app = TestApp::spawn().await;
-    let broker = app.broker().await;
-    let (maker, _) = app
-        .verified_member("kim@makerspace.test", "makerspace", &broker)
-        .await;
-    let doors = category_id(&app, "doors").await;
-    let wish = create_wish(&app, &maker, &doors_wish(&doors, 20)).await;
-    let mut listings = Vec::new();
+    let market = Market::open(&app).await;
+    let maker = &market.maker;
+    let wish = WishBuilder::doors().quantity(20).create(&app, maker).await;
     for (i, amount) in [8, 7, 6].into_iter().enumerate() {
-        let (donor, _) = app
-            .verified_member(&format!("sloop{i}@sloop.test"), "contractor", &broker)
+        let donor = market
+            .verified(&app, &format!("sloop{i}@sloop.test"), "contractor")
             .await;
-        let passport = create_passport(&app, &donor, &doors_passport()).await;
-        let mut body = offer(&passport["id"], amount, 10 + i as i64);
-        body["pickup"] = json!({"lat": SITE.0 + 0.01 * i as f64, "lon": SITE.1});
-        listings.push(create_listing(&app, &donor, &body).await);
-        let found = matches_of(&app, &maker, &wish).await;
+        ListingBuilder::doors()
+            .quantity(amount)
+            .available_in_days(10 + i as i64)
+            .pickup(SITE.0 + 0.01 * i as f64, SITE.1)
+            .create(&app, &donor)
+            .await;
+        let found = matches_of(&app, maker, &wish).await;
         assert_eq!(found["items"].as_array().unwrap().len(), i + 1);
         // 8 + 7 do not cover 20; the third lot makes a bundle possible.
         assert_eq!(
@@ -447,7 +425,7 @@ async fn a_bundle_covers_what_no_single_lot_does_and_is_accepted_whole() {
             "{found}"
         );
     }
-    let found = matches_of(&app, &maker, &wish).await;
+    let found = matches_of(&app, maker, &wish).await;
     let bundle = &found["bundles"][0];
     assert_eq!(bundle["pickups"], 3);
     assert_eq!(bundle["donors"], 3);
@@ -469,13 +447,8 @@ async fn a_bundle_covers_what_no_single_lot_does_and_is_accepted_whole() {
         .await,
         1
     );
-    let accepted = app
-        .post(
-            &format!("/api/v1/bundles/{}/accept", bundle["id"].as_str().unwrap()),
-            Some(&maker),
-            &json!({}),
-        )
-        .await;
+    let accept = format!("/api/v1/bundles/{}/accept", bundle["id"].as_str().unwrap());
+    let accepted = app.post(&accept, Some(&maker.token), &json!({})).await;
     assert_eq!(accepted.status, 200, "{}", accepted.body);
     assert_eq!(accepted.body["status"], "accepted");
     assert_eq!(
@@ -483,12 +456,6 @@ async fn a_bundle_covers_what_no_single_lot_does_and_is_accepted_whole() {
             .await,
         3
     );
-    let again = app
-        .post(
-            &format!("/api/v1/bundles/{}/accept", bundle["id"].as_str().unwrap()),
-            Some(&maker),
-            &json!({}),
-        )
-        .await;
+    let again = app.post(&accept, Some(&maker.token), &json!({})).await;
     assert_eq!(again.status, 409);
 }

@@ -1,6 +1,9 @@
 //! An SMTP sink for the tests: accepts every message and keeps it, and can be stopped and
 //! started again on the same port to play an outage.
 
+use super::harness::test_settings;
+use kringloop::config::Settings;
+use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -81,6 +84,23 @@ impl SmtpSink {
 
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.addr.port())
+    }
+
+    /// The test settings, mailing through this sink; a failed mail is retried after 30 s.
+    pub fn settings(&self) -> Settings {
+        let mut settings = test_settings();
+        settings.smtp_url = Some(SecretString::from(self.url()));
+        settings.mail_backoff_secs = 30;
+        settings
+    }
+
+    /// The subjects of the mails sent to `address`, in the order they came.
+    pub fn subjects_to(&self, address: &str) -> Vec<String> {
+        self.mails()
+            .iter()
+            .filter(|m| m.to.iter().any(|t| t == address))
+            .map(|m| m.header("Subject").unwrap_or_default())
+            .collect()
     }
 
     pub fn mails(&self) -> Vec<Mail> {

@@ -1,5 +1,6 @@
 //! The test harness: one PostgreSQL per test run (DATABASE_URL, or a throwaway cluster), a
-//! template database migrated once, a fresh copy per test, and the app on a random port.
+//! template database migrated once, a fresh copy per test, and the app on a random port, with
+//! one method per kind of request. What the data in a test is lives in `fixtures`.
 
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -317,8 +318,28 @@ impl TestApp {
         Response::from(request.send().await.unwrap()).await
     }
 
+    /// Searches the stock: `GET /api/v1/listings?{query}`.
+    pub async fn search(&self, query: &str, token: Option<&str>) -> Response {
+        self.get(&format!("/api/v1/listings?{query}"), token).await
+    }
+
+    /// The owner withdraws a listing; the answer is the test's to judge.
+    pub async fn withdraw(&self, listing_id: &str, token: Option<&str>) -> Response {
+        self.post(
+            &format!("/api/v1/listings/{listing_id}/withdraw"),
+            token,
+            &json!({}),
+        )
+        .await
+    }
+
     /// Registers an owner with a new organisation; returns the registration answer.
     pub async fn register(&self, email: &str, kind: &str) -> Value {
+        self.register_in(email, kind, "en").await
+    }
+
+    /// Registers an owner who reads `locale`, with a new organisation in the city centre.
+    pub async fn register_in(&self, email: &str, kind: &str, locale: &str) -> Value {
         let response = self
             .post(
                 "/api/v1/auth/register",
@@ -327,7 +348,7 @@ impl TestApp {
                     "email": email,
                     "password": "correct horse battery",
                     "display_name": "Owner",
-                    "locale": "en",
+                    "locale": locale,
                     "organisation": {"name": format!("Org of {email}"), "kind": kind,
                                      "location": {"lat": 52.0705, "lon": 4.3007}}
                 }),
@@ -335,6 +356,14 @@ impl TestApp {
             .await;
         assert_eq!(response.status, 201, "{}", response.body);
         response.body
+    }
+
+    /// Logs in again (a test that moves the clock past a token's life needs a new one).
+    pub async fn token(&self, email: &str) -> String {
+        self.login(email).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn login(&self, email: &str) -> Value {
@@ -380,10 +409,7 @@ impl TestApp {
             ),
             "{created:?}"
         );
-        self.login("broker@gemeente.test").await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.token("broker@gemeente.test").await
     }
 
     /// A verified organisation's owner; returns (access token, organisation id).
@@ -398,6 +424,34 @@ impl TestApp {
             .await;
         assert_eq!(verified.status, 200, "{}", verified.body);
         (token, org)
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.send(reqwest::Method::PUT, path, token, Some(body), &[])
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.send(reqwest::Method::PATCH, path, token, Some(body), &[])
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.send(reqwest::Method::DELETE, path, token, None, &[])
+            .await
+    }
+
+    /// A POST with a fresh `Idempotency-Key`, for requests that move money or quantity.
+    pub async fn post_keyed(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let key = uuid::Uuid::now_v7().to_string();
+        self.send(
+            reqwest::Method::POST,
+            path,
+            token,
+            Some(body),
+            &[("Idempotency-Key", &key)],
+        )
+        .await
     }
 
     pub async fn send(
@@ -485,6 +539,14 @@ impl Response {
             headers,
             body,
         }
+    }
+
+    /// The `items` of a page; asserts that the answer is one.
+    pub fn items(&self) -> &Vec<Value> {
+        assert_eq!(self.status, 200, "{}", self.body);
+        self.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no items in {}", self.body))
     }
 
     pub fn content_type(&self) -> &str {
