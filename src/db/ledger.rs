@@ -262,7 +262,10 @@ struct Moved {
 /// it is new, the outbox rows of `notice`, both balances (the lower account id first: each
 /// `UPDATE` locks its row, so that two movements between the same accounts never wait for each
 /// other crosswise; the database refuses a balance below its credit limit,
-/// `ledger_accounts_within_limit`), and both entries with the balances after. Returns the
+/// `ledger_accounts_within_limit`), and both entries with the balances after, numbered per
+/// account by the same `UPDATE` that changed the balance (so under its row lock: a statement
+/// in that order reconciles line by line, whatever order the movements' ids were made in).
+/// Returns the
 /// balances after (debit, credit), or `None` when an account does not exist (every
 /// organisation has one from its start, migration 000011); the caller's transaction must then
 /// roll back, for the other writes were made.
@@ -336,20 +339,24 @@ pub async fn move_money(
         &format!(
             "low AS ( \
                  UPDATE ledger_accounts SET balance = balance + :low_balance, \
-                                            held = held + :low_held, updated_at = :now \
+                                            held = held + :low_held, entries = entries + 1, \
+                                            updated_at = :now \
                  WHERE id = :low AND {written} + (SELECT count(*) FROM told) >= 0 \
-                 RETURNING id, balance), \
+                 RETURNING id, balance, entries), \
              high AS ( \
                  UPDATE ledger_accounts SET balance = balance + :high_balance, \
-                                            held = held + :high_held, updated_at = :now \
-                 WHERE id = :high AND (SELECT count(*) FROM low) = 1 RETURNING id, balance), \
-             moved AS (SELECT id, balance FROM low UNION ALL SELECT id, balance FROM high), \
+                                            held = held + :high_held, entries = entries + 1, \
+                                            updated_at = :now \
+                 WHERE id = :high AND (SELECT count(*) FROM low) = 1 \
+                 RETURNING id, balance, entries), \
+             moved AS (SELECT id, balance, entries FROM low \
+                       UNION ALL SELECT id, balance, entries FROM high), \
              entries AS ( \
                  INSERT INTO ledger_entries (id, account_id, transfer_id, amount, balance_after, \
-                                             created_at) \
+                                             created_at, seq) \
                  SELECT CASE WHEN m.id = :debit THEN :debit_entry ELSE :credit_entry END, m.id, \
                         :transfer, CASE WHEN m.id = :debit THEN -:amount ELSE :amount END, \
-                        m.balance, :now \
+                        m.balance, :now, m.entries \
                  FROM moved m) \
              SELECT (SELECT balance FROM moved WHERE id = :debit) AS debit_after, \
                     (SELECT balance FROM moved WHERE id = :credit) AS credit_after"
@@ -462,7 +469,8 @@ pub async fn set_credit_limit(
         .optional()
 }
 
-/// An account's entries, newest first, before the entry `before`.
+/// An account's entries in the order they changed its balance, newest first, before the entry
+/// `before`.
 pub async fn entries(
     conn: &mut AsyncPgConnection,
     account: Uuid,
@@ -485,11 +493,20 @@ pub async fn entries(
             transfers::reference,
             transfers::reverses_id,
         ))
-        .order(ledger_entries::id.desc())
+        .order(ledger_entries::seq.desc())
         .limit(limit)
         .into_boxed();
     if let Some(before) = before {
-        query = query.filter(ledger_entries::id.lt(before));
+        // The entry a page ended at, read in the same statement: the cursor stays its id.
+        let entries = diesel::alias!(ledger_entries as before_entry);
+        query = query.filter(
+            ledger_entries::seq.lt(entries
+                .filter(entries.field(ledger_entries::id).eq(before))
+                .filter(entries.field(ledger_entries::account_id).eq(account))
+                .select(entries.field(ledger_entries::seq))
+                .single_value()
+                .assume_not_null()),
+        );
     }
     query.load(conn).await
 }
@@ -548,7 +565,7 @@ pub async fn balance_before(
 ) -> QueryResult<i64> {
     let row: Balance = diesel::sql_query(
         "SELECT (SELECT balance_after FROM ledger_entries WHERE account_id = $1 AND created_at < $2 \
-                 ORDER BY created_at DESC, id DESC LIMIT 1) AS balance",
+                 ORDER BY seq DESC LIMIT 1) AS balance",
     )
     .bind::<SqlUuid, _>(account)
     .bind::<diesel::sql_types::Timestamptz, _>(at)

@@ -149,6 +149,7 @@ diesel::table! {
         credit_limit -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        entries -> Int8,
     }
 }
 
@@ -160,6 +161,7 @@ diesel::table! {
         amount -> Int8,
         balance_after -> Int8,
         created_at -> Timestamptz,
+        seq -> Int8,
     }
 }
 

@@ -1224,3 +1224,71 @@ async fn the_ledger_balances_under_concurrent_load() {
         0
     );
 }
+
+/// A statement reconciles line by line under concurrent payments in and out: newest first,
+/// each entry's `balance_after` minus its amount is the next older entry's `balance_after`,
+/// and the newest one is the account's balance.
+#[actix_web::test]
+async fn a_statement_reconciles_line_by_line_under_concurrent_payments() {
+    let app = Arc::new(TestApp::spawn().await);
+    let market = Market::open(&app).await;
+    let shop = market.maker.clone();
+    market.fund(&app, &shop, 5_000).await;
+    let mut payers = Vec::new();
+    for i in 0..12 {
+        let payer = market
+            .verified(&app, &format!("payer{i}@statement.test"), "builder")
+            .await;
+        market.fund(&app, &payer, 1_000).await;
+        payers.push(payer);
+    }
+    for round in 0..3 {
+        let ins = payers.iter().map(|payer| {
+            let (app, shop) = (app.clone(), shop.org.clone());
+            async move { pay(&app, &payer.token, &shop, 10 + round).await }
+        });
+        let outs = payers.iter().map(|payer| {
+            let (app, token) = (app.clone(), shop.token.clone());
+            async move { pay(&app, &token, &payer.org, 7).await }
+        });
+        let (ins, outs) = futures_util::future::join(
+            futures_util::future::join_all(ins),
+            futures_util::future::join_all(outs),
+        )
+        .await;
+        for answer in ins.iter().chain(&outs) {
+            assert_eq!(answer.status, 201, "{}", answer.json());
+        }
+    }
+    let mut lines = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/v1/accounts/me/entries?limit=20&cursor={cursor}"),
+            None => "/api/v1/accounts/me/entries?limit=20".to_owned(),
+        };
+        let page = app.get(&path, Some(&shop.token)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        lines.extend(page.body["items"].as_array().unwrap().iter().map(|entry| {
+            (
+                entry["amount"].as_i64().unwrap(),
+                entry["balance_after"].as_i64().unwrap(),
+            )
+        }));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    // The issuance, then 3 rounds of 12 payments in and 12 out.
+    assert_eq!(lines.len(), 1 + 3 * 24);
+    let (balance_now, _) = balance(&app, &shop).await;
+    assert_eq!(lines[0].1, balance_now, "the newest line is the balance");
+    for pair in lines.windows(2) {
+        let ((amount, after), (_, older_after)) = (pair[0], pair[1]);
+        assert_eq!(after - amount, older_after, "statement lines: {lines:?}");
+    }
+    let (oldest_amount, oldest_after) = lines[lines.len() - 1];
+    assert_eq!(oldest_after - oldest_amount, 0);
+    assert_sound(&audit(&app).await);
+}
