@@ -14,5 +14,6 @@ mod problems;
 mod reservations;
 mod search;
 mod stock;
+mod structure;
 mod support;
 mod wishes;
