@@ -58,6 +58,10 @@ pub struct Settings {
     pub search_memory: bool,
     /// How often that copy catches up with the database; 0: before every search.
     pub search_lag_ms: u64,
+    /// Memory that password hashing may take at once (argon2: 19 MiB a hash).
+    pub password_hashing_mib: usize,
+    /// Registrations from one client address per hour before 429.
+    pub registrations_per_address_per_hour: i64,
 }
 
 #[derive(Serialize)]
@@ -83,6 +87,8 @@ struct Defaults {
     handover_confirm_days: i64,
     search_memory: bool,
     search_lag_ms: u64,
+    password_hashing_mib: usize,
+    registrations_per_address_per_hour: i64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -107,6 +113,8 @@ const DEFAULTS: Defaults = Defaults {
     handover_confirm_days: 7,
     search_memory: true,
     search_lag_ms: 250,
+    password_hashing_mib: 256,
+    registrations_per_address_per_hour: 20,
 };
 
 impl Settings {

@@ -1,6 +1,7 @@
 //! Bringing the service up: finding or starting the database, migrating, building the
 //! context, serving, and shutting down cleanly.
 
+use crate::app::accounts::passwords::Passwords;
 use crate::app::engine::mail::{DeliveryPolicy, Mailer};
 use crate::app::engine::payments::Payments;
 use crate::app::engine::stock::StockCopy;
@@ -115,7 +116,10 @@ pub fn context(
             local_currency: settings.local_currency.clone(),
             reservation_hold: Span::hours(settings.reservation_hold_hours.max(1)),
             handover_confirm: Span::days(settings.handover_confirm_days.max(1)),
+            registrations_per_address: settings.registrations_per_address_per_hour.max(1),
+            registration_window: Span::hours(1),
         },
+        passwords: Passwords::new(settings.password_hashing_mib),
         public_url,
         subtrees: Default::default(),
         stock: StockCopy::new(

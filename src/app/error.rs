@@ -36,6 +36,8 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("the database is not reachable right now")]
     Unavailable,
+    #[error("the service is busy; try again in {retry_after_secs} seconds")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }

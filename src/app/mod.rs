@@ -43,6 +43,9 @@ pub struct Policy {
     pub reservation_hold: Duration,
     /// How long the demander has to confirm or dispute a hand-over.
     pub handover_confirm: Duration,
+    /// Registrations from one client address within `registration_window` before 429.
+    pub registrations_per_address: i64,
+    pub registration_window: Duration,
 }
 
 /// What every use case may reach: the database, the clock, the token keys and the policy.
@@ -52,6 +55,8 @@ pub struct Ctx {
     pub payments: engine::payments::Payments,
     pub clock: Arc<dyn Clock>,
     pub tokens: engine::tokens::AccessTokens,
+    /// Password hashing, bounded by a memory budget.
+    pub passwords: accounts::passwords::Passwords,
     pub policy: Policy,
     pub public_url: String,
     /// Category subtrees for searches, kept a few seconds.

@@ -34,7 +34,7 @@ fn demo_districts() -> serde_json::Value {
 }
 
 /// (e-mail, organisation, kind, lat, lon)
-const DEMO_ORGANISATIONS: [(&str, &str, OrganisationKind, f64, f64); 7] = [
+const DEMO_ORGANISATIONS: [(&str, &str, OrganisationKind, f64, f64); 6] = [
     (
         "sloop@demo.kringloop.test",
         "Sloopbedrijf Haaglanden",
@@ -69,13 +69,6 @@ const DEMO_ORGANISATIONS: [(&str, &str, OrganisationKind, f64, f64); 7] = [
         OrganisationKind::Initiative,
         52.085,
         4.290,
-    ),
-    (
-        "gemeente@demo.kringloop.test",
-        "Gemeente (demo)",
-        OrganisationKind::Municipality,
-        52.077,
-        4.318,
     ),
     (
         "hub@demo.kringloop.test",
@@ -184,7 +177,7 @@ pub async fn demo(ctx: &Ctx) -> AppResult<Vec<String>> {
             address: None,
             location: Some((lat, lon)),
         })?;
-        let me = accounts::organisations::register(ctx, registration).await?;
+        let me = accounts::organisations::register(ctx, registration, None).await?;
         accounts::organisations::set_organisation_status(
             ctx,
             &broker_actor,

@@ -1,10 +1,10 @@
 //! Rows and queries for organisations, users, refresh tokens and login failures.
 
-use super::schema::{login_failures, organisations, refresh_tokens, users};
+use super::schema::{login_failures, organisations, refresh_tokens, registration_attempts, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 diesel::define_sql_function!(fn lower(x: Text) -> Text);
@@ -168,18 +168,27 @@ pub async fn lock_organisation(
         .optional()
 }
 
-pub async fn find_municipality_by_name(
+/// The platform's own organisation (the city's, brokers belong to it), locked for the
+/// caller's transaction; `None` before the first broker is made.
+pub async fn find_platform_organisation(
     conn: &mut AsyncPgConnection,
-    name: &str,
 ) -> QueryResult<Option<OrganisationRow>> {
     organisations::table
-        .filter(organisations::kind.eq("municipality"))
-        .filter(organisations::name.eq(name))
+        .filter(organisations::is_platform)
         .select(OrganisationRow::as_select())
-        .order(organisations::id)
+        .for_update()
         .first(conn)
         .await
         .optional()
+}
+
+/// Marks an organisation as the platform's own (there is at most one, by a unique index).
+pub async fn mark_platform(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(organisations::table.find(id))
+        .set(organisations::is_platform.eq(true))
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Organisations in id (creation) order after `after`, optionally of one status.
@@ -299,55 +308,128 @@ pub async fn revoke_family(
     .await
 }
 
-pub async fn record_login_failure(
-    conn: &mut AsyncPgConnection,
-    email: &str,
-    client_addr: &str,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::insert_into(login_failures::table)
-        .values((
-            login_failures::id.eq(Uuid::now_v7()),
-            login_failures::email.eq(email.trim().to_lowercase()),
-            login_failures::client_addr.eq(client_addr),
-            login_failures::failed_at.eq(now),
-        ))
+/// Takes an advisory lock on `key` until the caller's transaction ends: throttles that count
+/// and then record are decided one at a time per key.
+async fn lock_key(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<Text, _>(key)
         .execute(conn)
         .await
         .map(drop)
 }
 
-/// The times of the newest `limit` failures since `since`, newest first, for an account
-/// (by e-mail address) and for a client address.
-pub async fn recent_login_failures(
+/// The times of the newest failures that block a login (newest first), per account and per
+/// client address, when either has reached its limit.
+#[derive(Debug)]
+pub struct LoginBlocked {
+    pub by_account: Vec<DateTime<Utc>>,
+    pub by_address: Vec<DateTime<Utc>>,
+}
+
+/// Claims a login attempt, atomically: under a lock per account and then one per client
+/// address (always in that order, so two claims never wait for each other crosswise), counts
+/// the failures since `since` and, when both are below their limits, records this attempt as a
+/// failure, which [`withdraw_login_failure`] takes back when the password turns out right. So
+/// however many attempts arrive at once, no more than the limit are ever checked.
+#[allow(clippy::too_many_arguments)]
+pub async fn claim_login_attempt(
     conn: &mut AsyncPgConnection,
     email: &str,
     client_addr: &str,
+    now: DateTime<Utc>,
     since: DateTime<Utc>,
     account_limit: i64,
     address_limit: i64,
-) -> QueryResult<(Vec<DateTime<Utc>>, Vec<DateTime<Utc>>)> {
-    let by_account = login_failures::table
-        .filter(lower(login_failures::email).eq(email.trim().to_lowercase()))
-        .filter(login_failures::failed_at.gt(since))
-        .order(login_failures::failed_at.desc())
-        .limit(account_limit)
-        .select(login_failures::failed_at)
-        .load(conn)
-        .await?;
-    let by_address = login_failures::table
-        .filter(login_failures::client_addr.eq(client_addr))
-        .filter(login_failures::failed_at.gt(since))
-        .order(login_failures::failed_at.desc())
-        .limit(address_limit)
-        .select(login_failures::failed_at)
-        .load(conn)
-        .await?;
-    Ok((by_account, by_address))
+) -> QueryResult<Result<Uuid, LoginBlocked>> {
+    let email = email.trim().to_lowercase();
+    conn.transaction(async |conn| {
+        lock_key(conn, &format!("login-account:{email}")).await?;
+        lock_key(conn, &format!("login-address:{client_addr}")).await?;
+        let by_account: Vec<DateTime<Utc>> = login_failures::table
+            .filter(lower(login_failures::email).eq(&email))
+            .filter(login_failures::failed_at.gt(since))
+            .order(login_failures::failed_at.desc())
+            .limit(account_limit)
+            .select(login_failures::failed_at)
+            .load(conn)
+            .await?;
+        let by_address: Vec<DateTime<Utc>> = login_failures::table
+            .filter(login_failures::client_addr.eq(client_addr))
+            .filter(login_failures::failed_at.gt(since))
+            .order(login_failures::failed_at.desc())
+            .limit(address_limit)
+            .select(login_failures::failed_at)
+            .load(conn)
+            .await?;
+        if by_account.len() as i64 >= account_limit || by_address.len() as i64 >= address_limit {
+            return Ok(Err(LoginBlocked {
+                by_account,
+                by_address,
+            }));
+        }
+        let id = Uuid::now_v7();
+        diesel::insert_into(login_failures::table)
+            .values((
+                login_failures::id.eq(id),
+                login_failures::email.eq(&email),
+                login_failures::client_addr.eq(client_addr),
+                login_failures::failed_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(Ok(id))
+    })
+    .await
 }
 
-/// Deletes what no longer counts: refresh tokens expired before `token_cutoff` and login
-/// failures older than `failure_cutoff`.
+/// Takes back an attempt [`claim_login_attempt`] recorded, once its password was right.
+pub async fn withdraw_login_failure(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::delete(login_failures::table.find(id))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Claims a registration from a client address, atomically (as [`claim_login_attempt`]):
+/// recorded when fewer than `limit` were made from it since `since`; otherwise the time the
+/// oldest of those counted leaves the window's start.
+pub async fn claim_registration(
+    conn: &mut AsyncPgConnection,
+    client_addr: &str,
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Result<(), DateTime<Utc>>> {
+    conn.transaction(async |conn| {
+        lock_key(conn, &format!("register-address:{client_addr}")).await?;
+        let recent: Vec<DateTime<Utc>> = registration_attempts::table
+            .filter(registration_attempts::client_addr.eq(client_addr))
+            .filter(registration_attempts::attempted_at.gt(since))
+            .order(registration_attempts::attempted_at.desc())
+            .limit(limit)
+            .select(registration_attempts::attempted_at)
+            .load(conn)
+            .await?;
+        if recent.len() as i64 >= limit {
+            if let Some(oldest) = recent.last() {
+                return Ok(Err(*oldest));
+            }
+        }
+        diesel::insert_into(registration_attempts::table)
+            .values((
+                registration_attempts::id.eq(Uuid::now_v7()),
+                registration_attempts::client_addr.eq(client_addr),
+                registration_attempts::attempted_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(Ok(()))
+    })
+    .await
+}
+
+/// Deletes what no longer counts: refresh tokens expired before `token_cutoff`, and login
+/// failures and registration attempts older than `failure_cutoff` (a day past any window).
 pub async fn purge_expired(
     conn: &mut AsyncPgConnection,
     token_cutoff: DateTime<Utc>,
@@ -361,7 +443,12 @@ pub async fn purge_expired(
         diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(failure_cutoff)))
             .execute(conn)
             .await?;
-    Ok((tokens, failures))
+    let registrations = diesel::delete(
+        registration_attempts::table.filter(registration_attempts::attempted_at.lt(failure_cutoff)),
+    )
+    .execute(conn)
+    .await?;
+    Ok((tokens, failures + registrations))
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, AsChangeset)]

@@ -253,6 +253,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         district_id -> Nullable<Uuid>,
+        is_platform -> Bool,
     }
 }
 
@@ -297,6 +298,14 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    registration_attempts (id) {
+        id -> Uuid,
+        client_addr -> Text,
+        attempted_at -> Timestamptz,
     }
 }
 
@@ -465,6 +474,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     passports,
     refresh_tokens,
+    registration_attempts,
     reservations,
     transfers,
     users,

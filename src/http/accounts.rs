@@ -92,12 +92,15 @@ pub struct OrganisationFilter {
     responses(
         (status = 201, description = "Registered", body = Me),
         (status = 409, description = "E-mail address taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields; kind `municipality` cannot be signed up for", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords being hashed at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/register")]
 async fn register(
     ctx: web::Data<Ctx>,
+    addr: ClientAddr,
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.0;
@@ -112,7 +115,7 @@ async fn register(
         address: body.organisation.address.as_deref(),
         location: body.organisation.location.map(|l| (l.lat, l.lon)),
     })?;
-    let me = accounts::organisations::register(&ctx, registration).await?;
+    let me = accounts::organisations::register(&ctx, registration, Some(&addr.0)).await?;
     Ok(HttpResponse::Created().json(me))
 }
 
@@ -130,6 +133,7 @@ fn no_store(pair: TokenPair) -> HttpResponse {
         (status = 200, description = "A new session", body = TokenPair),
         (status = 401, description = "Wrong e-mail address or password", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords being checked at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/token")]

@@ -218,12 +218,24 @@ impl From<&AppError> for HttpProblem {
                     detail,
                 )
             },
-            AppError::Unavailable => HttpProblem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Service unavailable",
-                detail,
-            ),
+            AppError::Unavailable => HttpProblem {
+                retry_after: Some(1),
+                ..HttpProblem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    detail,
+                )
+            },
+            AppError::Busy { retry_after_secs } => HttpProblem {
+                retry_after: Some(*retry_after_secs),
+                ..HttpProblem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    detail,
+                )
+            },
             AppError::Internal(source) => {
                 // The cause goes to the log, never to the client.
                 tracing::error!(error = ?source, "internal error");

@@ -1,5 +1,6 @@
 //! All integration tests, in one binary: one link, one template database.
 
+mod abuse;
 mod accounts;
 mod auth;
 mod catalog;

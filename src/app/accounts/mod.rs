@@ -4,7 +4,7 @@
 //! [`organisations`]; logging in, refreshing and logging out in [`sessions`].
 
 pub mod organisations;
-mod passwords;
+pub mod passwords;
 pub mod sessions;
 
 use super::actor::Actor;

@@ -1,7 +1,6 @@
 //! Organisations: signing up (a person and their unverified organisation), public profiles,
 //! the broker's verification queue and decisions, and broker accounts made from the command line.
 
-use super::passwords::hash_password;
 use super::{Me, Member, Organisation, OrganisationProfile, User};
 use crate::app::actor::Actor;
 use crate::app::error::{is_unique_violation, stored, AppError, AppResult};
@@ -13,13 +12,48 @@ use crate::db::Atomic;
 use crate::domain::account::{
     Email, Locale, OrgRole, OrganisationKind, OrganisationStatus, Password, Registration,
 };
-use crate::domain::validation::bounded_text;
+use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
 use uuid::Uuid;
 
-/// Signs up a person and founds their (unverified) organisation.
-pub async fn register(ctx: &Ctx, registration: Registration) -> AppResult<Me> {
-    let password_hash = hash_password(registration.password.clone()).await?;
+/// Signs up a person and founds their (unverified) organisation. `client_addr` is the address
+/// a request came from, throttled per hour; `None` from the command line.
+///
+/// The platform's own kind, `municipality`, cannot be signed up for: the city's organisation
+/// is made by `create-broker`, and one named like it must not catch its brokers.
+pub async fn register(
+    ctx: &Ctx,
+    registration: Registration,
+    client_addr: Option<&str>,
+) -> AppResult<Me> {
+    if registration.organisation.kind == OrganisationKind::Municipality {
+        return Err(FieldErrors::single(
+            "/organisation/kind",
+            Invalid::new(
+                "not_allowed",
+                "the municipality's organisation is made by the platform, not signed up for",
+            ),
+        )
+        .into());
+    }
     let now = ctx.now();
+    if let Some(addr) = client_addr {
+        let window = ctx.policy.registration_window;
+        let claim = q::claim_registration(
+            &mut *ctx.conn().await?,
+            addr,
+            now,
+            now - window,
+            ctx.policy.registrations_per_address,
+        )
+        .await?;
+        if let Err(oldest) = claim {
+            let retry_after_secs = (oldest + window - now).num_seconds().max(1) as u64;
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
+    }
+    // No connection is held while the password is hashed: a burst of sign-ups waits for its
+    // turn to hash without taking the pool from everyone else.
+    let password_hash = ctx.passwords.hash(registration.password.clone()).await?;
     let mut conn = ctx.conn().await?;
     let district_id = match registration.organisation.location {
         Some(location) => crate::app::districts::index(&mut conn)
@@ -173,8 +207,10 @@ pub async fn set_organisation_status(
     row.try_into()
 }
 
-/// Makes a broker account (from the command line), in a verified municipality organisation
-/// of the given name, created when missing.
+/// Makes a broker account (from the command line) in the platform's own organisation: the one
+/// marked as such, found by that mark and never by name (an organisation anyone registered under
+/// the same name must not catch the broker). The first call creates it, verified, of kind
+/// `municipality`, under `organisation_name`; later calls ignore the name.
 pub async fn create_broker(
     ctx: &Ctx,
     email: &str,
@@ -192,15 +228,15 @@ pub async fn create_broker(
     else {
         return Err(AppError::Validation(errors));
     };
-    let password_hash = hash_password(password).await?;
+    let password_hash = ctx.passwords.hash(password).await?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     let result = conn
         .transaction::<_, crate::db::Error, _>(async move |conn| {
-            let organisation = match q::find_municipality_by_name(conn, &organisation_name).await? {
+            let organisation = match q::find_platform_organisation(conn).await? {
                 Some(existing) => existing,
                 None => {
-                    q::insert_organisation(
+                    let made = q::insert_organisation(
                         conn,
                         &NewOrganisationRow {
                             id: Uuid::now_v7(),
@@ -217,7 +253,9 @@ pub async fn create_broker(
                             updated_at: now,
                         },
                     )
-                    .await?
+                    .await?;
+                    q::mark_platform(conn, made.id).await?;
+                    made
                 }
             };
             q::insert_user(

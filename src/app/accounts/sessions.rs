@@ -1,6 +1,5 @@
 //! Sessions: logging in with throttling, refresh-token rotation and logging out.
 
-use super::passwords::verify_password;
 use super::TokenPair;
 use crate::app::actor::Actor;
 use crate::app::engine::tokens::{hash_refresh_token, new_refresh_token};
@@ -21,38 +20,57 @@ pub async fn login(
     let now = ctx.now();
     let policy = &ctx.policy;
     let mut conn = ctx.conn().await?;
-    let (by_account, by_address) = q::recent_login_failures(
+    let claim = q::claim_login_attempt(
         &mut conn,
         email,
         client_addr,
+        now,
         now - policy.login_window,
         policy.login_max_failures_per_account,
         policy.login_max_failures_per_address,
     )
     .await?;
-    // The limit lifts when the oldest of the newest `max` failures leaves the window.
-    let blocked_until = [
-        (by_account, policy.login_max_failures_per_account),
-        (by_address, policy.login_max_failures_per_address),
-    ]
-    .into_iter()
-    .filter(|(failures, max)| failures.len() as i64 >= *max)
-    .filter_map(|(failures, _)| failures.last().map(|oldest| *oldest + policy.login_window))
-    .max();
-    if let Some(until) = blocked_until {
-        let retry_after_secs = (until - now).num_seconds().max(1) as u64;
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
+    let attempt = match claim {
+        Ok(attempt) => attempt,
+        Err(blocked) => {
+            // The limit lifts when the oldest of the newest `max` failures leaves the window.
+            let until = [
+                (blocked.by_account, policy.login_max_failures_per_account),
+                (blocked.by_address, policy.login_max_failures_per_address),
+            ]
+            .into_iter()
+            .filter(|(failures, max)| failures.len() as i64 >= *max)
+            .filter_map(|(failures, _)| failures.last().map(|oldest| *oldest + policy.login_window))
+            .max()
+            .unwrap_or(now + policy.login_window);
+            let retry_after_secs = (until - now).num_seconds().max(1) as u64;
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
+    };
 
     let user = q::find_user_by_email(&mut conn, email).await?;
-    let verified =
-        verify_password(user.as_ref().map(|u| u.password_hash.clone()), password).await?;
-    match user {
-        Some(user) if verified => start_session(ctx, &mut conn, user.id, now).await,
-        _ => {
-            q::record_login_failure(&mut conn, email, client_addr, now).await?;
-            Err(AppError::InvalidCredentials)
+    // No connection is held while the password is checked (see `register`).
+    drop(conn);
+    let verified = match ctx
+        .passwords
+        .verify(user.as_ref().map(|u| u.password_hash.clone()), password)
+        .await
+    {
+        Ok(verified) => verified,
+        Err(error) => {
+            // Not checked at all (the service is busy): the attempt does not count.
+            q::withdraw_login_failure(&mut *ctx.conn().await?, attempt).await?;
+            return Err(error);
         }
+    };
+    let mut conn = ctx.conn().await?;
+    match user {
+        Some(user) if verified => {
+            q::withdraw_login_failure(&mut conn, attempt).await?;
+            start_session(ctx, &mut conn, user.id, now).await
+        }
+        // The attempt stays recorded as a failure.
+        _ => Err(AppError::InvalidCredentials),
     }
 }
 
