@@ -273,7 +273,7 @@ async fn districts_are_uploaded_and_points_assigned() {
 #[actix_web::test]
 async fn the_demo_city_and_synthetic_stock_load() {
     let app = TestApp::spawn().await;
-    let accounts = kringloop::app::seed::demo(&app.ctx).await.unwrap();
+    let accounts = kringloop::app::seed::demo(&app.ctx).await.unwrap().accounts;
     assert_eq!(accounts.len(), 8);
     // Every demo account can log in with the demo password and is verified.
     for email in &accounts {
