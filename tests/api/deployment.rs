@@ -191,7 +191,7 @@ async fn every_request_is_logged_once_with_its_id_and_no_colour() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 404);
+    assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["x-request-id"], "trace-4711");
     let stderr = terminate(server);
     assert!(
@@ -206,7 +206,7 @@ async fn every_request_is_logged_once_with_its_id_and_no_colour() {
     for part in [
         "method=GET",
         "route=/api/v1/organisations/{id}",
-        "status=404",
+        "status=401",
         "duration_ms=",
         " INFO ",
     ] {
