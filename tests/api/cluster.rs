@@ -152,8 +152,7 @@ fn assert_cluster_files_allow_local_connections_only(pgdata: &Path) {
     let listen = conf
         .lines()
         .map(|line| line.split('#').next().unwrap_or_default().trim())
-        .filter(|line| line.starts_with("listen_addresses"))
-        .next_back();
+        .rfind(|line| line.starts_with("listen_addresses"));
     assert_eq!(listen, Some("listen_addresses = ''"), "{conf}");
     let hba = std::fs::read_to_string(pgdata.join("pg_hba.conf")).unwrap();
     let rules: Vec<&str> = hba

@@ -63,13 +63,42 @@ async fn wait_ready(client: &reqwest::Client, base: &str, child: &mut Child) {
     }
 }
 
-/// Stops the server with SIGTERM; returns what it wrote to stderr.
-fn terminate(child: Child) -> String {
+fn sigterm(child: &Child) {
+    // It may have exited already; then there is nothing to stop.
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
-    .unwrap();
+    .ok();
+}
+
+/// A server the test started; stopped (SIGTERM, so that it stops its cluster) even when an
+/// assertion fails first.
+struct Running(Option<Child>);
+
+impl Running {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().unwrap()
+    }
+
+    fn id(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            sigterm(&child);
+            drop(child.wait());
+        }
+    }
+}
+
+/// Stops the server with SIGTERM; returns what it wrote to stderr.
+fn terminate(mut running: Running) -> String {
+    let child = running.0.take().unwrap();
+    sigterm(&child);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
@@ -134,8 +163,8 @@ async fn a_second_server_on_the_same_data_folder_refuses_and_leaves_the_first_ru
     let bind = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{bind}");
     let client = reqwest::Client::new();
-    let mut first = kringloop(&data, &bind, &["serve"]).spawn().unwrap();
-    wait_ready(&client, &base, &mut first).await;
+    let mut first = Running(Some(kringloop(&data, &bind, &["serve"]).spawn().unwrap()));
+    wait_ready(&client, &base, first.child()).await;
     let lock = std::fs::read_to_string(data.join("kringloop.lock")).unwrap();
     assert!(lock.contains(&format!("pid {}", first.id())), "{lock}");
     assert!(lock.contains(&bind), "{lock}");
@@ -178,11 +207,13 @@ async fn every_request_is_logged_once_with_its_id_and_no_colour() {
     let bind = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{bind}");
     let client = reqwest::Client::new();
-    let mut server = kringloop(dir.path(), &bind, &["serve"])
-        .env("DATABASE_URL", &url)
-        .spawn()
-        .unwrap();
-    wait_ready(&client, &base, &mut server).await;
+    let mut server = Running(Some(
+        kringloop(dir.path(), &bind, &["serve"])
+            .env("DATABASE_URL", &url)
+            .spawn()
+            .unwrap(),
+    ));
+    wait_ready(&client, &base, server.child()).await;
     let response = client
         .get(format!(
             "{base}/api/v1/organisations/01a22385-1fdd-7714-a7d3-904521947761"
