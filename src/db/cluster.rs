@@ -311,7 +311,7 @@ impl LocalCluster {
             cluster.init(options)?;
         }
         if cluster.is_running() {
-            tracing::warn!(folder = %cluster.pgdata.display(), "the cluster was left running by a kringloop that is gone; using it, and leaving it running");
+            tracing::warn!(folder = %cluster.pgdata.display(), "the cluster was already running (left by a kringloop that is gone, or started by hand); using it, and leaving it running");
         } else {
             cluster.run_pg_ctl(
                 &["start", "-w", "-t", "60", "-l"],
