@@ -201,7 +201,7 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(total.max(0) as u64);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)",
+                "{msg} [{bar:40}] {human_pos}/{human_len} ({elapsed} so far, {eta} left)",
             ) {
                 bar.set_style(style.progress_chars("=> "));
             }
