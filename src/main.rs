@@ -1,11 +1,14 @@
-//! The `kringloop` command: serve (the default), migrate, create-broker, openapi.
+//! The `kringloop` command: serve (the default), migrate, create-broker, seed, openapi.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use kringloop::app::Ctx;
 use kringloop::config::Settings;
+use kringloop::db::cluster::Purpose;
 use kringloop::domain::clock::SystemClock;
 use kringloop::{app, db, http, startup, telemetry};
-use std::io::{BufRead, IsTerminal, Write};
+use secrecy::{ExposeSecret, SecretString};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,7 +16,11 @@ use std::sync::Arc;
 #[command(
     name = "kringloop",
     version,
-    about = "The open service a city runs to keep building materials in its own loop"
+    about = "The open service a city runs to keep building materials in its own loop",
+    long_about = "The open service a city runs to keep building materials in its own loop.\n\n\
+                  With DATABASE_URL unset, kringloop runs its own PostgreSQL cluster under its \
+                  data folder (KRINGLOOP_DATA_DIR). Every setting can also come from a TOML \
+                  file (--config) or a KRINGLOOP_* environment variable; see README.md."
 )]
 struct Cli {
     /// A TOML file with settings; environment variables override it.
@@ -25,17 +32,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API (the default).
+    /// Serve the API and run the background jobs (the default); migrates first.
     Serve,
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations, say which, and exit.
     Migrate,
     /// Create a broker account (the city's materials broker).
     CreateBroker {
+        /// The broker's e-mail address, used to log in.
         #[arg(long)]
         email: String,
-        /// Read the password from standard input instead of prompting.
+        /// Read the password as one line from standard input instead of prompting for it.
         #[arg(long)]
         password_stdin: bool,
+        /// The broker's name as others see it.
         #[arg(long, default_value = "Materialenmakelaar")]
         name: String,
         /// The municipality organisation the broker belongs to; created when missing.
@@ -46,8 +55,10 @@ enum Command {
     Openapi,
     /// Load data: a small demo city (`--demo`) or synthetic stock (`--synthetic N`).
     Seed {
+        /// Load the demo city, or what of it is missing; districts already loaded are kept.
         #[arg(long, conflicts_with = "synthetic")]
         demo: bool,
+        /// Add N synthetic listings (each with its own passport) around The Hague.
         #[arg(long, value_name = "N")]
         synthetic: Option<i64>,
     },
@@ -62,118 +73,186 @@ fn main() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(Command::Openapi) = cli.command {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
         print!("{}", http::openapi_json());
         return Ok(());
     }
     let settings = Settings::load(cli.config.as_deref()).context("reading the configuration")?;
     telemetry::init(settings.log_format);
     let runtime = actix_web::rt::System::new();
-    match cli.command {
-        None | Some(Command::Serve) => runtime.block_on(startup::serve(settings)),
-        Some(Command::Migrate) => runtime.block_on(async {
-            let database = startup::open_database(&settings).await?;
-            let result =
-                db::migrate::run_pending(secrecy::ExposeSecret::expose_secret(&database.url)).await;
-            if let Some(cluster) = &database.cluster {
-                cluster.stop_if_started()?;
+    match command {
+        Command::Serve => runtime.block_on(startup::serve(settings)),
+        Command::Openapi => Ok(()),
+        Command::Migrate => runtime.block_on(on_database(&settings, async |url| {
+            let applied = db::migrate::run_pending(url.expose_secret()).await?;
+            if applied.is_empty() {
+                println!(
+                    "no migration was pending; the database is at {}",
+                    db::migrate::latest_version()
+                );
             }
-            for version in result? {
+            for version in applied {
                 println!("applied {version}");
             }
             Ok(())
-        }),
-        Some(Command::CreateBroker {
+        })),
+        Command::CreateBroker {
             email,
             password_stdin,
             name,
             organisation,
-        }) => {
+        } => {
             let password = read_password(password_stdin)?;
-            runtime.block_on(async {
-                let database = startup::open_database(&settings).await?;
-                let result = async {
-                    db::migrate::run_pending(secrecy::ExposeSecret::expose_secret(&database.url))
-                        .await?;
-                    let ctx = startup::context(&settings, &database.url, Arc::new(SystemClock))?;
-                    let user = app::accounts::organisations::create_broker(
-                        &ctx,
-                        &email,
-                        &password,
-                        &name,
-                        &organisation,
-                    )
-                    .await
-                    .map_err(|error| match error {
-                        app::error::AppError::Validation(errors) => anyhow::anyhow!(
-                            "{}",
-                            errors
-                                .into_vec()
-                                .iter()
-                                .map(|e| format!(
-                                    "{}: {}",
-                                    e.pointer.trim_start_matches('/'),
-                                    e.detail
-                                ))
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ),
-                        other => anyhow::anyhow!("{other}"),
-                    })?;
-                    println!("broker {} created (user id {})", user.email, user.id);
-                    anyhow::Ok(())
-                }
-                .await;
-                if let Some(cluster) = &database.cluster {
-                    cluster.stop_if_started()?;
-                }
-                result
-            })
+            runtime.block_on(on_database(&settings, async |url| {
+                let ctx = migrated_context(&settings, url).await?;
+                let user = app::accounts::organisations::create_broker(
+                    &ctx,
+                    &email,
+                    &password,
+                    &name,
+                    &organisation,
+                )
+                .await
+                .map_err(explain)?;
+                println!("broker {} created (user id {})", user.email, user.id);
+                Ok(())
+            }))
         }
-        Some(Command::Openapi) => Ok(()),
-        Some(Command::Seed { demo, synthetic }) => runtime.block_on(async {
+        Command::Seed { demo, synthetic } => {
             anyhow::ensure!(demo || synthetic.is_some(), "say --demo or --synthetic N");
-            let database = startup::open_database(&settings).await?;
-            let result = async {
-                db::migrate::run_pending(secrecy::ExposeSecret::expose_secret(&database.url))
-                    .await?;
-                let ctx = startup::context(&settings, &database.url, Arc::new(SystemClock))?;
+            runtime.block_on(on_database(&settings, async |url| {
+                let ctx = migrated_context(&settings, url).await?;
                 if demo {
-                    let accounts = app::seed::demo(&ctx).await.map_err(anyhow::Error::from)?;
+                    let report = app::seed::demo(&ctx).await.map_err(explain)?;
                     println!(
-                        "demo city loaded; accounts (password {}):",
+                        "demo city loaded ({} organisations and {} lots added now); accounts (password {}):",
+                        report.organisations_made,
+                        report.lots_made,
                         app::seed::DEMO_PASSWORD
                     );
-                    for account in accounts {
+                    for account in report.accounts {
                         println!("  {account}");
+                    }
+                    for note in report.notes {
+                        println!("note: {note}");
                     }
                 }
                 if let Some(count) = synthetic {
                     let started = std::time::Instant::now();
-                    let made = app::seed::synthetic(&ctx, count)
-                        .await
-                        .map_err(anyhow::Error::from)?;
+                    let mut progress = Progress::new(count, "synthetic listings");
+                    let made =
+                        app::seed::synthetic_with_progress(&ctx, count, |made| progress.at(made))
+                            .await
+                            .map_err(explain)?;
+                    progress.finish();
                     println!(
                         "{made} synthetic listings in {:.1} s",
                         started.elapsed().as_secs_f64()
                     );
                 }
-                anyhow::Ok(())
-            }
-            .await;
-            if let Some(cluster) = &database.cluster {
-                cluster.stop_if_started()?;
-            }
-            result
-        }),
+                Ok(())
+            }))
+        }
     }
 }
 
+/// Opens the database for a command (using the cluster of a running server when there is
+/// one), runs `work`, and stops the cluster afterwards only when this command started it.
+async fn on_database(
+    settings: &Settings,
+    work: impl AsyncFnOnce(&SecretString) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let database = startup::open_database(settings, Purpose::Command).await?;
+    let result = work(&database.url).await;
+    if let Some(cluster) = &database.cluster {
+        cluster.stop_if_started()?;
+    }
+    result
+}
+
+async fn migrated_context(settings: &Settings, url: &SecretString) -> anyhow::Result<Ctx> {
+    db::migrate::run_pending(url.expose_secret()).await?;
+    startup::context(settings, url, Arc::new(SystemClock))
+}
+
+/// A use case's error as a sentence for the terminal; validation errors field by field.
+fn explain(error: app::error::AppError) -> anyhow::Error {
+    match error {
+        app::error::AppError::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .into_vec()
+                .iter()
+                .map(|e| format!("{}: {}", e.pointer.trim_start_matches('/'), e.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Progress of long work on stderr: a bar on a terminal, a line every 10 % otherwise (logs
+/// of a container or CI job should not fill with redraws).
+struct Progress {
+    total: i64,
+    what: &'static str,
+    bar: Option<indicatif::ProgressBar>,
+    next_tenth: i64,
+}
+
+impl Progress {
+    fn new(total: i64, what: &'static str) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total.max(0) as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {human_pos}/{human_len} ({elapsed} so far, {eta} left)",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(what);
+            bar
+        });
+        Progress {
+            total,
+            what,
+            bar,
+            next_tenth: 1,
+        }
+    }
+
+    fn at(&mut self, done: i64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done.max(0) as u64);
+            return;
+        }
+        let total = self.total.max(1);
+        let tenths = done.saturating_mul(10) / total;
+        if tenths >= self.next_tenth {
+            eprintln!(
+                "{}: {} % ({done} of {})",
+                self.what,
+                tenths * 10,
+                self.total
+            );
+            self.next_tenth = tenths + 1;
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The password: one line from stdin with `--password-stdin` (or when stdin is not a
+/// terminal), else a prompt that does not echo what is typed.
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if !from_stdin && stdin.is_terminal() {
-        eprint!("password for the broker: ");
-        std::io::stderr().flush()?;
+        return rpassword::prompt_password("password for the broker: ")
+            .context("reading the password");
     }
     let mut line = String::new();
     stdin.lock().read_line(&mut line)?;

@@ -8,7 +8,7 @@ use crate::app::engine::stock::StockCopy;
 use crate::app::engine::tokens::AccessTokens;
 use crate::app::{Ctx, Policy};
 use crate::config::Settings;
-use crate::db::cluster::{BinarySearch, ClusterOptions, LocalCluster};
+use crate::db::cluster::{BinarySearch, ClusterOptions, LocalCluster, Purpose};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::{db, http, jobs};
 use actix_web::web;
@@ -33,9 +33,10 @@ pub struct Database {
 
 pub const DATABASE_NAME: &str = "kringloop";
 
-/// Uses `DATABASE_URL` when set; otherwise starts (or adopts) the cluster under the data folder
-/// and makes sure the database exists.
-pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
+/// Uses `DATABASE_URL` when set; otherwise takes the data folder's lock, starts the cluster
+/// under it (or uses the one a running server owns, for a command) and makes sure the
+/// database exists.
+pub async fn open_database(settings: &Settings, purpose: Purpose) -> anyhow::Result<Database> {
     if let Some(url) = &settings.database_url {
         return Ok(Database {
             url: url.clone(),
@@ -48,6 +49,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
             explicit: settings.pg_bindir.clone(),
             ..BinarySearch::default()
         },
+        purpose,
         ..ClusterOptions::default()
     };
     let cluster =
@@ -145,13 +147,15 @@ pub fn context(
 }
 
 /// `kringloop serve`: database, migrations, HTTP, background jobs; stops on SIGINT/SIGTERM
-/// and then stops the cluster it started.
+/// and then stops the cluster it started (never one it found running).
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let database = open_database(&settings).await?;
+    let purpose = Purpose::Serve {
+        address: settings.bind.clone(),
+    };
+    let database = open_database(&settings, purpose).await?;
     let result = serve_on(&settings, &database.url).await;
     if let Some(cluster) = &database.cluster {
-        tracing::info!("stopping the PostgreSQL cluster");
-        cluster.stop()?;
+        cluster.stop_if_started()?;
     }
     result
 }

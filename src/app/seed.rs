@@ -10,7 +10,8 @@ use crate::domain::custody::CustodyKind;
 use crate::domain::passport::PassportContent;
 use crate::domain::quantity::{Quantity, Unit};
 use chrono::Duration;
-use diesel::sql_types::{BigInt, Double, Integer, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Double, Integer, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::OptionalExtension;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
@@ -148,67 +149,115 @@ const DEMO_LOTS: [DemoLot; 8] = [
     ),
 ];
 
-/// Loads the demo city; returns the accounts made. Refuses when it was loaded before.
-pub async fn demo(ctx: &Ctx) -> AppResult<Vec<String>> {
+/// What `seed --demo` did: the demo accounts (made now or before), what it added, and what
+/// it left as it found it.
+#[derive(Debug, Default)]
+pub struct DemoReport {
+    pub accounts: Vec<String>,
+    pub organisations_made: usize,
+    pub lots_made: usize,
+    /// Sentences for the operator about what was kept instead of replaced.
+    pub notes: Vec<String>,
+}
+
+/// Loads the demo city, or what of it is missing: every part is looked up by a stable key
+/// (the accounts' e-mail addresses, the demo lots' names at the demo contractor) and made
+/// only when absent, so a second run or a run after a failed one completes the city instead
+/// of failing. Districts are loaded only into an empty table: districts a broker uploaded
+/// are never replaced by the demo's.
+pub async fn demo(ctx: &Ctx) -> AppResult<DemoReport> {
+    let mut report = DemoReport::default();
     let broker_email = "makelaar@demo.kringloop.test";
-    let broker = accounts::organisations::create_broker(
-        ctx,
-        broker_email,
-        DEMO_PASSWORD,
-        "Demo makelaar",
-        "Gemeente (demo)",
-    )
-    .await?;
-    let broker_actor = accounts::actor(ctx, broker.id)
+    let broker_id = match existing_user(ctx, broker_email).await? {
+        Some(id) => id,
+        None => {
+            accounts::organisations::create_broker(
+                ctx,
+                broker_email,
+                DEMO_PASSWORD,
+                "Demo makelaar",
+                "Gemeente (demo)",
+            )
+            .await?
+            .id
+        }
+    };
+    let broker_actor = accounts::actor(ctx, broker_id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    districts::replace(ctx, &broker_actor, demo_districts()).await?;
-    let mut made = vec![broker_email.to_owned()];
+    report.accounts.push(broker_email.to_owned());
+    let present = districts::list(ctx).await?;
+    if present.is_empty() {
+        districts::replace(ctx, &broker_actor, demo_districts()).await?;
+    } else if !present.iter().all(|d| d.code.starts_with("DEMO-")) {
+        report.notes.push(format!(
+            "kept the {} districts already loaded; the demo's districts were not loaded",
+            present.len()
+        ));
+    }
     let mut contractor = None;
     for (email, name, kind, lat, lon) in DEMO_ORGANISATIONS {
-        let registration = Registration::parse(RegistrationInput {
-            email,
-            password: DEMO_PASSWORD,
-            display_name: name,
-            locale: None,
-            organisation_name: name,
-            organisation_kind: kind,
-            kvk_number: None,
-            address: None,
-            location: Some((lat, lon)),
-        })?;
-        let me = accounts::organisations::register(ctx, registration, None).await?;
-        accounts::organisations::set_organisation_status(
-            ctx,
-            &broker_actor,
-            me.organisation.id,
-            OrganisationStatus::Verified,
-        )
-        .await?;
+        let user_id = match existing_user(ctx, email).await? {
+            Some(id) => id,
+            None => {
+                let registration = Registration::parse(RegistrationInput {
+                    email,
+                    password: DEMO_PASSWORD,
+                    display_name: name,
+                    locale: None,
+                    organisation_name: name,
+                    organisation_kind: kind,
+                    kvk_number: None,
+                    address: None,
+                    location: Some((lat, lon)),
+                })?;
+                let me = accounts::organisations::register(ctx, registration, None).await?;
+                accounts::organisations::set_organisation_status(
+                    ctx,
+                    &broker_actor,
+                    me.organisation.id,
+                    OrganisationStatus::Verified,
+                )
+                .await?;
+                report.organisations_made += 1;
+                me.user.id
+            }
+        };
         if kind == OrganisationKind::Contractor {
-            contractor = accounts::actor(ctx, me.user.id).await?;
+            contractor = accounts::actor(ctx, user_id).await?;
         }
-        made.push(email.to_owned());
+        report.accounts.push(email.to_owned());
     }
     let contractor = contractor.ok_or(AppError::NotFound("user"))?;
     let now = ctx.now();
     for (i, ((category, name, condition), (amount, unit), grams, days, price)) in
         DEMO_LOTS.into_iter().enumerate()
     {
-        let content: PassportContent = serde_json::from_value(json!({
-            "category": category, "name": name, "condition": condition,
-            "unit_mass": {"grams": grams, "per": "piece"},
-            "origin": {"site": "Demo-sloop Binckhorst", "building_year": 1960 + i as i32 * 5,
-                       "location": {"lat": 52.068, "lon": 4.345}},
-            "circularity": {"r_strategies": ["reuse"], "disassembly": "easy"},
-        }))
-        .map_err(|error| AppError::Internal(error.into()))?;
-        let passport = passports::create(ctx, &contractor, content, CustodyKind::Created).await?;
+        let (passport_id, listed) = existing_lot(ctx, contractor.organisation_id, name).await?;
+        if listed {
+            continue;
+        }
+        let passport_id = match passport_id {
+            Some(id) => id,
+            None => {
+                let content: PassportContent = serde_json::from_value(json!({
+                    "category": category, "name": name, "condition": condition,
+                    "unit_mass": {"grams": grams, "per": "piece"},
+                    "origin": {"site": "Demo-sloop Binckhorst", "building_year": 1960 + i as i32 * 5,
+                               "location": {"lat": 52.068, "lon": 4.345}},
+                    "circularity": {"r_strategies": ["reuse"], "disassembly": "easy"},
+                }))
+                .map_err(|error| AppError::Internal(error.into()))?;
+                passports::create(ctx, &contractor, content, CustodyKind::Created)
+                    .await?
+                    .id
+            }
+        };
         listings::create(
             ctx,
             &contractor,
             listings::NewListing {
-                passport_id: passport.id,
+                passport_id,
                 quantity: Quantity { amount, unit },
                 available_from: now + Duration::days(days),
                 available_until: None,
@@ -225,13 +274,59 @@ pub async fn demo(ctx: &Ctx) -> AppResult<Vec<String>> {
             },
         )
         .await?;
+        report.lots_made += 1;
     }
-    Ok(made)
+    Ok(report)
+}
+
+async fn existing_user(ctx: &Ctx, email: &str) -> AppResult<Option<Uuid>> {
+    let mut conn = ctx.conn().await?;
+    Ok(crate::db::accounts::find_user_by_email(&mut conn, email)
+        .await?
+        .map(|user| user.id))
+}
+
+/// The demo contractor's passport of this name, if any, and whether it has a listing yet.
+async fn existing_lot(
+    ctx: &Ctx,
+    organisation_id: Uuid,
+    name: &str,
+) -> AppResult<(Option<Uuid>, bool)> {
+    #[derive(diesel::QueryableByName)]
+    struct Lot {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        listed: bool,
+    }
+    let mut conn = ctx.conn().await?;
+    let lot: Option<Lot> = diesel::sql_query(
+        "SELECT p.id, EXISTS (SELECT 1 FROM listings l WHERE l.passport_id = p.id) AS listed \
+         FROM passports p WHERE p.organisation_id = $1 AND p.name = $2 ORDER BY p.id LIMIT 1",
+    )
+    .bind::<SqlUuid, _>(organisation_id)
+    .bind::<Text, _>(name)
+    .get_result(&mut conn)
+    .await
+    .optional()?;
+    Ok(match lot {
+        Some(lot) => (Some(lot.id), lot.listed),
+        None => (None, false),
+    })
 }
 
 /// Generates `count` realistic listings (each with its own passport) around The Hague, in
 /// server-side batches; returns how many were made.
 pub async fn synthetic(ctx: &Ctx, count: i64) -> AppResult<i64> {
+    synthetic_with_progress(ctx, count, |_| ()).await
+}
+
+/// [`synthetic`], telling `progress` how many are made so far after each batch.
+pub async fn synthetic_with_progress(
+    ctx: &Ctx,
+    count: i64,
+    mut progress: impl FnMut(i64),
+) -> AppResult<i64> {
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     // One synthetic, verified contractor owns the stock.
@@ -244,10 +339,12 @@ pub async fn synthetic(ctx: &Ctx, count: i64) -> AppResult<i64> {
     .bind::<Timestamptz, _>(now)
     .execute(&mut conn)
     .await?;
-    const BATCH: i64 = 50_000;
+    // Batches of about a twentieth, so that progress moves in steps of 5 % or less; not
+    // smaller than a few thousand rows, where each statement's fixed cost starts to weigh.
+    let batch = (count / 20).clamp(2_000, 50_000);
     let mut made = 0;
     while made < count {
-        let size = BATCH.min(count - made);
+        let size = batch.min(count - made);
         conn.transaction::<_, AppError, _>(async |conn| {
             // Passports and their listings from one generated set: categories at random from the
             // leaves, places within ~15 km of the centre, sizes, conditions and dates spread.
@@ -264,6 +361,7 @@ pub async fn synthetic(ctx: &Ctx, count: i64) -> AppResult<i64> {
         })
         .await?;
         made += size;
+        progress(made);
     }
     diesel::sql_query("ANALYZE passports")
         .execute(&mut conn)

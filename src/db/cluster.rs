@@ -1,10 +1,12 @@
 //! The embedded default: a PostgreSQL cluster that kringloop runs and owns under its data folder,
 //! for machines that have PostgreSQL installed but no database set up for it.
 
+use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::{Gid, Uid, User};
 use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,6 +25,18 @@ pub enum ClusterError {
     NoPostgresUser,
     #[error("the data folder path {0:?} cannot hold a PostgreSQL socket (it must be absolute, without quotes, and short)")]
     UnusablePath(PathBuf),
+    #[error(
+        "the `postgres` user, which runs kringloop's PostgreSQL cluster when kringloop runs as root, \
+         cannot enter {blocked:?} and so cannot reach the data folder {data_dir:?}. Set \
+         KRINGLOOP_DATA_DIR to a folder `postgres` can reach (for example /var/lib/kringloop), \
+         or set DATABASE_URL"
+    )]
+    Unreachable { data_dir: PathBuf, blocked: PathBuf },
+    #[error(
+        "the data folder {folder:?} is in use by another kringloop process ({holder}); stop it \
+         first, or give this one another KRINGLOOP_DATA_DIR"
+    )]
+    InUse { folder: PathBuf, holder: String },
     #[error("{what} failed: {detail}")]
     Command { what: String, detail: String },
     #[error("{what}: {source}")]
@@ -118,12 +132,25 @@ impl BinarySearch {
     }
 }
 
+/// What the process wants the cluster for; it decides whether a data folder in use by another
+/// kringloop can be shared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Purpose {
+    /// A short command (`migrate`, `seed` …): it may use the cluster of a running server.
+    #[default]
+    Command,
+    /// A server, which needs the folder to itself; the address is written into the lock file
+    /// so that a second server can say who is there.
+    Serve { address: String },
+}
+
 /// Options for a cluster that kringloop owns.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterOptions {
     /// Skip fsync; for throwaway test clusters only.
     pub unsafe_fast: bool,
     pub search: BinarySearch,
+    pub purpose: Purpose,
 }
 
 /// A running PostgreSQL cluster under `<root>/postgres`, listening only on a Unix socket there.
@@ -134,9 +161,102 @@ pub struct LocalCluster {
     run_as: Option<(Uid, Gid)>,
     /// False when the server was already running (another kringloop process owns it).
     started_here: bool,
+    /// The data folder's lock, held while this process owns the folder; `None` when it uses
+    /// the cluster of a running server.
+    _lock: Option<Flock<fs::File>>,
 }
 
 const PORT: u16 = 5432;
+
+/// The lock file in the data folder: it holds the owner's pid and what it serves on.
+pub const LOCK_FILE: &str = "kringloop.lock";
+
+/// Takes the data folder's lock, or says who holds it.
+///
+/// The lock is an `flock` on the file, so the kernel releases it when its owner dies however
+/// it dies: a file left behind by a dead process is taken over without guessing from pids.
+/// The file's text (pid, serving address) only serves to tell the operator who is there.
+/// Returns `None` when a running server holds the folder and `purpose` may share it.
+fn lock_data_folder(
+    root: &Path,
+    purpose: &Purpose,
+) -> Result<Option<Flock<fs::File>>, ClusterError> {
+    let path = root.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(&path)
+        .map_err(io(format!("opening {}", path.display())))?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(mut lock) => {
+            let serving = match purpose {
+                Purpose::Serve { address } => address.as_str(),
+                Purpose::Command => "-",
+            };
+            let text = format!("pid {}\nserving {serving}\n", std::process::id());
+            lock.set_len(0)
+                .and_then(|()| lock.rewind())
+                .and_then(|()| lock.write_all(text.as_bytes()))
+                .map_err(io(format!("writing {}", path.display())))?;
+            Ok(Some(lock))
+        }
+        Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
+            let mut text = String::new();
+            // The holder may be writing its line right now; what it wrote so far is enough.
+            let _ = file.read_to_string(&mut text);
+            let field = |name: &str| {
+                text.lines()
+                    .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+                    .map(str::trim)
+                    .filter(|value| !value.is_empty())
+            };
+            let pid = field("pid").unwrap_or("unknown");
+            let serving = field("serving").filter(|address| *address != "-");
+            if let (Some(_), Purpose::Command) = (serving, purpose) {
+                return Ok(None);
+            }
+            let holder = match serving {
+                Some(address) => format!("pid {pid}, serving on {address}"),
+                None => format!("pid {pid}, running a command"),
+            };
+            Err(ClusterError::InUse {
+                folder: root.to_path_buf(),
+                holder,
+            })
+        }
+        Err((_, errno)) => Err(ClusterError::Io {
+            what: format!("locking {}", path.display()),
+            source: errno.into(),
+        }),
+    }
+}
+
+/// The first folder on the way to `path` (itself included) that a process of `uid` and `gids`
+/// cannot enter, judged by the folders' modes; `None` when every one can be entered.
+pub fn first_unreachable(path: &Path, uid: Uid, gids: &[Gid]) -> Option<PathBuf> {
+    path.ancestors()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .find(|dir| {
+            let Ok(meta) = fs::metadata(dir) else {
+                return false;
+            };
+            let mode = meta.mode();
+            let searchable = if meta.uid() == uid.as_raw() {
+                mode & 0o100 != 0
+            } else if gids.iter().any(|gid| gid.as_raw() == meta.gid()) {
+                mode & 0o010 != 0
+            } else {
+                mode & 0o001 != 0
+            };
+            !searchable
+        })
+        .map(Path::to_path_buf)
+}
 
 impl LocalCluster {
     /// Initialises the cluster on first use, then starts it (or adopts it when it already runs).
@@ -147,12 +267,26 @@ impl LocalCluster {
                 .ok()
                 .flatten()
                 .ok_or(ClusterError::NoPostgresUser)?;
-            Some((user.uid, user.gid))
+            Some(user)
         } else {
             None
         };
         fs::create_dir_all(root).map_err(io(format!("creating {}", root.display())))?;
         let root = fs::canonicalize(root).map_err(io(format!("resolving {}", root.display())))?;
+        let lock = lock_data_folder(&root, &options.purpose)?;
+        if let Some(user) = &run_as {
+            // initdb would only say "Permission denied", without naming the folder.
+            let name = std::ffi::CString::new(user.name.as_str()).unwrap_or_default();
+            let gids =
+                nix::unistd::getgrouplist(&name, user.gid).unwrap_or_else(|_| vec![user.gid]);
+            if let Some(blocked) = first_unreachable(&root, user.uid, &gids) {
+                return Err(ClusterError::Unreachable {
+                    data_dir: root,
+                    blocked,
+                });
+            }
+        }
+        let run_as = run_as.map(|user| (user.uid, user.gid));
         let pgdata = root.join("postgres");
         let socket = pgdata.join(format!(".s.PGSQL.{PORT}"));
         let usable = pgdata.is_absolute()
@@ -166,11 +300,19 @@ impl LocalCluster {
             pgdata,
             run_as,
             started_here: false,
+            _lock: None,
         };
+        if lock.is_none() {
+            // A running server owns the folder and its cluster; use that, start nothing.
+            return Ok(cluster);
+        }
+        cluster._lock = lock;
         if !cluster.pgdata.join("PG_VERSION").exists() {
             cluster.init(options)?;
         }
-        if !cluster.is_running() {
+        if cluster.is_running() {
+            tracing::warn!(folder = %cluster.pgdata.display(), "the cluster was already running (left by a kringloop that is gone, or started by hand); using it, and leaving it running");
+        } else {
             cluster.run_pg_ctl(
                 &["start", "-w", "-t", "60", "-l"],
                 Some(&cluster.log_file()),
@@ -225,7 +367,37 @@ impl LocalCluster {
         if options.unsafe_fast {
             initdb.arg("--no-sync");
         }
-        run(&mut initdb, "initdb")
+        run(&mut initdb, "initdb")?;
+        self.confine()
+    }
+
+    /// Writes into the cluster's own files that it listens on its socket only and lets in
+    /// only local (socket) connections, so that it stays closed however it is started (by
+    /// hand with `pg_ctl`, say) and not only when kringloop passes the options.
+    fn confine(&self) -> Result<(), ClusterError> {
+        let conf = self.pgdata.join("postgresql.conf");
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .open(&conf)
+            .map_err(io(format!("opening {}", conf.display())))?;
+        write!(
+            file,
+            "\n# Written by kringloop: a Unix socket in this folder only, no TCP.\n\
+             listen_addresses = ''\n\
+             unix_socket_directories = '{}'\n\
+             port = {PORT}\n",
+            self.pgdata.display()
+        )
+        .map_err(io(format!("writing {}", conf.display())))?;
+        let hba = self.pgdata.join("pg_hba.conf");
+        fs::write(
+            &hba,
+            "# Written by kringloop: only local (Unix socket) connections, from this folder's socket,\n\
+             # whose folder only the cluster's owner can enter. No TCP connection is accepted.\n\
+             # TYPE  DATABASE  USER  METHOD\n\
+             local   all       all   trust\n",
+        )
+        .map_err(io(format!("writing {}", hba.display())))
     }
 
     fn run_pg_ctl(
@@ -286,6 +458,7 @@ impl LocalCluster {
     /// to another process (a running `kringloop serve`, say) and is left alone.
     pub fn stop_if_started(&self) -> Result<(), ClusterError> {
         if self.started_here {
+            tracing::info!("stopping the PostgreSQL cluster");
             self.stop()
         } else {
             Ok(())
@@ -404,6 +577,33 @@ mod tests {
         };
         assert_eq!(search.find().unwrap(), root.join("16").join("bin"));
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_parent_the_user_cannot_enter_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let closed = dir.path().join("home");
+        let data = closed.join("kringloop-data");
+        fs::create_dir_all(&data).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o700)).unwrap();
+        let owner = Uid::from_raw(fs::metadata(&closed).unwrap().uid());
+        let stranger = Uid::from_raw(owner.as_raw().wrapping_add(4242));
+        let no_group = [Gid::from_raw(4242)];
+        assert_eq!(
+            first_unreachable(&data, stranger, &no_group),
+            Some(closed.clone())
+        );
+        assert_eq!(first_unreachable(&data, owner, &no_group), None);
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o711)).unwrap();
+        assert_eq!(first_unreachable(&data, stranger, &no_group), None);
+        let message = ClusterError::Unreachable {
+            data_dir: data,
+            blocked: closed,
+        }
+        .to_string();
+        assert!(message.contains("KRINGLOOP_DATA_DIR"), "{message}");
+        assert!(message.contains("/home"), "{message}");
     }
 
     #[test]

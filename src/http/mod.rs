@@ -17,14 +17,14 @@ pub mod reservations;
 pub mod wishes;
 
 use crate::app::Ctx;
-use actix_web::dev::{Server, Service};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use crate::telemetry;
+use actix_web::dev::Server;
 use actix_web::middleware::ErrorHandlers;
-use actix_web::{web, App, HttpMessage, HttpServer};
+use actix_web::{web, App, HttpServer};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use std::net::TcpListener;
 use std::time::Duration;
-use tracing_actix_web::{RequestId, TracingLogger};
+use tracing_actix_web::TracingLogger;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -132,24 +132,14 @@ pub fn server(
             .app_data(web::PathConfig::default().error_handler(problem::path_error))
             .configure(configure)
             .split_for_parts();
-        app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+        app.route("/", web::get().to(ops::home))
+            .route("/docs", web::get().to(ops::docs_redirect))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
             .default_service(web::to(ops::fallback))
             .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
             .wrap(metrics.clone())
-            .wrap_fn(|req, srv| {
-                let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-                let response = srv.call(req);
-                async move {
-                    let mut response = response.await?;
-                    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-                        response
-                            .headers_mut()
-                            .insert(HeaderName::from_static("x-request-id"), id);
-                    }
-                    Ok(response)
-                }
-            })
-            .wrap(TracingLogger::default())
+            .wrap(actix_web::middleware::from_fn(telemetry::log_request))
+            .wrap(TracingLogger::<telemetry::RequestSpan>::new())
     })
     .workers(workers)
     .shutdown_timeout(10)

@@ -1,4 +1,4 @@
-//! Operations: liveness, readiness and the fallback for unknown routes.
+//! Operations: liveness, readiness, the front page, and the fallback for unknown routes.
 
 use super::problem::{allow_header, HttpProblem};
 use crate::app::Ctx;
@@ -50,6 +50,43 @@ async fn readyz(ctx: web::Data<Ctx>) -> HttpResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     HttpResponse::build(code).json(Health { status })
+}
+
+/// The front page: a small page in Dutch and English saying what this service is, with
+/// links to the documentation and the open data. Not part of the API contract; a web console
+/// will take its place.
+pub async fn home() -> HttpResponse {
+    static PAGE: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    let page = PAGE.get_or_init(|| {
+        let env = minijinja::Environment::new();
+        env.render_str(
+            include_str!("../../templates/pages/home.html"),
+            minijinja::context! { version => env!("CARGO_PKG_VERSION") },
+        )
+        .map_err(|error| error.to_string())
+    });
+    match page {
+        Ok(html) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(html.clone()),
+        Err(error) => {
+            tracing::error!(%error, "the front page does not render");
+            HttpProblem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                None,
+            )
+            .response()
+        }
+    }
+}
+
+/// `/docs` without the slash: the interactive documentation lives under `/docs/`.
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
 }
 
 /// The routes of the contract with their methods, to tell a wrong method (405) from an

@@ -104,7 +104,11 @@ async fn hashing_past_its_budget_is_a_503_with_retry_after() {
     let busy: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
     assert_eq!(made + busy.len(), 120);
     // One hash at a time, each some tens of ms: 120 cannot all get a turn within 2 s.
-    assert!(made >= 1 && !busy.is_empty(), "{made} made, {} busy", busy.len());
+    assert!(
+        made >= 1 && !busy.is_empty(),
+        "{made} made, {} busy",
+        busy.len()
+    );
     for answer in busy {
         answer.assert_problem(503, "unavailable");
         assert_eq!(answer.headers["retry-after"], "1");

@@ -81,6 +81,7 @@ async fn runs_its_own_cluster_and_keeps_data_across_restarts() {
     let mut first = kringloop(&data, &bind, &[]).spawn().unwrap();
     wait_ready(&client, &base, &mut first).await;
     assert!(data.join("postgres/PG_VERSION").exists());
+    assert_cluster_files_allow_local_connections_only(&data.join("postgres"));
     let secret = std::fs::read_to_string(data.join("jwt-secret")).unwrap();
     let registered = client
         .post(format!("{base}/api/v1/auth/register"))
@@ -142,6 +143,30 @@ async fn runs_its_own_cluster_and_keeps_data_across_restarts() {
     }
     terminate(&mut second);
     assert!(!cluster_running(&data));
+}
+
+/// The cluster's own files keep it off TCP, not only the options kringloop starts it with.
+fn assert_cluster_files_allow_local_connections_only(pgdata: &Path) {
+    let conf = std::fs::read_to_string(pgdata.join("postgresql.conf")).unwrap();
+    // The last setting of a name wins in postgresql.conf.
+    let listen = conf
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .rfind(|line| line.starts_with("listen_addresses"));
+    assert_eq!(listen, Some("listen_addresses = ''"), "{conf}");
+    let hba = std::fs::read_to_string(pgdata.join("pg_hba.conf")).unwrap();
+    let rules: Vec<&str> = hba
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect();
+    assert!(!rules.is_empty(), "{hba}");
+    for rule in rules {
+        assert!(
+            rule.starts_with("local "),
+            "a rule that is not local: {rule}"
+        );
+    }
 }
 
 #[test]

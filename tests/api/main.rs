@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod catalog;
 mod cluster;
+mod deployment;
 mod ledger;
 mod mail;
 mod migrations;

@@ -127,3 +127,47 @@ async fn docs_are_served_offline() {
     let doc = app.get("/openapi.json", None).await;
     assert_eq!(doc.body["openapi"], "3.1.0");
 }
+
+#[actix_web::test]
+async fn docs_without_a_slash_redirect_to_the_docs() {
+    let app = TestApp::spawn().await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = no_redirects.get(app.url("/docs")).send().await.unwrap();
+    assert!(
+        matches!(response.status().as_u16(), 301 | 308),
+        "{}",
+        response.status()
+    );
+    assert_eq!(response.headers()["location"], "/docs/");
+    let followed = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(followed.status(), 200);
+}
+
+#[actix_web::test]
+async fn the_front_page_says_what_this_is() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<html lang=\"nl\">"), "{html}");
+    assert!(html.contains("<title>kringloop"), "{html}");
+    for link in [
+        "href=\"/docs/\"",
+        "href=\"/openapi.json\"",
+        "href=\"/api/v1/open/listings.geojson\"",
+    ] {
+        assert!(html.contains(link), "{link} missing: {html}");
+    }
+    // Everything it needs comes from this service: nothing loaded from another origin.
+    assert!(!html.contains("src=\"http"), "{html}");
+    assert!(!html.contains("<link"), "{html}");
+    // Dutch and English.
+    assert!(html.contains("Wat is dit?") && html.contains("What is this?"));
+}

@@ -146,7 +146,7 @@ async fn unknown_fields_and_wrong_types_are_a_422_with_a_pointer() {
 async fn unknown_routes_are_a_404_and_wrong_methods_a_405() {
     let app = TestApp::spawn().await;
     for path in [
-        "/",
+        "/nothing-here",
         "/api/v1/nothing-here",
         "/api/v2/me",
         "/api/v1/organisations/1/unknown",
