@@ -1,6 +1,6 @@
 //! Operations: liveness, readiness and the fallback for unknown routes.
 
-use super::problem::{allow_header, HttpProblem};
+use super::problem::{allow_header, HttpProblem, ProblemType};
 use crate::app::Ctx;
 use crate::db::migrate;
 use actix_router::ResourceDef;
@@ -100,8 +100,7 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpRe
             );
             let mut response = HttpProblem::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "Method not allowed",
+                ProblemType::MethodNotAllowed,
                 Some(detail),
             )
             .response();
@@ -112,8 +111,7 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpRe
         }
         None => HttpProblem::new(
             StatusCode::NOT_FOUND,
-            "not-found",
-            "Not found",
+            ProblemType::NotFound,
             Some(format!("there is nothing at {}", req.path())),
         )
         .response(),

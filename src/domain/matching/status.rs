@@ -79,6 +79,33 @@ impl MatchStatus {
     }
 }
 
+/// Why a match was retracted, as the demander is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetractionCause {
+    /// The donor withdrew the listing.
+    Withdrawn,
+    /// The listing's availability ended.
+    Expired,
+    /// Others reserved or received all of it.
+    Taken,
+    /// An announced listing's date moved past what the wish allows.
+    DateChanged,
+    /// The listing changed and no longer fits.
+    Changed,
+    /// The demander changed or deleted the wish.
+    WishChanged,
+}
+
+text_enum!(RetractionCause {
+    Withdrawn => "withdrawn",
+    Expired => "expired",
+    Taken => "taken",
+    DateChanged => "date_changed",
+    Changed => "changed",
+    WishChanged => "wish_changed",
+});
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BundleStatus {
