@@ -153,6 +153,11 @@ pub fn stored<T: std::str::FromStr>(text: &str) -> AppResult<T> {
         .map_err(|_| AppError::Internal(anyhow::anyhow!("unexpected stored value {text:?}")))
 }
 
+/// True when `error` is a unique violation of the named constraint or index.
+pub fn is_unique_violation(error: &crate::db::Error, constraint: &str) -> bool {
+    crate::db::broke(error, crate::db::Rule::Unique, constraint)
+}
+
 #[cfg(test)]
 mod tests {
     use super::Conflict;
@@ -170,9 +175,4 @@ mod tests {
             );
         }
     }
-}
-
-/// True when `error` is a unique violation of the named constraint or index.
-pub fn is_unique_violation(error: &crate::db::Error, constraint: &str) -> bool {
-    crate::db::broke(error, crate::db::Rule::Unique, constraint)
 }
