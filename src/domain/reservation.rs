@@ -62,16 +62,6 @@ impl ReservationEvent {
         ReservationEvent::Dispute,
     ];
 
-    fn action(self) -> &'static str {
-        match self {
-            ReservationEvent::Expire => "expired",
-            ReservationEvent::Cancel => "cancelled",
-            ReservationEvent::HandOver => "handed over",
-            ReservationEvent::Confirm => "confirmed",
-            ReservationEvent::Dispute => "disputed",
-        }
-    }
-
     /// The demander's word this event records, for the two that record one.
     pub fn confirmation(self) -> Option<Confirmation> {
         match self {
@@ -83,10 +73,10 @@ impl ReservationEvent {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a reservation that is {from} cannot be {action}")]
+#[error("a reservation that is {from} cannot take {event:?}")]
 pub struct IllegalTransition {
     pub from: ReservationStatus,
-    pub action: &'static str,
+    pub event: ReservationEvent,
 }
 
 impl ReservationStatus {
@@ -105,12 +95,7 @@ impl ReservationStatus {
             (S::Held, E::Cancel) => S::Cancelled,
             (S::Held, E::HandOver) => S::HandedOver,
             (S::HandedOver, E::Confirm | E::Dispute) => S::HandedOver,
-            (from, event) => {
-                return Err(IllegalTransition {
-                    from,
-                    action: event.action(),
-                })
-            }
+            (from, event) => return Err(IllegalTransition { from, event }),
         };
         Ok(next)
     }
@@ -189,7 +174,6 @@ mod tests {
         for status in S::ALL {
             assert_eq!(status.as_str().parse::<S>(), Ok(*status));
         }
-        assert_eq!(S::HandedOver.as_str(), "handed_over");
         assert!("handed over".parse::<S>().is_err());
         assert_eq!(E::Dispute.confirmation(), Some(Confirmation::Disputed));
         assert_eq!(E::Cancel.confirmation(), None);

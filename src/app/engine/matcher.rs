@@ -27,6 +27,7 @@ use crate::domain::matching::{
 };
 use crate::domain::passport::{Condition, Dimensions};
 use crate::domain::quantity::{Quantity, Unit};
+use crate::domain::wish::WishStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -151,7 +152,7 @@ async fn catch_up(conn: &mut Conn, state: &mut State) -> AppResult<()> {
     );
     for row in wishes_q::changed_since(conn, since, full).await? {
         let id = row.id;
-        if row.status == "active" {
+        if stored::<WishStatus>(&row.status)? == WishStatus::Active {
             let meta = WishMeta {
                 organisation_id: row.organisation_id,
                 daily: row.notify == "daily",
