@@ -415,7 +415,6 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Reservation
                 .await?
                 .ok_or(AppError::NotFound("reservation"))?;
             require_party(actor, &row)?;
-            held(&row)?;
             release(
                 conn,
                 &row,
