@@ -1,7 +1,7 @@
 //! The taxonomy: reading the category tree, and the broker keeping it.
 
 use super::actor::Actor;
-use super::error::{is_unique_violation, AppError, AppResult};
+use super::error::{is_unique_violation, AppError, AppResult, Conflict};
 use super::Ctx;
 use crate::db::categories::{self as q, CategoryChanges, CategoryRow, NewCategoryRow};
 use crate::db::listings::{category_subtree, CategoryKey};
@@ -177,7 +177,7 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewCategory) -> AppResult<C
     .map_err(|error| {
         if is_unique_violation(&error, "categories_code_key") {
             AppError::Conflict {
-                code: "code-taken",
+                kind: Conflict::CodeTaken,
                 detail: format!("a category with code {:?} exists", input.code),
             }
         } else {
@@ -264,7 +264,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<()> {
         q::find(conn, id).await?.ok_or(AppError::NotFound("category"))?;
         if q::is_in_use(conn, id).await? {
             return Err(AppError::Conflict {
-                code: "category-in-use",
+                kind: Conflict::CategoryInUse,
                 detail: "the category has subcategories, passports or listings; move or rename it instead".into(),
             });
         }

@@ -19,7 +19,7 @@ pub enum AppError {
     #[error("no {0} with that id")]
     NotFound(&'static str),
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { kind: Conflict, detail: String },
     #[error("send If-Match with the version (ETag) you read")]
     PreconditionRequired,
     #[error("the resource has changed since you read it; read it again")]
@@ -43,6 +43,70 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Declares [`Conflict`] with, per kind, its stable code and its title, and `ALL`.
+macro_rules! conflicts {
+    ($($(#[doc = $doc:literal])* $variant:ident => $code:literal, $title:literal;)+) => {
+        /// Every way a request can conflict with the state it meets (409). The code is part of
+        /// the problem `type` a client receives (`urn:kringloop:problem:<code>`), so it never
+        /// changes; `http::problem` maps them all in one place.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Conflict {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl Conflict {
+            pub const ALL: &'static [Conflict] = &[$(Conflict::$variant),+];
+
+            /// The stable, machine-readable code.
+            pub fn code(self) -> &'static str {
+                match self { $(Conflict::$variant => $code),+ }
+            }
+
+            /// A short human-readable summary, the same for every occurrence.
+            pub fn title(self) -> &'static str {
+                match self { $(Conflict::$variant => $title),+ }
+            }
+        }
+    };
+}
+
+conflicts! {
+    /// An organisation tried to reserve its own listing.
+    OwnListing => "own-listing", "Own listing";
+    /// Less is left of the listing than was asked for, or it is no longer on offer.
+    NotEnoughLeft => "not-enough-left", "Not enough left";
+    ReservationNotHeld => "reservation-not-held", "Reservation not held";
+    /// The hand-over was already confirmed or disputed, or its window has passed.
+    NotAwaitingConfirmation => "not-awaiting-confirmation", "Not awaiting confirmation";
+    /// A passport with hazardous substances needs a clearance before it is listed publicly.
+    HazardNotCleared => "hazard-not-cleared", "Hazard not cleared";
+    ListingNotEditable => "listing-not-editable", "Listing not editable";
+    /// The listing's lifecycle does not allow this change from its status.
+    IllegalTransition => "illegal-transition", "Illegal transition";
+    MatchNotOpen => "match-not-open", "Match not open";
+    BundleNotProposed => "bundle-not-proposed", "Bundle not proposed";
+    /// Only a failed notification can be retried.
+    NotFailed => "not-failed", "Notification not failed";
+    CodeTaken => "code-taken", "Code taken";
+    CategoryInUse => "category-in-use", "Category in use";
+    CurrencyInUse => "currency-in-use", "Currency in use";
+    InsufficientFunds => "insufficient-funds", "Insufficient funds";
+    /// The pending transfer was already posted or voided.
+    TransferSettled => "transfer-settled", "Transfer already settled";
+    NotReversible => "not-reversible", "Transfer not reversible";
+    AlreadyReversed => "already-reversed", "Transfer already reversed";
+    EmailTaken => "email-taken", "E-mail address taken";
+}
+
+impl AppError {
+    pub fn conflict(kind: Conflict, detail: impl Into<String>) -> AppError {
+        AppError::Conflict {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
 
 impl From<FieldErrors> for AppError {
     fn from(errors: FieldErrors) -> Self {
@@ -94,4 +158,23 @@ pub fn stored<T: std::str::FromStr>(text: &str) -> AppResult<T> {
 /// True when `error` is a unique violation of the named constraint or index.
 pub fn is_unique_violation(error: &crate::db::Error, constraint: &str) -> bool {
     crate::db::broke(error, crate::db::Rule::Unique, constraint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Conflict;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_conflict_has_its_own_code() {
+        let codes: HashSet<&str> = Conflict::ALL.iter().map(|c| c.code()).collect();
+        assert_eq!(codes.len(), Conflict::ALL.len());
+        for conflict in Conflict::ALL {
+            let code = conflict.code();
+            assert!(
+                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{code} is not kebab-case"
+            );
+        }
+    }
 }

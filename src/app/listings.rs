@@ -3,7 +3,7 @@
 
 use super::actor::Actor;
 use super::engine::matcher::{self, Subject};
-use super::error::{stored, AppError, AppResult};
+use super::error::{stored, AppError, AppResult, Conflict};
 use super::notifications::notify;
 use super::paging::Page;
 use super::passports::record_custody;
@@ -276,7 +276,7 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewListing) -> AppResult<Li
             let content = passport_content(&passport)?;
             if let Err(Invalid { detail, .. }) = content.check_listable() {
                 return Err(AppError::Conflict {
-                    code: "hazard-not-cleared",
+                    kind: Conflict::HazardNotCleared,
                     detail,
                 });
             }
@@ -380,7 +380,7 @@ pub async fn update(
             let status: ListingStatus = stored(&current.status)?;
             if !status.is_editable() {
                 return Err(AppError::Conflict {
-                    code: "listing-not-editable",
+                    kind: Conflict::ListingNotEditable,
                     detail: format!("a listing that is {status} cannot be changed"),
                 });
             }
@@ -479,7 +479,7 @@ pub async fn withdraw(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Listing> 
                 status
                     .apply(ListingEvent::Withdraw)
                     .map_err(|illegal| AppError::Conflict {
-                        code: "illegal-transition",
+                        kind: Conflict::IllegalTransition,
                         detail: illegal.to_string(),
                     })?;
             let row = q::set_status(conn, id, next.as_str(), now).await?;

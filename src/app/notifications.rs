@@ -4,6 +4,7 @@ use crate::db::accounts::members as members_of;
 use crate::db::outbox::{enqueue, MembersNotice, NewOutboxRow};
 use crate::db::Conn;
 use crate::db::Error;
+use crate::domain::outbox::OutboxStatus;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -35,7 +36,7 @@ pub async fn notify(
                     recipient_user_id: *recipient,
                     channel,
                     payload,
-                    status: if in_app { "delivered" } else { "pending" },
+                    status: OutboxStatus::initial(in_app).as_str(),
                     next_attempt_at: now,
                     created_at: now,
                     delivered_at: in_app.then_some(now),

@@ -1,10 +1,12 @@
 //! The outbox as the broker sees it: mail that could not be delivered, and retrying it.
 
 use super::actor::Actor;
-use super::error::{AppError, AppResult};
+use super::error::{stored, AppError, AppResult, Conflict};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
 use crate::db::outbox::{self as q, OutboxRow};
+use crate::domain::outbox::OutboxStatus;
+use crate::domain::validation::Invalid;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -17,8 +19,7 @@ pub struct OutboxEntry {
     pub event: String,
     pub recipient_user_id: Uuid,
     pub channel: String,
-    /// pending, delivered, failed, skipped, digest or digested.
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
@@ -26,53 +27,47 @@ pub struct OutboxEntry {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-impl From<OutboxRow> for OutboxEntry {
-    fn from(row: OutboxRow) -> Self {
-        OutboxEntry {
+impl OutboxEntry {
+    fn from_row(row: OutboxRow) -> AppResult<OutboxEntry> {
+        Ok(OutboxEntry {
             id: row.id,
             event: row.event,
             recipient_user_id: row.recipient_user_id,
             channel: row.channel,
-            status: row.status,
+            status: stored(&row.status)?,
             attempts: row.attempts,
             next_attempt_at: row.next_attempt_at,
             last_error: row.last_error,
             created_at: row.created_at,
             delivered_at: row.delivered_at,
-        }
+        })
     }
 }
 
-const STATUSES: [&str; 6] = [
-    "pending",
-    "delivered",
-    "failed",
-    "skipped",
-    "digest",
-    "digested",
-];
-
-/// Outbox rows of one status, for the broker (failed mail above all).
+/// Outbox rows of one status (failed mail unless asked otherwise), for the broker.
 pub async fn outbox(
     ctx: &Ctx,
     actor: &Actor,
-    status: &str,
+    status: Option<&str>,
     cursor: Option<&str>,
     limit: u32,
 ) -> AppResult<Page<OutboxEntry>> {
     actor.require_broker()?;
-    if !STATUSES.contains(&status) {
-        return Err(AppError::BadRequest(format!(
-            "status must be one of: {}",
-            STATUSES.join(", ")
-        )));
-    }
+    let status = match status {
+        None => OutboxStatus::Failed,
+        Some(text) => text.parse().map_err(|invalid: Invalid| {
+            AppError::BadRequest(format!("status {}", invalid.detail))
+        })?,
+    };
     let before = id_cursor(cursor)?;
     let limit = page_size(limit);
     let mut conn = ctx.conn().await?;
     let rows = q::with_status(&mut conn, status, before, limit + 1).await?;
     let (rows, more) = split(rows, limit);
-    let items = rows.into_iter().map(OutboxEntry::from).collect();
+    let items = rows
+        .into_iter()
+        .map(OutboxEntry::from_row)
+        .collect::<AppResult<_>>()?;
     Ok(Page::new(items, more, |e: &OutboxEntry| e.id.to_string()))
 }
 
@@ -82,9 +77,9 @@ pub async fn retry(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<OutboxEntry>
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     match q::retry_failed(&mut conn, id, now).await? {
-        Some(row) => Ok(OutboxEntry::from(row)),
+        Some(row) => OutboxEntry::from_row(row),
         None => Err(AppError::Conflict {
-            code: "not-failed",
+            kind: Conflict::NotFailed,
             detail: "only a failed notification can be retried".into(),
         }),
     }

@@ -4,7 +4,7 @@
 
 use super::actor::Actor;
 use super::engine::matcher::{self, Subject};
-use super::error::{stored, AppError, AppResult};
+use super::error::{stored, AppError, AppResult, Conflict};
 use super::idempotency::{self, Answer, KeyedRequest};
 use super::ledger;
 use super::notifications::{members, notify};
@@ -21,7 +21,11 @@ use crate::db::{Atomic, Conn};
 use crate::domain::custody::CustodyKind;
 use crate::domain::ledger::Amount;
 use crate::domain::listing::{ListingEvent, ListingStatus};
+use crate::domain::matching::status::{MatchEvent, MatchStatus};
 use crate::domain::quantity::Quantity;
+use crate::domain::reservation::{
+    hold_expires_at, may_acknowledge, Confirmation, ReservationEvent, ReservationStatus,
+};
 use crate::domain::validation::FieldErrors;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -61,8 +65,7 @@ pub struct Reservation {
     pub total_amount: Option<i64>,
     /// The pending ledger transfer that holds the demander's local currency.
     pub hold_transfer_id: Option<Uuid>,
-    /// held, handed_over, cancelled or expired.
-    pub status: String,
+    pub status: ReservationStatus,
     /// A held reservation is released at this moment unless handed over.
     pub expires_at: DateTime<Utc>,
     pub handed_over_at: Option<DateTime<Utc>>,
@@ -70,8 +73,8 @@ pub struct Reservation {
     pub received_passport_id: Option<Uuid>,
     /// Until when the demander may confirm or dispute the hand-over.
     pub confirm_by: Option<DateTime<Utc>>,
-    /// confirmed or disputed.
-    pub confirmation: Option<String>,
+    /// What the demander said of the hand-over, once said.
+    pub confirmation: Option<Confirmation>,
     pub confirmation_note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -95,12 +98,12 @@ impl Reservation {
                 .map(|(amount, currency)| super::listings::Price { amount, currency }),
             total_amount: row.total_amount,
             hold_transfer_id: row.hold_transfer_id,
-            status: row.status,
+            status: stored(&row.status)?,
             expires_at: row.expires_at,
             handed_over_at: row.handed_over_at,
             received_passport_id: row.received_passport_id,
             confirm_by: row.confirm_by,
-            confirmation: row.confirmation,
+            confirmation: row.confirmation.as_deref().map(stored).transpose()?,
             confirmation_note: row.confirmation_note,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -183,7 +186,7 @@ pub async fn reserve(
                     .ok_or(AppError::NotFound("listing"))?;
                 if listing.organisation_id == actor.organisation_id {
                     return Err(AppError::Conflict {
-                        code: "own-listing",
+                        kind: Conflict::OwnListing,
                         detail: "an organisation cannot reserve its own listing".into(),
                     });
                 }
@@ -194,8 +197,10 @@ pub async fn reserve(
                             if m.demander_id == actor.organisation_id
                                 && m.listing_id == listing.id =>
                         {
-                            if m.status == "open" {
-                                matches_q::set_status(conn, m.id, "accepted", now).await?;
+                            let status: MatchStatus = stored(&m.status)?;
+                            // Reserving through an answered match leaves its answer standing.
+                            if let Ok(accepted) = status.apply(MatchEvent::Accept) {
+                                matches_q::set_status(conn, m.id, accepted.as_str(), now).await?;
                             }
                         }
                         _ => return Err(AppError::NotFound("match")),
@@ -204,7 +209,7 @@ pub async fn reserve(
                 let Some(taken) = q::take(conn, listing.id, input.quantity, now).await? else {
                     let status: ListingStatus = stored(&listing.status)?;
                     return Err(AppError::Conflict {
-                        code: "not-enough-left",
+                        kind: Conflict::NotEnoughLeft,
                         detail: if status.is_open() {
                             "less is left of this listing than you asked for".into()
                         } else {
@@ -254,8 +259,8 @@ pub async fn reserve(
                         price_currency: listing.price_currency.as_deref(),
                         total_amount: total,
                         hold_transfer_id: hold,
-                        status: "held",
-                        expires_at: now + hold_for,
+                        status: ReservationStatus::Held.as_str(),
+                        expires_at: hold_expires_at(hold_for, listing.available_from, now),
                         created_at: now,
                         updated_at: now,
                     },
@@ -322,14 +327,21 @@ pub async fn list(
     Ok(Page::new(items, more, |r: &Reservation| r.id.to_string()))
 }
 
-/// Ends a held reservation: its quantity returns to the listing and held funds are voided.
+/// Ends a held reservation (`event` is to cancel or expire it): its quantity returns to the
+/// listing and held funds are voided.
 async fn release(
     conn: &mut Conn,
     row: &ReservationRow,
-    status: &str,
+    event: ReservationEvent,
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> AppResult<ReservationRow> {
+    let status = held(row)?.apply(event).map_err(|illegal| {
+        AppError::Internal(anyhow::anyhow!(
+            "releasing reservation {}: {illegal}",
+            row.id
+        ))
+    })?;
     let listing = q::give_back(conn, row.listing_id, row.quantity, now).await?;
     if let Some(hold) = row.hold_transfer_id {
         ledger::money::void(conn, hold, now).await?;
@@ -338,7 +350,7 @@ async fn release(
         conn,
         row.id,
         &ReservationChanges {
-            status,
+            status: status.as_str(),
             handed_over_at: None,
             received_passport_id: None,
             confirm_by: None,
@@ -359,11 +371,11 @@ async fn release(
         &passport,
         CustodyKind::ReservationReleased,
         by,
-        serde_json::json!({"reservation_id": row.id, "quantity": row.quantity, "because": status}),
+        serde_json::json!({"reservation_id": row.id, "quantity": row.quantity, "because": status.as_str()}),
         now,
     )
     .await?;
-    let event = if status == "expired" {
+    let event = if status == ReservationStatus::Expired {
         "reservation_expired"
     } else {
         "reservation_cancelled"
@@ -380,14 +392,16 @@ async fn release(
     Ok(ended)
 }
 
-fn require_held(row: &ReservationRow) -> AppResult<()> {
-    if row.status == "held" {
-        Ok(())
+/// The status of a reservation that must still be held; 409 otherwise.
+fn held(row: &ReservationRow) -> AppResult<ReservationStatus> {
+    let status: ReservationStatus = stored(&row.status)?;
+    if status.is_held() {
+        Ok(status)
     } else {
-        Err(AppError::Conflict {
-            code: "reservation-not-held",
-            detail: format!("the reservation is {}", row.status.replace('_', " ")),
-        })
+        Err(AppError::conflict(
+            Conflict::ReservationNotHeld,
+            format!("the reservation is {}", status.as_str().replace('_', " ")),
+        ))
     }
 }
 
@@ -401,8 +415,14 @@ pub async fn cancel(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Reservation
                 .await?
                 .ok_or(AppError::NotFound("reservation"))?;
             require_party(actor, &row)?;
-            require_held(&row)?;
-            release(conn, &row, "cancelled", Some(actor.organisation_id), now).await
+            release(
+                conn,
+                &row,
+                ReservationEvent::Cancel,
+                Some(actor.organisation_id),
+                now,
+            )
+            .await
         })
         .await?;
     ctx.matcher.wake.notify_one();
@@ -420,7 +440,7 @@ pub async fn expire_due(ctx: &Ctx) -> AppResult<usize> {
                 let due = q::due(conn, now, 100).await?;
                 for id in &due {
                     if let Some(row) = q::lock(conn, *id).await? {
-                        release(conn, &row, "expired", None, now).await?;
+                        release(conn, &row, ReservationEvent::Expire, None, now).await?;
                     }
                 }
                 Ok(due.len())
@@ -461,7 +481,9 @@ pub async fn hand_over(
                         "only the donor confirms that the material was handed over",
                     ));
                 }
-                require_held(&row)?;
+                let handed_over = held(&row)?
+                    .apply(ReservationEvent::HandOver)
+                    .map_err(|illegal| AppError::Internal(illegal.into()))?;
                 let listing = listings_q::lock(conn, row.listing_id)
                     .await?
                     .ok_or(AppError::NotFound("listing"))?;
@@ -573,7 +595,7 @@ pub async fn hand_over(
                     conn,
                     row.id,
                     &ReservationChanges {
-                        status: "handed_over",
+                        status: handed_over.as_str(),
                         handed_over_at: Some(now),
                         received_passport_id: Some(received),
                         confirm_by: Some(now + confirm_within),
@@ -629,24 +651,32 @@ pub async fn acknowledge(
                     "only the demander confirms or disputes a hand-over",
                 ));
             }
-            let open = row.status == "handed_over"
-                && row.confirmation.is_none()
-                && row.confirm_by.is_some_and(|by| now <= by);
-            if !open {
+            let status: ReservationStatus = stored(&row.status)?;
+            let said = row.confirmation.as_deref().map(stored).transpose()?;
+            let event = if disputed {
+                ReservationEvent::Dispute
+            } else {
+                ReservationEvent::Confirm
+            };
+            let (Ok(status), Some(confirmation), true) = (
+                status.apply(event),
+                event.confirmation(),
+                may_acknowledge(status, said, row.confirm_by, now),
+            ) else {
                 return Err(AppError::Conflict {
-                    code: "not-awaiting-confirmation",
+                    kind: Conflict::NotAwaitingConfirmation,
                     detail: "only a hand-over within its confirmation window can be confirmed or disputed".into(),
                 });
-            }
+            };
             let done = q::update(
                 conn,
                 row.id,
                 &ReservationChanges {
-                    status: "handed_over",
+                    status: status.as_str(),
                     handed_over_at: row.handed_over_at,
                     received_passport_id: row.received_passport_id,
                     confirm_by: row.confirm_by,
-                    confirmation: Some(if disputed { "disputed" } else { "confirmed" }),
+                    confirmation: Some(confirmation.as_str()),
                     confirmation_note: note.as_deref(),
                     ended_at: row.ended_at,
                     ended_by: row.ended_by,

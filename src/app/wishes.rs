@@ -3,7 +3,7 @@
 
 use super::actor::Actor;
 use super::engine::matcher::{self, wish_of, PriceLimit, StoredBundlePart, StoredReason};
-use super::error::{AppError, AppResult};
+use super::error::{stored, AppError, AppResult, Conflict};
 use super::notifications::{members, notify};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
@@ -12,6 +12,9 @@ use crate::db::matches::{self as matches_q, BundleRow, MatchRow};
 use crate::db::wishes::{self as q, WishFields, WishRow};
 use crate::db::{Atomic, Conn};
 use crate::domain::geo::Location;
+use crate::domain::matching::status::{
+    BundleEvent, BundleStatus, MatchEvent, MatchStatus, RetractionCause,
+};
 use crate::domain::matching::{AttributeBounds, MmRange, UnitPrice, Wish as MatcherWish};
 use crate::domain::passport::Condition;
 use crate::domain::quantity::Quantity;
@@ -177,18 +180,16 @@ pub struct Match {
     pub predicted: bool,
     /// When an announced listing is expected to become available.
     pub expected_on: Option<DateTime<Utc>>,
-    /// open, accepted, declined or retracted.
-    pub status: String,
-    /// Why a retracted match went away: withdrawn, expired, taken, date_changed, changed or
-    /// wish_changed.
-    pub retracted_because: Option<String>,
+    pub status: MatchStatus,
+    /// Why a retracted match went away.
+    pub retracted_because: Option<RetractionCause>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<MatchRow> for Match {
-    fn from(row: MatchRow) -> Self {
-        Match {
+impl Match {
+    fn from_row(row: MatchRow) -> AppResult<Match> {
+        Ok(Match {
             id: row.id,
             listing_id: row.listing_id,
             wish_id: row.wish_id,
@@ -198,11 +199,11 @@ impl From<MatchRow> for Match {
             reasons: serde_json::from_value(row.reasons).unwrap_or_default(),
             predicted: row.predicted,
             expected_on: row.expected_on,
-            status: row.status,
-            retracted_because: row.retracted_because,
+            status: stored(&row.status)?,
+            retracted_because: row.retracted_because.as_deref().map(stored).transpose()?,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        }
+        })
     }
 }
 
@@ -218,15 +219,14 @@ pub struct Bundle {
     pub pickups: i32,
     pub donors: i32,
     pub total_distance_km: f64,
-    /// proposed or accepted.
-    pub status: String,
+    pub status: BundleStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<BundleRow> for Bundle {
-    fn from(row: BundleRow) -> Self {
-        Bundle {
+impl Bundle {
+    fn from_row(row: BundleRow) -> AppResult<Bundle> {
+        Ok(Bundle {
             id: row.id,
             wish_id: row.wish_id,
             parts: serde_json::from_value(row.parts).unwrap_or_default(),
@@ -234,10 +234,10 @@ impl From<BundleRow> for Bundle {
             pickups: row.pickups,
             donors: row.donors,
             total_distance_km: row.total_distance_km,
-            status: row.status,
+            status: stored(&row.status)?,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        }
+        })
     }
 }
 
@@ -473,16 +473,16 @@ pub async fn matches_of(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<WishMat
     let items = matches_q::of_wish(&mut conn, id)
         .await?
         .into_iter()
-        .map(Match::from)
-        .collect();
+        .map(Match::from_row)
+        .collect::<AppResult<_>>()?;
     let bundles = conn
         .transaction::<_, AppError, _>(async move |conn| {
             Ok(matches_q::current_bundle(conn, id).await?)
         })
         .await?
         .into_iter()
-        .map(Bundle::from)
-        .collect();
+        .map(Bundle::from_row)
+        .collect::<AppResult<_>>()?;
     Ok(WishMatches { items, bundles })
 }
 
@@ -499,7 +499,10 @@ pub async fn matches_of_organisation(
     let rows =
         matches_q::of_organisation(&mut conn, actor.organisation_id, before, limit + 1).await?;
     let (rows, more) = split(rows, limit);
-    let items = rows.into_iter().map(Match::from).collect();
+    let items = rows
+        .into_iter()
+        .map(Match::from_row)
+        .collect::<AppResult<_>>()?;
     Ok(Page::new(items, more, |m: &Match| m.id.to_string()))
 }
 
@@ -518,14 +521,20 @@ pub async fn answer(ctx: &Ctx, actor: &Actor, id: Uuid, accept: bool) -> AppResu
                 }
                 _ => return Err(AppError::NotFound("match")),
             };
-            if row.status != "open" {
-                return Err(AppError::Conflict {
-                    code: "match-not-open",
-                    detail: format!("the match is {}", row.status),
-                });
-            }
-            let status = if accept { "accepted" } else { "declined" };
-            let row = matches_q::set_status(conn, row.id, status, now).await?;
+            let event = if accept {
+                MatchEvent::Accept
+            } else {
+                MatchEvent::Decline
+            };
+            let status = stored::<MatchStatus>(&row.status)?
+                .apply(event)
+                .map_err(|illegal| {
+                    AppError::conflict(
+                        Conflict::MatchNotOpen,
+                        format!("the match is {}", illegal.from),
+                    )
+                })?;
+            let row = matches_q::set_status(conn, row.id, status.as_str(), now).await?;
             let donors = members(conn, row.donor_id).await?;
             let body = serde_json::json!({
                 "match_id": row.id, "listing_id": row.listing_id, "status": status,
@@ -539,7 +548,7 @@ pub async fn answer(ctx: &Ctx, actor: &Actor, id: Uuid, accept: bool) -> AppResu
             Ok(row)
         })
         .await?;
-    Ok(Match::from(row))
+    Match::from_row(row)
 }
 
 /// The demander accepts a bundle as a whole: every part's match is accepted.
@@ -555,32 +564,36 @@ pub async fn accept_bundle(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Bund
             if wish.is_none_or(|w| w.organisation_id != actor.organisation_id) {
                 return Err(AppError::NotFound("bundle"));
             }
-            if bundle.status != "proposed" {
-                return Err(AppError::Conflict {
-                    code: "bundle-not-proposed",
-                    detail: format!("the bundle is {}", bundle.status),
-                });
-            }
+            let accepted = stored::<BundleStatus>(&bundle.status)?
+                .apply(BundleEvent::Accept)
+                .map_err(|illegal| {
+                    AppError::conflict(
+                        Conflict::BundleNotProposed,
+                        format!("the bundle is {}", illegal.from),
+                    )
+                })?;
             let parts: Vec<StoredBundlePart> =
                 serde_json::from_value(bundle.parts.clone()).unwrap_or_default();
             for part in &parts {
                 let row = matches_q::lock(conn, part.match_id)
                     .await?
                     .ok_or(AppError::NotFound("match"))?;
-                if row.status != "open" {
-                    return Err(AppError::Conflict {
-                        code: "match-not-open",
-                        detail: format!(
-                            "the match for listing {} is {}",
-                            row.listing_id, row.status
-                        ),
-                    });
-                }
-                let row = matches_q::set_status(conn, row.id, "accepted", now).await?;
+                let status = stored::<MatchStatus>(&row.status)?
+                    .apply(MatchEvent::Accept)
+                    .map_err(|illegal| {
+                        AppError::conflict(
+                            Conflict::MatchNotOpen,
+                            format!(
+                                "the match for listing {} is {}",
+                                row.listing_id, illegal.from
+                            ),
+                        )
+                    })?;
+                let row = matches_q::set_status(conn, row.id, status.as_str(), now).await?;
                 let donors = members(conn, row.donor_id).await?;
                 let body = serde_json::json!({
                     "match_id": row.id, "listing_id": row.listing_id, "bundle_id": bundle.id,
-                    "take": part.take, "status": "accepted",
+                    "take": part.take, "status": status,
                 });
                 notify(
                     conn,
@@ -592,11 +605,11 @@ pub async fn accept_bundle(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Bund
                 )
                 .await?;
             }
-            matches_q::set_bundle_status(conn, bundle.id, "accepted", now).await?;
+            matches_q::set_bundle_status(conn, bundle.id, accepted.as_str(), now).await?;
             matches_q::find_bundle(conn, bundle.id)
                 .await?
                 .ok_or(AppError::NotFound("bundle"))
         })
         .await?;
-    Ok(Bundle::from(row))
+    Bundle::from_row(row)
 }

@@ -2,6 +2,7 @@
 //! subjects, and the listings as the matcher sees them.
 
 use super::schema::{bundles, listings, match_jobs, matches, passports};
+use crate::domain::matching::status::{BundleStatus, MatchStatus};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -140,7 +141,7 @@ pub async fn live_of(
     wish_id: Option<Uuid>,
 ) -> QueryResult<Vec<MatchRow>> {
     let live = matches::table
-        .filter(matches::status.ne("retracted"))
+        .filter(matches::status.ne(MatchStatus::Retracted.as_str()))
         .select(MatchRow::as_select())
         .order(matches::id);
     match (listing_id, wish_id) {
@@ -164,7 +165,7 @@ pub async fn live_of(
 pub async fn of_wish(conn: &mut AsyncPgConnection, wish_id: Uuid) -> QueryResult<Vec<MatchRow>> {
     matches::table
         .filter(matches::wish_id.eq(wish_id))
-        .filter(matches::status.ne("retracted"))
+        .filter(matches::status.ne(MatchStatus::Retracted.as_str()))
         .select(MatchRow::as_select())
         .order((matches::score.desc(), matches::id))
         .limit(500)
@@ -234,7 +235,7 @@ pub async fn current_bundle(
 ) -> QueryResult<Option<BundleRow>> {
     bundles::table
         .filter(bundles::wish_id.eq(wish_id))
-        .filter(bundles::status.eq_any(["proposed", "accepted"]))
+        .filter(bundles::status.eq_any(BundleStatus::CURRENT.map(BundleStatus::as_str)))
         .select(BundleRow::as_select())
         .order(bundles::updated_at.desc())
         .for_update()
@@ -293,7 +294,7 @@ pub async fn propose_bundle(
         bundles::pickups.eq(row.pickups),
         bundles::donors.eq(row.donors),
         bundles::total_distance_km.eq(row.total_distance_km),
-        bundles::status.eq("proposed"),
+        bundles::status.eq(BundleStatus::Proposed.as_str()),
         bundles::updated_at.eq(row.updated_at),
     ))
     .returning(BundleRow::as_returning())

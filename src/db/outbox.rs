@@ -2,6 +2,7 @@
 
 use super::prepared::{Bind, Prepared};
 use super::schema::{outbox, users};
+use crate::domain::outbox::OutboxStatus;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -117,7 +118,7 @@ pub async fn claim_due_mail(
 ) -> QueryResult<Vec<MailRow>> {
     let ids: Vec<Uuid> = outbox::table
         .filter(outbox::channel.eq("email"))
-        .filter(outbox::status.eq("pending"))
+        .filter(outbox::status.eq(OutboxStatus::Pending.as_str()))
         .filter(outbox::next_attempt_at.le(now))
         .select(outbox::id)
         .order((outbox::next_attempt_at, outbox::id))
@@ -159,7 +160,7 @@ pub async fn set_delivered(
 ) -> QueryResult<usize> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq("delivered"),
+            outbox::status.eq(OutboxStatus::Delivered.as_str()),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::delivered_at.eq(now),
             outbox::last_error.eq(None::<String>),
@@ -172,12 +173,12 @@ pub async fn set_delivered(
 pub async fn set_state(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    status: &str,
+    status: OutboxStatus,
     next_attempt_at: DateTime<Utc>,
 ) -> QueryResult<usize> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq(status),
+            outbox::status.eq(status.as_str()),
             outbox::next_attempt_at.eq(next_attempt_at),
         ))
         .execute(conn)
@@ -188,13 +189,13 @@ pub async fn set_state(
 pub async fn set_attempt_failed(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    status: &str,
+    status: OutboxStatus,
     next_attempt_at: DateTime<Utc>,
     error: &str,
 ) -> QueryResult<usize> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq(status),
+            outbox::status.eq(status.as_str()),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::next_attempt_at.eq(next_attempt_at),
             outbox::last_error.eq(error),
@@ -221,12 +222,12 @@ pub struct OutboxRow {
 /// Outbox rows of a status, newest first, before `before`.
 pub async fn with_status(
     conn: &mut AsyncPgConnection,
-    status: &str,
+    status: OutboxStatus,
     before: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<OutboxRow>> {
     let mut query = outbox::table
-        .filter(outbox::status.eq(status))
+        .filter(outbox::status.eq(status.as_str()))
         .select(OutboxRow::as_select())
         .order(outbox::id.desc())
         .limit(limit)
@@ -243,16 +244,20 @@ pub async fn retry_failed(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<OutboxRow>> {
-    diesel::update(outbox::table.find(id).filter(outbox::status.eq("failed")))
-        .set((
-            outbox::status.eq("pending"),
-            outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(now),
-        ))
-        .returning(OutboxRow::as_returning())
-        .get_result(conn)
-        .await
-        .optional()
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::status.eq(OutboxStatus::Failed.as_str())),
+    )
+    .set((
+        outbox::status.eq(OutboxStatus::Pending.as_str()),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(now),
+    ))
+    .returning(OutboxRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// Users with mail held for a digest who have not had one on `today`.
@@ -269,7 +274,7 @@ pub async fn digest_recipients(
         .filter(diesel::dsl::exists(
             outbox::table
                 .filter(outbox::recipient_user_id.eq(users::id))
-                .filter(outbox::status.eq("digest")),
+                .filter(outbox::status.eq(OutboxStatus::Digest.as_str())),
         ))
         .select(users::id)
         .load(conn)
@@ -306,7 +311,7 @@ pub async fn held_for_digest(
 ) -> QueryResult<Vec<FeedRow>> {
     outbox::table
         .filter(outbox::recipient_user_id.eq(user_id))
-        .filter(outbox::status.eq("digest"))
+        .filter(outbox::status.eq(OutboxStatus::Digest.as_str()))
         .select(FeedRow::as_select())
         .order(outbox::id)
         .load(conn)
@@ -319,7 +324,10 @@ pub async fn mark_digested(
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
     diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
-        .set((outbox::status.eq("digested"), outbox::delivered_at.eq(now)))
+        .set((
+            outbox::status.eq(OutboxStatus::Digested.as_str()),
+            outbox::delivered_at.eq(now),
+        ))
         .execute(conn)
         .await
 }

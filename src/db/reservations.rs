@@ -2,6 +2,7 @@
 
 use super::listings::ListingRow;
 use super::schema::{listings, reservations};
+use crate::domain::reservation::ReservationStatus;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -164,7 +165,7 @@ pub async fn due(
     limit: i64,
 ) -> QueryResult<Vec<Uuid>> {
     reservations::table
-        .filter(reservations::status.eq("held"))
+        .filter(reservations::status.eq(ReservationStatus::Held.as_str()))
         .filter(reservations::expires_at.le(now))
         .select(reservations::id)
         .order(reservations::expires_at)
@@ -179,7 +180,7 @@ pub async fn due(
 pub async fn held_on(conn: &mut AsyncPgConnection, listing_id: Uuid) -> QueryResult<i64> {
     reservations::table
         .filter(reservations::listing_id.eq(listing_id))
-        .filter(reservations::status.eq("held"))
+        .filter(reservations::status.eq(ReservationStatus::Held.as_str()))
         .count()
         .get_result(conn)
         .await

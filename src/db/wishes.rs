@@ -1,6 +1,7 @@
 //! Rows and queries for wishes: a demander's standing demand.
 
 use super::schema::wishes;
+use crate::domain::wish::WishStatus;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -85,7 +86,7 @@ pub async fn insert(
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<WishRow>> {
     wishes::table
         .find(id)
-        .filter(wishes::status.eq("active"))
+        .filter(wishes::status.eq(WishStatus::Active.as_str()))
         .select(WishRow::as_select())
         .first(conn)
         .await
@@ -95,7 +96,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<WishRow>> {
     wishes::table
         .find(id)
-        .filter(wishes::status.eq("active"))
+        .filter(wishes::status.eq(WishStatus::Active.as_str()))
         .select(WishRow::as_select())
         .for_update()
         .first(conn)
@@ -130,7 +131,7 @@ pub async fn mark_deleted(
 ) -> QueryResult<usize> {
     diesel::update(wishes::table.find(id))
         .set((
-            wishes::status.eq("deleted"),
+            wishes::status.eq(WishStatus::Deleted.as_str()),
             wishes::version.eq(wishes::version + 1),
             wishes::updated_at.eq(now),
         ))
@@ -147,7 +148,7 @@ pub async fn of_organisation(
 ) -> QueryResult<Vec<WishRow>> {
     let mut query = wishes::table
         .filter(wishes::organisation_id.eq(organisation_id))
-        .filter(wishes::status.eq("active"))
+        .filter(wishes::status.eq(WishStatus::Active.as_str()))
         .select(WishRow::as_select())
         .order(wishes::id.desc())
         .limit(limit)
@@ -170,7 +171,7 @@ pub async fn changed_since(
         .select(WishRow::as_select())
         .into_boxed();
     if active_only {
-        query = query.filter(wishes::status.eq("active"));
+        query = query.filter(wishes::status.eq(WishStatus::Active.as_str()));
     }
     query.load(conn).await
 }

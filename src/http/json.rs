@@ -1,7 +1,7 @@
 //! The JSON body extractor: checks the media type, bounds the size, and reports fields that do
 //! not deserialize with a JSON pointer to where they stand.
 
-use super::problem::{HttpProblem, ProblemField};
+use super::problem::{HttpProblem, ProblemField, ProblemType};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
@@ -25,8 +25,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         if !is_json {
             let problem = HttpProblem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
+                ProblemType::UnsupportedMediaType,
                 Some("send the body as application/json".into()),
             );
             return Box::pin(async move { Err(problem.into()) });
@@ -55,8 +54,7 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpProblem> {
             let detail = strip_position(&inner.to_string());
             HttpProblem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "validation",
-                "Invalid fields",
+                ProblemType::Validation,
                 Some(detail.clone()),
             )
             .with_errors(vec![ProblemField {
@@ -73,8 +71,7 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpProblem> {
 fn malformed(error: &serde_json::Error) -> HttpProblem {
     HttpProblem::new(
         StatusCode::BAD_REQUEST,
-        "malformed-body",
-        "Malformed JSON body",
+        ProblemType::MalformedBody,
         Some(error.to_string()),
     )
 }

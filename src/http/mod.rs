@@ -39,7 +39,7 @@ use utoipa_swagger_ui::SwaggerUi;
                        Errors are RFC 9457 problem+json with a stable `type` per kind.",
         license(name = "EUPL-1.2")
     ),
-    components(schemas(problem::Problem, problem::ProblemField)),
+    components(schemas(problem::Problem, problem::ProblemField, problem::ProblemType)),
     modifiers(&BearerAuth),
     tags(
         (name = "accounts", description = "Registration, tokens and organisations"),

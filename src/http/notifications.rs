@@ -8,6 +8,7 @@ use crate::app::feed::{self, Notification, NotificationSettings};
 use crate::app::outbox::{self as outbox_uses, OutboxEntry};
 use crate::app::paging::Page;
 use crate::app::Ctx;
+use crate::domain::outbox::OutboxStatus;
 use actix_web::{get, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -26,7 +27,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
-    /// pending, delivered, failed (default), skipped, digest or digested.
+    /// Which rows to list; failed by default.
+    #[param(value_type = Option<OutboxStatus>)]
     status: Option<String>,
     cursor: Option<String>,
     /// 1 to 100 (default 50).
@@ -53,7 +55,7 @@ async fn outbox(
     let page = outbox_uses::outbox(
         &ctx,
         &auth.0,
-        query.status.as_deref().unwrap_or("failed"),
+        query.status.as_deref(),
         query.cursor.as_deref(),
         query.limit.unwrap_or(50),
     )

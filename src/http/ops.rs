@@ -1,6 +1,6 @@
 //! Operations: liveness, readiness, the front page, and the fallback for unknown routes.
 
-use super::problem::{allow_header, HttpProblem};
+use super::problem::{allow_header, HttpProblem, ProblemType};
 use crate::app::Ctx;
 use crate::db::migrate;
 use actix_router::ResourceDef;
@@ -73,8 +73,7 @@ pub async fn home() -> HttpResponse {
             tracing::error!(%error, "the front page does not render");
             HttpProblem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
+                ProblemType::Internal,
                 None,
             )
             .response()
@@ -137,8 +136,7 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpRe
             );
             let mut response = HttpProblem::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "Method not allowed",
+                ProblemType::MethodNotAllowed,
                 Some(detail),
             )
             .response();
@@ -149,8 +147,7 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpRe
         }
         None => HttpProblem::new(
             StatusCode::NOT_FOUND,
-            "not-found",
-            "Not found",
+            ProblemType::NotFound,
             Some(format!("there is nothing at {}", req.path())),
         )
         .response(),

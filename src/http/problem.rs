@@ -1,7 +1,7 @@
 //! RFC 9457 problem details: the single mapping from every error, ours and actix's, to
 //! `application/problem+json` with a stable `type` per kind.
 
-use crate::app::error::AppError;
+use crate::app::error::{AppError, Conflict};
 use crate::domain::validation::FieldError;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::ServiceResponse;
@@ -16,12 +16,149 @@ use utoipa::ToSchema;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 const TYPE_PREFIX: &str = "urn:kringloop:problem:";
 
+/// Every kind of problem a client can receive: its `type` is `urn:kringloop:problem:<code>`.
+/// This is the one list; the OpenAPI document's `ProblemType` schema is made from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemType {
+    Validation,
+    BadRequest,
+    MalformedBody,
+    InvalidQuery,
+    Unauthenticated,
+    InvalidCredentials,
+    Forbidden,
+    NotVerified,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    PreconditionRequired,
+    PreconditionFailed,
+    IdempotencyKeyMissing,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    RateLimited,
+    Unavailable,
+    Internal,
+    /// Any other status actix answers with; its title is the status's reason phrase.
+    HttpError,
+    Conflict(Conflict),
+}
+
+impl ProblemType {
+    /// Every kind but the conflicts, which [`Conflict::ALL`] lists.
+    const PLAIN: [ProblemType; 21] = [
+        ProblemType::Validation,
+        ProblemType::BadRequest,
+        ProblemType::MalformedBody,
+        ProblemType::InvalidQuery,
+        ProblemType::Unauthenticated,
+        ProblemType::InvalidCredentials,
+        ProblemType::Forbidden,
+        ProblemType::NotVerified,
+        ProblemType::NotFound,
+        ProblemType::MethodNotAllowed,
+        ProblemType::PayloadTooLarge,
+        ProblemType::UnsupportedMediaType,
+        ProblemType::PreconditionRequired,
+        ProblemType::PreconditionFailed,
+        ProblemType::IdempotencyKeyMissing,
+        ProblemType::IdempotencyKeyInvalid,
+        ProblemType::IdempotencyKeyReused,
+        ProblemType::RateLimited,
+        ProblemType::Unavailable,
+        ProblemType::Internal,
+        ProblemType::HttpError,
+    ];
+
+    pub fn all() -> impl Iterator<Item = ProblemType> {
+        Self::PLAIN
+            .into_iter()
+            .chain(Conflict::ALL.iter().copied().map(ProblemType::Conflict))
+    }
+
+    /// The stable, machine-readable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ProblemType::Validation => "validation",
+            ProblemType::BadRequest => "bad-request",
+            ProblemType::MalformedBody => "malformed-body",
+            ProblemType::InvalidQuery => "invalid-query",
+            ProblemType::Unauthenticated => "unauthenticated",
+            ProblemType::InvalidCredentials => "invalid-credentials",
+            ProblemType::Forbidden => "forbidden",
+            ProblemType::NotVerified => "not-verified",
+            ProblemType::NotFound => "not-found",
+            ProblemType::MethodNotAllowed => "method-not-allowed",
+            ProblemType::PayloadTooLarge => "payload-too-large",
+            ProblemType::UnsupportedMediaType => "unsupported-media-type",
+            ProblemType::PreconditionRequired => "precondition-required",
+            ProblemType::PreconditionFailed => "precondition-failed",
+            ProblemType::IdempotencyKeyMissing => "idempotency-key-missing",
+            ProblemType::IdempotencyKeyInvalid => "idempotency-key-invalid",
+            ProblemType::IdempotencyKeyReused => "idempotency-key-reused",
+            ProblemType::RateLimited => "rate-limited",
+            ProblemType::Unavailable => "unavailable",
+            ProblemType::Internal => "internal",
+            ProblemType::HttpError => "http-error",
+            ProblemType::Conflict(conflict) => conflict.code(),
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ProblemType::Validation => "Invalid fields",
+            ProblemType::BadRequest => "Bad request",
+            ProblemType::MalformedBody => "Malformed JSON body",
+            ProblemType::InvalidQuery => "Invalid query parameters",
+            ProblemType::Unauthenticated => "Authentication required",
+            ProblemType::InvalidCredentials => "Invalid credentials",
+            ProblemType::Forbidden => "Forbidden",
+            ProblemType::NotVerified => "Organisation not verified",
+            ProblemType::NotFound => "Not found",
+            ProblemType::MethodNotAllowed => "Method not allowed",
+            ProblemType::PayloadTooLarge => "Request body too large",
+            ProblemType::UnsupportedMediaType => "Unsupported media type",
+            ProblemType::PreconditionRequired => "Precondition required",
+            ProblemType::PreconditionFailed => "Precondition failed",
+            ProblemType::IdempotencyKeyMissing => "Idempotency-Key required",
+            ProblemType::IdempotencyKeyInvalid => "Invalid Idempotency-Key",
+            ProblemType::IdempotencyKeyReused => "Idempotency-Key reused",
+            ProblemType::RateLimited => "Too many requests",
+            ProblemType::Unavailable => "Service unavailable",
+            ProblemType::Internal => "Internal error",
+            ProblemType::HttpError => "Error",
+            ProblemType::Conflict(conflict) => conflict.title(),
+        }
+    }
+
+    /// The `type` member of the problem body.
+    pub fn uri(self) -> String {
+        format!("{TYPE_PREFIX}{}", self.code())
+    }
+}
+
+impl utoipa::PartialSchema for ProblemType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Every problem `type` a client can receive, `urn:kringloop:problem:<code>`.",
+            ))
+            .enum_values(Some(ProblemType::all().map(ProblemType::uri)))
+            .into()
+    }
+}
+
+impl ToSchema for ProblemType {}
+
 /// A problem details body (RFC 9457).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// Stable URI of the kind of problem, `urn:kringloop:problem:<kind>`.
     #[serde(rename = "type")]
-    #[schema(example = "urn:kringloop:problem:validation")]
+    #[schema(value_type = ProblemType, example = "urn:kringloop:problem:validation")]
     pub type_uri: String,
     pub title: String,
     pub status: u16,
@@ -60,12 +197,12 @@ pub struct HttpProblem {
 }
 
 impl HttpProblem {
-    pub fn new(status: StatusCode, kind: &str, title: &str, detail: Option<String>) -> Self {
+    pub fn new(status: StatusCode, kind: ProblemType, detail: Option<String>) -> Self {
         HttpProblem {
             status,
             body: Problem {
-                type_uri: format!("{TYPE_PREFIX}{kind}"),
-                title: title.to_owned(),
+                type_uri: kind.uri(),
+                title: kind.title().to_owned(),
                 status: status.as_u16(),
                 detail,
                 errors: Vec::new(),
@@ -81,22 +218,26 @@ impl HttpProblem {
 
     /// The generic problem for a bare status code, for failures that carry nothing more.
     pub fn for_status(status: StatusCode) -> Self {
-        let (kind, title) = match status {
-            StatusCode::BAD_REQUEST => ("bad-request", "Bad request"),
-            StatusCode::UNAUTHORIZED => ("unauthenticated", "Authentication required"),
-            StatusCode::FORBIDDEN => ("forbidden", "Forbidden"),
-            StatusCode::NOT_FOUND => ("not-found", "Not found"),
-            StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
-            StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "Request body too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                ("unsupported-media-type", "Unsupported media type")
+        let kind = match status {
+            StatusCode::BAD_REQUEST => ProblemType::BadRequest,
+            StatusCode::UNAUTHORIZED => ProblemType::Unauthenticated,
+            StatusCode::FORBIDDEN => ProblemType::Forbidden,
+            StatusCode::NOT_FOUND => ProblemType::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ProblemType::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ProblemType::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ProblemType::UnsupportedMediaType,
+            StatusCode::TOO_MANY_REQUESTS => ProblemType::RateLimited,
+            StatusCode::SERVICE_UNAVAILABLE => ProblemType::Unavailable,
+            status if status.is_server_error() => ProblemType::Internal,
+            status => {
+                let mut problem = HttpProblem::new(status, ProblemType::HttpError, None);
+                if let Some(reason) = status.canonical_reason() {
+                    problem.body.title = reason.to_owned();
+                }
+                return problem;
             }
-            StatusCode::TOO_MANY_REQUESTS => ("rate-limited", "Too many requests"),
-            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "Service unavailable"),
-            status if status.is_server_error() => ("internal", "Internal error"),
-            _ => ("http-error", status.canonical_reason().unwrap_or("Error")),
         };
-        HttpProblem::new(status, kind, title, None)
+        HttpProblem::new(status, kind, None)
     }
 
     pub fn response(&self) -> HttpResponse {
@@ -131,122 +272,93 @@ impl ResponseError for HttpProblem {
 impl From<&AppError> for HttpProblem {
     fn from(error: &AppError) -> Self {
         let detail = Some(error.to_string());
-        match error {
-            AppError::Validation(errors) => HttpProblem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation",
-                "Invalid fields",
-                detail,
-            )
-            .with_errors(
-                errors
-                    .clone()
-                    .into_vec()
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-            ),
-            AppError::BadRequest(_) => HttpProblem::new(
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                "Bad request",
-                detail,
-            ),
-            AppError::Unauthenticated(_) => HttpProblem::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "Authentication required",
-                detail,
-            ),
-            AppError::InvalidCredentials => HttpProblem::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid-credentials",
-                "Invalid credentials",
-                detail,
-            ),
-            AppError::Forbidden(_) => {
-                HttpProblem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+        let (status, kind) = match error {
+            AppError::Validation(errors) => {
+                return HttpProblem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ProblemType::Validation,
+                    detail,
+                )
+                .with_errors(
+                    errors
+                        .clone()
+                        .into_vec()
+                        .into_iter()
+                        .map(Into::into)
+                        .collect(),
+                )
             }
-            AppError::NotVerified => HttpProblem::new(
-                StatusCode::FORBIDDEN,
-                "not-verified",
-                "Organisation not verified",
-                detail,
-            ),
-            AppError::NotFound(_) => {
-                HttpProblem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, ProblemType::BadRequest),
+            AppError::Unauthenticated(_) => {
+                (StatusCode::UNAUTHORIZED, ProblemType::Unauthenticated)
             }
-            AppError::Conflict { code, .. } => {
-                HttpProblem::new(StatusCode::CONFLICT, code, "Conflict", detail)
+            AppError::InvalidCredentials => {
+                (StatusCode::UNAUTHORIZED, ProblemType::InvalidCredentials)
             }
-            AppError::PreconditionRequired => HttpProblem::new(
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, ProblemType::Forbidden),
+            AppError::NotVerified => (StatusCode::FORBIDDEN, ProblemType::NotVerified),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, ProblemType::NotFound),
+            AppError::Conflict { kind, .. } => (StatusCode::CONFLICT, ProblemType::Conflict(*kind)),
+            AppError::PreconditionRequired => (
                 StatusCode::PRECONDITION_REQUIRED,
-                "precondition-required",
-                "Precondition required",
-                detail,
+                ProblemType::PreconditionRequired,
             ),
-            AppError::PreconditionFailed => HttpProblem::new(
+            AppError::PreconditionFailed => (
                 StatusCode::PRECONDITION_FAILED,
-                "precondition-failed",
-                "Precondition failed",
-                detail,
+                ProblemType::PreconditionFailed,
             ),
-            AppError::IdempotencyKeyMissing => HttpProblem::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency-key-missing",
-                "Idempotency-Key required",
-                detail,
-            ),
-            AppError::IdempotencyKeyInvalid => HttpProblem::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency-key-invalid",
-                "Invalid Idempotency-Key",
-                detail,
-            ),
-            AppError::IdempotencyKeyReused => HttpProblem::new(
+            AppError::IdempotencyKeyMissing => {
+                (StatusCode::BAD_REQUEST, ProblemType::IdempotencyKeyMissing)
+            }
+            AppError::IdempotencyKeyInvalid => {
+                (StatusCode::BAD_REQUEST, ProblemType::IdempotencyKeyInvalid)
+            }
+            AppError::IdempotencyKeyReused => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency-key-reused",
-                "Idempotency-Key reused",
-                detail,
+                ProblemType::IdempotencyKeyReused,
             ),
-            AppError::RateLimited { retry_after_secs } => HttpProblem {
-                retry_after: Some(*retry_after_secs),
-                ..HttpProblem::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate-limited",
-                    "Too many requests",
-                    detail,
-                )
-            },
-            AppError::Unavailable => HttpProblem {
-                retry_after: Some(1),
-                ..HttpProblem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "Service unavailable",
-                    detail,
-                )
-            },
-            AppError::Busy { retry_after_secs } => HttpProblem {
-                retry_after: Some(*retry_after_secs),
-                ..HttpProblem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "Service unavailable",
-                    detail,
-                )
-            },
+            AppError::RateLimited { retry_after_secs } => {
+                return HttpProblem {
+                    retry_after: Some(*retry_after_secs),
+                    ..HttpProblem::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        ProblemType::RateLimited,
+                        detail,
+                    )
+                }
+            }
+            // Both are passing states: the client may try again in a moment.
+            AppError::Unavailable => {
+                return HttpProblem {
+                    retry_after: Some(1),
+                    ..HttpProblem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        ProblemType::Unavailable,
+                        detail,
+                    )
+                }
+            }
+            AppError::Busy { retry_after_secs } => {
+                return HttpProblem {
+                    retry_after: Some(*retry_after_secs),
+                    ..HttpProblem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        ProblemType::Unavailable,
+                        detail,
+                    )
+                }
+            }
             AppError::Internal(source) => {
                 // The cause goes to the log, never to the client.
                 tracing::error!(error = ?source, "internal error");
-                HttpProblem::new(
+                return HttpProblem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
+                    ProblemType::Internal,
                     None,
-                )
+                );
             }
-        }
+        };
+        HttpProblem::new(status, kind, detail)
     }
 }
 
@@ -267,8 +379,7 @@ pub fn query_error(
 ) -> actix_web::Error {
     HttpProblem::new(
         StatusCode::BAD_REQUEST,
-        "invalid-query",
-        "Invalid query parameters",
+        ProblemType::InvalidQuery,
         Some(error.to_string()),
     )
     .into()
@@ -281,8 +392,7 @@ pub fn path_error(
 ) -> actix_web::Error {
     HttpProblem::new(
         StatusCode::NOT_FOUND,
-        "not-found",
-        "Not found",
+        ProblemType::NotFound,
         Some(error.to_string()),
     )
     .into()
@@ -321,4 +431,34 @@ pub fn ensure_problem<B: MessageBody>(
 
 pub fn allow_header(methods: &[String]) -> HeaderValue {
     HeaderValue::from_str(&methods.join(", ")).unwrap_or_else(|_| HeaderValue::from_static("GET"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_problem_type_is_listed_once() {
+        let codes: Vec<&str> = ProblemType::all().map(ProblemType::code).collect();
+        let unique: HashSet<&str> = codes.iter().copied().collect();
+        assert_eq!(unique.len(), codes.len(), "{codes:?}");
+        assert_eq!(codes.len(), ProblemType::PLAIN.len() + Conflict::ALL.len());
+    }
+
+    #[test]
+    fn a_conflict_keeps_its_code_as_its_type() {
+        let error = AppError::conflict(Conflict::OwnListing, "yours");
+        let problem = HttpProblem::from(&error);
+        assert_eq!(problem.status, StatusCode::CONFLICT);
+        assert_eq!(problem.body.type_uri, "urn:kringloop:problem:own-listing");
+        assert_eq!(problem.body.detail.as_deref(), Some("yours"));
+    }
+
+    #[test]
+    fn an_unnamed_status_keeps_its_reason_as_title() {
+        let problem = HttpProblem::for_status(StatusCode::IM_A_TEAPOT);
+        assert_eq!(problem.body.type_uri, "urn:kringloop:problem:http-error");
+        assert_eq!(problem.body.title, "I'm a teapot");
+    }
 }

@@ -4,7 +4,7 @@
 use crate::support::*;
 use chrono::{Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use kringloop::app::error::AppError;
+use kringloop::app::error::{AppError, Conflict};
 use kringloop::app::ledger;
 use kringloop::domain::ledger::{Amount, Month};
 use reqwest::Method;
@@ -814,7 +814,7 @@ async fn holds_are_posted_or_voided_exactly_once() {
         matches!(
             refused,
             AppError::Conflict {
-                code: "insufficient-funds",
+                kind: Conflict::InsufficientFunds,
                 ..
             }
         ),
@@ -833,7 +833,7 @@ async fn holds_are_posted_or_voided_exactly_once() {
             matches!(
                 again,
                 AppError::Conflict {
-                    code: "transfer-settled",
+                    kind: Conflict::TransferSettled,
                     ..
                 }
             ),
@@ -1128,7 +1128,7 @@ async fn the_ledger_balances_under_concurrent_load() {
                         match held {
                             Ok(id) => shared.lock().unwrap().pending.push(id),
                             Err(AppError::Conflict {
-                                code: "insufficient-funds",
+                                kind: Conflict::InsufficientFunds,
                                 ..
                             }) => {}
                             Err(other) => panic!("hold: {other:?}"),
@@ -1159,7 +1159,7 @@ async fn the_ledger_balances_under_concurrent_load() {
                                 }
                                 Ok(_) => {}
                                 Err(AppError::Conflict {
-                                    code: "transfer-settled",
+                                    kind: Conflict::TransferSettled,
                                     ..
                                 }) => {}
                                 Err(other) => panic!("settle: {other:?}"),

@@ -3,7 +3,7 @@
 
 use super::{Me, Member, Organisation, OrganisationProfile, User};
 use crate::app::actor::Actor;
-use crate::app::error::{is_unique_violation, stored, AppError, AppResult};
+use crate::app::error::{is_unique_violation, stored, AppError, AppResult, Conflict};
 use crate::app::notifications::notify;
 use crate::app::paging::{id_cursor, page_size, split, Page};
 use crate::app::Ctx;
@@ -107,7 +107,7 @@ pub async fn register(
             organisation: organisation.try_into()?,
         }),
         Err(error) if is_unique_violation(&error, "users_email_key") => Err(AppError::Conflict {
-            code: "email-taken",
+            kind: Conflict::EmailTaken,
             detail: "an account with this e-mail address already exists".into(),
         }),
         Err(error) => Err(error.into()),
@@ -279,7 +279,7 @@ pub async fn create_broker(
     match result {
         Ok(user) => user.try_into(),
         Err(error) if is_unique_violation(&error, "users_email_key") => Err(AppError::Conflict {
-            code: "email-taken",
+            kind: Conflict::EmailTaken,
             detail: "an account with this e-mail address already exists".into(),
         }),
         Err(error) => Err(error.into()),

@@ -7,6 +7,7 @@ use crate::app::error::{AppError, AppResult};
 use crate::app::Ctx;
 use crate::db::outbox::{self as q, MailRow, NewOutboxRow};
 use crate::db::Atomic;
+use crate::domain::outbox::OutboxStatus;
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
@@ -217,15 +218,15 @@ pub async fn deliver_due(ctx: &Ctx) -> AppResult<Delivered> {
                     let held = DIGESTIBLE.contains(&row.event.as_str())
                         && (row.digest == "daily" || row.payload["digest"] == true);
                     if !row.email_notifications {
-                        q::set_state(conn, row.id, "skipped", now).await?;
+                        q::set_state(conn, row.id, OutboxStatus::Skipped, now).await?;
                         round.skipped += 1;
                     } else if held {
-                        q::set_state(conn, row.id, "digest", now).await?;
+                        q::set_state(conn, row.id, OutboxStatus::Digest, now).await?;
                         round.held_for_digest += 1;
                     } else if let Some(until) =
                         quiet_until(now, row.quiet_start_hour, row.quiet_end_hour)
                     {
-                        q::set_state(conn, row.id, "pending", until).await?;
+                        q::set_state(conn, row.id, OutboxStatus::Pending, until).await?;
                         round.put_off += 1;
                     } else {
                         match send(ctx, mailer, row).await {
@@ -237,10 +238,10 @@ pub async fn deliver_due(ctx: &Ctx) -> AppResult<Delivered> {
                                 let attempts = row.attempts + 1;
                                 let (status, next) = if attempts >= ctx.delivery.max_attempts {
                                     round.failed += 1;
-                                    ("failed", now)
+                                    (OutboxStatus::Failed, now)
                                 } else {
                                     round.retrying += 1;
-                                    ("pending", now + backoff(&ctx.delivery, attempts))
+                                    (OutboxStatus::Pending, now + backoff(&ctx.delivery, attempts))
                                 };
                                 tracing::warn!(id = %row.id, attempts, %error, "mail not delivered");
                                 q::set_attempt_failed(conn, row.id, status, next, &error).await?;
@@ -329,7 +330,7 @@ pub async fn compose_digests(ctx: &Ctx) -> AppResult<usize> {
                         recipient_user_id: user_id,
                         channel: "email",
                         payload: &payload,
-                        status: "pending",
+                        status: OutboxStatus::Pending.as_str(),
                         next_attempt_at: now,
                         created_at: now,
                         delivered_at: None,

@@ -20,12 +20,14 @@ use crate::db::{Atomic, Conn};
 use crate::domain::account::Locale;
 use crate::domain::geo::Location;
 use crate::domain::listing::ListingStatus;
+use crate::domain::matching::status::{BundleStatus, MatchStatus, RetractionCause};
 use crate::domain::matching::{
     bundle, score, AttributeBounds, CategoryTree, MatchIndex, MmRange, Offer, OfferIndex, Reason,
     Scored, UnitPrice, Wish,
 };
 use crate::domain::passport::{Condition, Dimensions};
 use crate::domain::quantity::{Quantity, Unit};
+use crate::domain::wish::WishStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -150,7 +152,7 @@ async fn catch_up(conn: &mut Conn, state: &mut State) -> AppResult<()> {
     );
     for row in wishes_q::changed_since(conn, since, full).await? {
         let id = row.id;
-        if row.status == "active" {
+        if stored::<WishStatus>(&row.status)? == WishStatus::Active {
             let meta = WishMeta {
                 organisation_id: row.organisation_id,
                 daily: row.notify == "daily",
@@ -291,11 +293,15 @@ fn reasons_json(scored: &Scored) -> serde_json::Value {
 /// Why a listing's match went away, for the demander.
 fn retraction_cause(offer: Option<&Offer>, status: Option<ListingStatus>) -> &'static str {
     match (offer, status) {
-        (_, Some(ListingStatus::Withdrawn)) => "withdrawn",
-        (_, Some(ListingStatus::Expired)) => "expired",
-        (_, Some(ListingStatus::Reserved | ListingStatus::Closed)) => "taken",
-        (Some(offer), _) if offer.status == ListingStatus::Announced => "date_changed",
-        _ => "changed",
+        (_, Some(ListingStatus::Withdrawn)) => RetractionCause::Withdrawn.as_str(),
+        (_, Some(ListingStatus::Expired)) => RetractionCause::Expired.as_str(),
+        (_, Some(ListingStatus::Reserved | ListingStatus::Closed)) => {
+            RetractionCause::Taken.as_str()
+        }
+        (Some(offer), _) if offer.status == ListingStatus::Announced => {
+            RetractionCause::DateChanged.as_str()
+        }
+        _ => RetractionCause::Changed.as_str(),
     }
 }
 
@@ -348,7 +354,15 @@ async fn work(
             for row in q::live_of(conn, None, Some(wish_id)).await? {
                 if !keep.contains(&row.listing_id) {
                     // The demander changed or deleted their own wish: nobody needs telling.
-                    retract(conn, state, row, "wish_changed", false, now).await?;
+                    retract(
+                        conn,
+                        state,
+                        row,
+                        RetractionCause::WishChanged.as_str(),
+                        false,
+                        now,
+                    )
+                    .await?;
                 }
             }
             rebundle(conn, state, wish_id, now).await?;
@@ -395,7 +409,7 @@ async fn settle_pair(
                     reasons: &reasons,
                     predicted,
                     expected_on: expected,
-                    status: "open",
+                    status: MatchStatus::Open.as_str(),
                     created_at: now,
                     updated_at: now,
                 },
@@ -414,9 +428,9 @@ async fn settle_pair(
     let Some(row) = existing else {
         return Ok(());
     };
-    let reopened = row.status == "retracted";
+    let reopened = stored::<MatchStatus>(&row.status)? == MatchStatus::Retracted;
     let status = if reopened {
-        "open"
+        MatchStatus::Open.as_str()
     } else {
         row.status.as_str()
     };
@@ -438,7 +452,7 @@ async fn settle_pair(
     .await?;
     if reopened {
         tell_new(conn, state, &updated, meta, now).await?;
-    } else if updated.status == "open" {
+    } else if stored::<MatchStatus>(&updated.status)?.is_open() {
         if row.predicted && !predicted {
             tell_demander(
                 conn,
@@ -547,7 +561,7 @@ async fn retract(
     tell: bool,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let was_open = row.status == "open";
+    let was_open = stored::<MatchStatus>(&row.status)?.is_open();
     let updated = q::update(
         conn,
         row.id,
@@ -556,7 +570,7 @@ async fn retract(
             reasons: &row.reasons,
             predicted: row.predicted,
             expected_on: row.expected_on,
-            status: "retracted",
+            status: MatchStatus::Retracted.as_str(),
             retracted_because: Some(cause),
             round: row.round,
             updated_at: now,
@@ -600,7 +614,10 @@ async fn rebundle(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let current = q::current_bundle(conn, wish_id).await?;
-    if current.as_ref().is_some_and(|b| b.status == "accepted") {
+    if current
+        .as_ref()
+        .is_some_and(|b| b.status == BundleStatus::Accepted.as_str())
+    {
         return Ok(());
     }
     let proposal = match state.wishes.get(wish_id) {
@@ -608,7 +625,7 @@ async fn rebundle(
             let live = q::live_of(conn, None, Some(wish_id)).await?;
             let match_of: HashMap<Uuid, Uuid> = live
                 .iter()
-                .filter(|row| row.status == "open")
+                .filter(|row| row.status == MatchStatus::Open.as_str())
                 .map(|row| (row.listing_id, row.id))
                 .collect();
             let candidates: Vec<Offer> = match_of
@@ -621,7 +638,7 @@ async fn rebundle(
     };
     let Some((proposal, match_of)) = proposal else {
         if let Some(current) = current {
-            q::set_bundle_status(conn, current.id, "superseded", now).await?;
+            q::set_bundle_status(conn, current.id, BundleStatus::Superseded.as_str(), now).await?;
         }
         return Ok(());
     };
@@ -646,7 +663,7 @@ async fn rebundle(
     let parts_json = serde_json::to_value(&parts).unwrap_or_default();
     if let Some(current) = &current {
         if current.listing_set != listing_set {
-            q::set_bundle_status(conn, current.id, "superseded", now).await?;
+            q::set_bundle_status(conn, current.id, BundleStatus::Superseded.as_str(), now).await?;
         }
     }
     let (row, new) = q::propose_bundle(
@@ -660,7 +677,7 @@ async fn rebundle(
             pickups: i32::try_from(proposal.pickups).unwrap_or(i32::MAX),
             donors: i32::try_from(proposal.donors).unwrap_or(i32::MAX),
             total_distance_km: (proposal.total_distance_km * 1000.0).round() / 1000.0,
-            status: "proposed",
+            status: BundleStatus::Proposed.as_str(),
             created_at: now,
             updated_at: now,
         },

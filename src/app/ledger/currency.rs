@@ -3,7 +3,7 @@
 
 use super::{Currency, CurrencySettings};
 use crate::app::actor::Actor;
-use crate::app::error::{AppError, AppResult};
+use crate::app::error::{AppError, AppResult, Conflict};
 use crate::app::Ctx;
 use crate::db::ledger as q;
 use crate::db::{Atomic, Conn};
@@ -72,7 +72,7 @@ pub async fn configure(
             && q::any_transfer(conn).await?
         {
             return Err(AppError::Conflict {
-                code: "currency-in-use",
+                kind: Conflict::CurrencyInUse,
                 detail: "code and decimals cannot change once money has moved".into(),
             });
         }

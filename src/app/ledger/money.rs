@@ -8,7 +8,7 @@
 
 use super::currency::policy;
 use super::transfer::Party;
-use crate::app::error::{stored, AppError, AppResult};
+use crate::app::error::{stored, AppError, AppResult, Conflict};
 use crate::app::notifications::notify_members;
 use crate::db::ledger::{
     self as q, NewTransferRow, TransferRow, DEMURRAGE_ACCOUNT, ISSUANCE_ACCOUNT,
@@ -26,7 +26,7 @@ const WITHIN_LIMIT: &str = "ledger_accounts_within_limit";
 pub(super) fn refused(error: db::Error) -> AppError {
     if db::broke(&error, Rule::Check, WITHIN_LIMIT) {
         AppError::Conflict {
-            code: "insufficient-funds",
+            kind: Conflict::InsufficientFunds,
             detail: "the account's available balance and credit limit do not cover this amount"
                 .into(),
         }
@@ -228,7 +228,7 @@ async fn settle(
         let status: TransferStatus = stored(&current.status)?;
         let why = status.settle(to).err().map(|invalid| invalid.detail);
         return Err(AppError::Conflict {
-            code: "transfer-settled",
+            kind: Conflict::TransferSettled,
             detail: why.unwrap_or_else(|| "the transfer is not pending".into()),
         });
     };
@@ -374,13 +374,13 @@ pub async fn reverse(
     let status: TransferStatus = stored(&original.status)?;
     if let Err(invalid) = status.can_reverse(kind) {
         return Err(AppError::Conflict {
-            code: "not-reversible",
+            kind: Conflict::NotReversible,
             detail: invalid.detail,
         });
     }
     if q::reversal_of(conn, transfer_id).await?.is_some() {
         return Err(AppError::Conflict {
-            code: "already-reversed",
+            kind: Conflict::AlreadyReversed,
             detail: "the transfer was already reversed".into(),
         });
     }

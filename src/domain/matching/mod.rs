@@ -6,6 +6,7 @@ mod grid;
 mod index;
 mod keywords;
 mod score;
+pub mod status;
 mod tree;
 
 pub use bundle::{bundle, Bundle, BundlePart, MAX_BUNDLE_DONORS};
