@@ -4,6 +4,7 @@
 use super::actor::Actor;
 use super::engine::matcher::{self, Subject};
 use super::error::{stored, AppError, AppResult};
+use super::notices::{ListingNews, Notice};
 use super::notifications::notify;
 use super::paging::Page;
 use super::passports::record_custody;
@@ -530,7 +531,7 @@ pub async fn advance_lifecycle(ctx: &Ctx) -> AppResult<usize> {
                     };
                     q::set_status(conn, row.id, next.as_str(), now).await?;
                     if next == ListingStatus::Expired {
-                        tell_owners(conn, &row, "listing_expired", now).await?;
+                        tell_owners(conn, &row, Notice::ListingExpired, now).await?;
                     }
                     queued.push(matcher::enqueue(conn, Subject::Listing(row.id), now).await?);
                 }
@@ -550,7 +551,7 @@ pub async fn advance_lifecycle(ctx: &Ctx) -> AppResult<usize> {
 async fn tell_owners(
     conn: &mut Conn,
     row: &ListingRow,
-    event: &str,
+    kind: fn(ListingNews) -> Notice,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let owners: Vec<Uuid> = accounts_q::members(conn, row.organisation_id)
@@ -559,8 +560,11 @@ async fn tell_owners(
         .filter(|user| user.org_role == "owner")
         .map(|user| user.id)
         .collect();
-    let payload = serde_json::json!({"listing_id": row.id, "title": row.title});
-    notify(conn, event, &row.id.to_string(), &owners, &payload, now).await?;
+    let notice = kind(ListingNews {
+        listing_id: row.id,
+        title: row.title.clone(),
+    });
+    notify(conn, &notice, &row.id.to_string(), &owners, now).await?;
     Ok(())
 }
 
