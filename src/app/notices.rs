@@ -35,11 +35,12 @@ macro_rules! catalogue {
             pub const KINDS: &'static [&'static str] = &[$($kind),+];
 
             /// Every kind's mail templates: (kind, Dutch source, English source).
-            pub(crate) const TEMPLATES: &'static [(&'static str, &'static str, &'static str)] = &[$((
-                $kind,
-                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $kind, ".nl.txt")),
-                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/mail/", $kind, ".en.txt")),
-            )),+];
+            pub(crate) const TEMPLATES: &'static [(&'static str, &'static str, &'static str)] =
+                &[$((
+                    $kind,
+                    include_str!(concat!("../../templates/mail/", $kind, ".nl.txt")),
+                    include_str!(concat!("../../templates/mail/", $kind, ".en.txt")),
+                )),+];
 
             /// The kind, as stored in the outbox's `event` column.
             pub fn kind(&self) -> &'static str {

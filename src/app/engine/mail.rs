@@ -208,8 +208,8 @@ pub async fn deliver_due(ctx: &Ctx) -> AppResult<Delivered> {
                     let held = Notice::digestible_kind(&row.event)
                         && (row.digest == "daily" || row.payload["digest"] == true);
                     if !Notice::KINDS.contains(&row.event.as_str()) {
-                        // Retrying cannot help: no release of this code knows the kind.
-                        tracing::error!(id = %row.id, event = %row.event, "mail of an unknown kind");
+                        // Retrying cannot help: this build has no template for the kind.
+                        tracing::error!(id = %row.id, event = %row.event, "unknown kind of mail");
                         let error = format!("unknown notification kind {:?}", row.event);
                         q::set_attempt_failed(conn, row.id, "failed", now, &error).await?;
                         round.failed += 1;

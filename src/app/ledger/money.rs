@@ -50,8 +50,8 @@ fn is_system(account: Uuid) -> bool {
 }
 
 /// Writes a new transfer and tells the members of the organisations among `parties` of it
-/// as a notice of `kind`. A pending transfer holds the payer's funds; a posted one moves the money and
-/// writes both entries.
+/// as a notice of `kind`. A pending transfer holds the payer's funds; a posted one moves the
+/// money and writes both entries.
 pub(super) async fn record(
     conn: &mut Conn,
     new: NewTransferRow<'_>,
