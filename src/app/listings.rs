@@ -4,8 +4,9 @@
 use super::actor::Actor;
 use super::engine::matcher::{self, Subject};
 use super::error::{stored, AppError, AppResult, Conflict};
+use super::notices::{ListingNews, Notice};
 use super::notifications::notify;
-use super::paging::Page;
+use super::paging::{decode_cursor, encode_cursor, Page, PageQuery};
 use super::passports::record_custody;
 use super::{districts, Ctx};
 use crate::db::accounts as accounts_q;
@@ -20,8 +21,6 @@ use crate::domain::listing::{ListingEvent, ListingStatus};
 use crate::domain::passport::{Condition, PassportContent};
 use crate::domain::quantity::{grams_per_unit, mass_kg, Quantity, Unit, UnitMass};
 use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -530,7 +529,7 @@ pub async fn advance_lifecycle(ctx: &Ctx) -> AppResult<usize> {
                     };
                     q::set_status(conn, row.id, next.as_str(), now).await?;
                     if next == ListingStatus::Expired {
-                        tell_owners(conn, &row, "listing_expired", now).await?;
+                        tell_owners(conn, &row, Notice::ListingExpired, now).await?;
                     }
                     queued.push(matcher::enqueue(conn, Subject::Listing(row.id), now).await?);
                 }
@@ -550,7 +549,7 @@ pub async fn advance_lifecycle(ctx: &Ctx) -> AppResult<usize> {
 async fn tell_owners(
     conn: &mut Conn,
     row: &ListingRow,
-    event: &str,
+    kind: fn(ListingNews) -> Notice,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let owners: Vec<Uuid> = accounts_q::members(conn, row.organisation_id)
@@ -559,8 +558,11 @@ async fn tell_owners(
         .filter(|user| user.org_role == "owner")
         .map(|user| user.id)
         .collect();
-    let payload = serde_json::json!({"listing_id": row.id, "title": row.title});
-    notify(conn, event, &row.id.to_string(), &owners, &payload, now).await?;
+    let notice = kind(ListingNews {
+        listing_id: row.id,
+        title: row.title.clone(),
+    });
+    notify(conn, &notice, &row.id.to_string(), &owners, now).await?;
     Ok(())
 }
 
@@ -578,13 +580,15 @@ pub struct Search {
     pub currency: Option<String>,
     pub condition_min: Option<Condition>,
     pub sort: Option<SearchOrder>,
-    pub cursor: Option<String>,
-    pub limit: Option<u32>,
+    pub page: PageQuery,
 }
 
 pub const MAX_RADIUS_KM: f64 = 500.0;
-pub const MAX_PAGE: u32 = 100;
 
+/// A search's page size when it does not say.
+const SEARCH_LIMIT: u32 = 20;
+
+/// Where a page of search hits ended: the payload of its cursor (see [`super::paging`]).
 #[derive(Serialize, Deserialize)]
 struct Cursor {
     /// The sort the cursor belongs to: r, d or t.
@@ -595,9 +599,8 @@ struct Cursor {
     id: Uuid,
 }
 
-fn decode_cursor(raw: &str) -> Option<After> {
-    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-    let cursor: Cursor = serde_json::from_slice(&bytes).ok()?;
+fn after_of(raw: &str) -> Option<After> {
+    let cursor: Cursor = decode_cursor(raw)?;
     match cursor.s {
         'r' => Some(After::Rank(cursor.r?, cursor.id)),
         'd' => Some(After::Distance(cursor.d?, cursor.id)),
@@ -606,7 +609,7 @@ fn decode_cursor(raw: &str) -> Option<After> {
     }
 }
 
-fn encode_cursor(after: After) -> String {
+fn cursor_of(after: After) -> String {
     let cursor = match after {
         After::Rank(r, id) => Cursor {
             s: 'r',
@@ -630,20 +633,15 @@ fn encode_cursor(after: After) -> String {
             id,
         },
     };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+    encode_cursor(&cursor)
 }
 
 /// Stock search: everything a makerspace filters by, one page at a time.
 pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResult<Page<Listing>> {
     let mut errors = FieldErrors::new();
-    let limit = search.limit.unwrap_or(20);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        errors.push(
-            "/limit",
-            "out_of_range",
-            format!("must lie between 1 and {MAX_PAGE}"),
-        );
-    }
+    let limit = errors
+        .take("/limit", search.page.limit_or(SEARCH_LIMIT))
+        .unwrap_or(SEARCH_LIMIT);
     let near = match (search.near, search.radius_km) {
         (Some((lat, lon)), radius) => {
             Location::parse(lat, lon, "/near", &mut errors);
@@ -716,10 +714,10 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
             found
         }
     };
-    let after = match &search.cursor {
+    let after = match &search.page.cursor {
         None => None,
         Some(raw) => {
-            let after = decode_cursor(raw);
+            let after = after_of(raw);
             if after.is_none() {
                 errors.push(
                     "/cursor",
@@ -779,7 +777,7 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
     let hits: Vec<_> = hits.into_iter().take(limit as usize).collect();
     let next_cursor = if more {
         hits.last().map(|hit| {
-            encode_cursor(match order {
+            cursor_of(match order {
                 SearchOrder::Relevance => After::Rank(hit.rank, hit.listing.id),
                 SearchOrder::Distance => {
                     After::Distance(hit.chord.unwrap_or_default(), hit.listing.id)

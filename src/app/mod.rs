@@ -2,8 +2,9 @@
 //! (or a folder, once it outgrows one file) per feature.
 //!
 //! Beside the features: [`actor`] (who is asking), [`error`] (every problem a use case can
-//! answer), [`paging`], [`idempotency`] and [`notifications`] (writing to the outbox), which
-//! the use cases share, and [`engine`], the machinery they run on.
+//! answer), [`paging`], [`idempotency`], [`notices`] (every kind of notification) and
+//! [`notifications`] (writing them to the outbox), which the use cases share, and [`engine`],
+//! the machinery they run on.
 
 pub mod accounts;
 pub mod actor;
@@ -15,6 +16,7 @@ pub mod feed;
 pub mod idempotency;
 pub mod ledger;
 pub mod listings;
+pub mod notices;
 pub mod notifications;
 pub mod open_data;
 pub mod outbox;

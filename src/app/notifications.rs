@@ -1,5 +1,6 @@
 //! Writing notifications into the outbox, inside the caller's transaction.
 
+use super::notices::Notice;
 use crate::db::accounts::members as members_of;
 use crate::db::outbox::{enqueue, MembersNotice, NewOutboxRow};
 use crate::db::Conn;
@@ -8,21 +9,24 @@ use crate::domain::outbox::OutboxStatus;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// The channels every notification goes out on; mail delivery (see [`super::delivery`])
+/// The channels every notification goes out on; mail delivery (see [`super::engine::mail`])
 /// honours each user's settings, the in-app feed has it at once.
 const CHANNELS: [&str; 2] = ["email", "in_app"];
 
-/// Queues `event` for each recipient on every channel. `occurrence` tells one happening of
-/// the event from another (for example the time of a status change), so that a retried
+/// Queues `notice` for each recipient on every channel. `occurrence` tells one happening of
+/// the notice from another (for example the time of a status change), so that a retried
 /// transaction does not queue it twice while a later, separate happening is still told.
 pub async fn notify(
     conn: &mut Conn,
-    event: &str,
+    notice: &Notice,
     occurrence: &str,
     recipients: &[Uuid],
-    payload: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
+    let event = notice.kind();
+    let payload = &notice
+        .payload()
+        .map_err(|error| Error::SerializationError(Box::new(error)))?;
     for recipient in recipients {
         for channel in CHANNELS {
             let dedupe_key = format!("{event}:{occurrence}:{recipient}:{channel}");
@@ -55,6 +59,23 @@ pub async fn members(conn: &mut Conn, organisation_id: Uuid) -> Result<Vec<Uuid>
         .into_iter()
         .map(|user| user.id)
         .collect())
+}
+
+/// What the members of `organisations` hear of `notice`: the rows [`notify`] would write for
+/// them, as one statement that finds the members itself (see [`notify_members`]).
+pub fn for_members(
+    notice: &Notice,
+    occurrence: String,
+    organisations: Vec<Uuid>,
+) -> Result<MembersNotice<'static>, Error> {
+    Ok(MembersNotice {
+        event: notice.kind(),
+        occurrence,
+        organisations,
+        payload: notice
+            .payload()
+            .map_err(|error| Error::SerializationError(Box::new(error)))?,
+    })
 }
 
 /// Queues `notice` for every member of its organisations on every channel, in one statement:

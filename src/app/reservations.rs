@@ -7,6 +7,7 @@ use super::engine::matcher::{self, Subject};
 use super::error::{stored, AppError, AppResult, Conflict};
 use super::idempotency::{self, Answer, KeyedRequest};
 use super::ledger;
+use super::notices::{Notice, ReservationNews};
 use super::notifications::{members, notify};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::passports::{new_code, record_custody};
@@ -117,18 +118,21 @@ fn answer(status: u16, row: ReservationRow) -> AppResult<Answer> {
 
 async fn tell(
     conn: &mut Conn,
-    event: &str,
+    kind: fn(ReservationNews) -> Notice,
     row: &ReservationRow,
     organisations: &[Uuid],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let payload = serde_json::json!({
-        "reservation_id": row.id, "listing_id": row.listing_id, "quantity": row.quantity,
-        "unit": row.unit, "status": row.status,
+    let notice = kind(ReservationNews {
+        reservation_id: row.id,
+        listing_id: row.listing_id,
+        quantity: row.quantity,
+        unit: row.unit.clone(),
+        status: row.status.clone(),
     });
     for organisation in organisations {
         let recipients = members(conn, *organisation).await?;
-        notify(conn, event, &row.id.to_string(), &recipients, &payload, now).await?;
+        notify(conn, &notice, &row.id.to_string(), &recipients, now).await?;
     }
     Ok(())
 }
@@ -280,7 +284,7 @@ pub async fn reserve(
                     now,
                 )
                 .await?;
-                tell(conn, "reservation_made", &row, &[row.donor_id], now).await?;
+                tell(conn, Notice::ReservationMade, &row, &[row.donor_id], now).await?;
                 matcher::enqueue(conn, Subject::Listing(listing.id), now).await?;
                 answer(201, row)
             })
@@ -375,14 +379,14 @@ async fn release(
         now,
     )
     .await?;
-    let event = if status == ReservationStatus::Expired {
-        "reservation_expired"
+    let kind = if status == ReservationStatus::Expired {
+        Notice::ReservationExpired
     } else {
-        "reservation_cancelled"
+        Notice::ReservationCancelled
     };
     tell(
         conn,
-        event,
+        kind,
         &ended,
         &[ended.demander_id, ended.donor_id],
         now,
@@ -610,7 +614,7 @@ pub async fn hand_over(
                 follow_quantity(conn, &listing, now).await?;
                 tell(
                     conn,
-                    "reservation_handed_over",
+                    Notice::ReservationHandedOver,
                     &done,
                     &[done.demander_id],
                     now,
@@ -684,12 +688,12 @@ pub async fn acknowledge(
                 },
             )
             .await?;
-            let event = if disputed {
-                "handover_disputed"
+            let kind = if disputed {
+                Notice::HandoverDisputed
             } else {
-                "handover_confirmed"
+                Notice::HandoverConfirmed
             };
-            tell(conn, event, &done, &[done.donor_id], now).await?;
+            tell(conn, kind, &done, &[done.donor_id], now).await?;
             Ok(done)
         })
         .await?;

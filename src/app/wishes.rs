@@ -4,6 +4,7 @@
 use super::actor::Actor;
 use super::engine::matcher::{self, wish_of, PriceLimit, StoredBundlePart, StoredReason};
 use super::error::{stored, AppError, AppResult, Conflict};
+use super::notices::{MatchAnswer, Notice};
 use super::notifications::{members, notify};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
@@ -536,15 +537,18 @@ pub async fn answer(ctx: &Ctx, actor: &Actor, id: Uuid, accept: bool) -> AppResu
                 })?;
             let row = matches_q::set_status(conn, row.id, status.as_str(), now).await?;
             let donors = members(conn, row.donor_id).await?;
-            let body = serde_json::json!({
-                "match_id": row.id, "listing_id": row.listing_id, "status": status,
-            });
-            let event = if accept {
-                "match_accepted"
-            } else {
-                "match_declined"
+            let answer = MatchAnswer {
+                match_id: row.id,
+                listing_id: row.listing_id,
+                status: status.as_str().to_owned(),
+                ..MatchAnswer::default()
             };
-            notify(conn, event, &row.id.to_string(), &donors, &body, now).await?;
+            let notice = if accept {
+                Notice::MatchAccepted(answer)
+            } else {
+                Notice::MatchDeclined(answer)
+            };
+            notify(conn, &notice, &row.id.to_string(), &donors, now).await?;
             Ok(row)
         })
         .await?;
@@ -591,19 +595,14 @@ pub async fn accept_bundle(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Bund
                     })?;
                 let row = matches_q::set_status(conn, row.id, status.as_str(), now).await?;
                 let donors = members(conn, row.donor_id).await?;
-                let body = serde_json::json!({
-                    "match_id": row.id, "listing_id": row.listing_id, "bundle_id": bundle.id,
-                    "take": part.take, "status": status,
+                let notice = Notice::MatchAccepted(MatchAnswer {
+                    match_id: row.id,
+                    listing_id: row.listing_id,
+                    status: status.as_str().to_owned(),
+                    bundle_id: Some(bundle.id),
+                    take: Some(part.take),
                 });
-                notify(
-                    conn,
-                    "match_accepted",
-                    &row.id.to_string(),
-                    &donors,
-                    &body,
-                    now,
-                )
-                .await?;
+                notify(conn, &notice, &row.id.to_string(), &donors, now).await?;
             }
             matches_q::set_bundle_status(conn, bundle.id, accepted.as_str(), now).await?;
             matches_q::find_bundle(conn, bundle.id)

@@ -355,10 +355,6 @@ pub async fn delete_job(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<us
         .await
 }
 
-pub async fn pending_jobs(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
-    match_jobs::table.count().get_result(conn).await
-}
-
 #[derive(QueryableByName)]
 struct Xmin {
     #[diesel(sql_type = BigInt)]

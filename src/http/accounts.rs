@@ -1,11 +1,11 @@
 //! Accounts and organisations: registration, tokens, the current user and profiles.
 
-use super::extract::{Authenticated, ClientAddr};
+use super::extract::{Authenticated, ClientAddr, Paged};
 use super::json::Json;
 use super::problem::Problem;
 use crate::app::accounts::{self, Me, Organisation, OrganisationProfile, TokenPair};
 use crate::app::error::AppError;
-use crate::app::paging::Page;
+use crate::app::paging::{Page, PageQuery};
 use crate::app::Ctx;
 use crate::domain::account::{
     Locale, OrganisationKind, OrganisationStatus, Registration, RegistrationInput,
@@ -79,10 +79,6 @@ pub struct RefreshRequest {
 pub struct OrganisationFilter {
     /// Only organisations with this status.
     status: Option<OrganisationStatus>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-    /// Page size, 1 to 100 (default 50).
-    limit: Option<u32>,
 }
 
 /// Sign up, founding an organisation that starts `unverified`.
@@ -231,25 +227,26 @@ async fn organisation_profile(
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
-    params(OrganisationFilter),
+    params(OrganisationFilter, PageQuery),
     responses(
         (status = 200, body = Page<Organisation>),
+        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` outside 1 to 100", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/organisations")]
 async fn list_organisations(
     ctx: web::Data<Ctx>,
     auth: Authenticated,
-    filter: web::Query<OrganisationFilter>,
+    query: Paged<OrganisationFilter>,
 ) -> Result<HttpResponse, AppError> {
-    let filter = filter.into_inner();
     let page = accounts::organisations::list_organisations(
         &ctx,
         &auth.0,
-        filter.status,
-        filter.cursor.as_deref(),
-        filter.limit.unwrap_or(50),
+        query.filter.status,
+        query.page.cursor.as_deref(),
+        query.page.limit()?,
     )
     .await?;
     Ok(HttpResponse::Ok().json(page))

@@ -1,13 +1,16 @@
-//! Extractors: the authenticated actor and the client's address.
+//! Extractors: the authenticated actor, the client's address, and a list's page and filters.
 
+use super::problem::query_error;
 use crate::app::accounts;
 use crate::app::actor::Actor;
 use crate::app::error::AppError;
+use crate::app::paging::PageQuery;
 use crate::app::Ctx;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::{ready, LocalBoxFuture, Ready};
+use serde::de::DeserializeOwned;
 
 /// The user behind a valid `Authorization: Bearer` access token.
 #[derive(Debug, Clone)]
@@ -122,4 +125,36 @@ impl FromRequest for IfMatch {
 /// The ETag of a versioned resource.
 pub fn etag(version: i32) -> actix_web::http::header::EntityTag {
     actix_web::http::header::EntityTag::new_strong(version.to_string())
+}
+
+/// A list's query string, split in two: the page ([`PageQuery`]: `cursor`, `limit`) and the
+/// list's own filters `F`. Each half refuses the parameters it does not know, as a
+/// `web::Query` does, so that every list reads its page the same way.
+#[derive(Debug)]
+pub struct Paged<F> {
+    pub page: PageQuery,
+    pub filter: F,
+}
+
+impl<F: DeserializeOwned> FromRequest for Paged<F> {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (page, filter): (Vec<&str>, Vec<&str>) = req
+            .query_string()
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .partition(|pair| {
+                let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+                key == "cursor" || key == "limit"
+            });
+        let parsed = web::Query::<PageQuery>::from_query(&page.join("&")).and_then(|page| {
+            web::Query::<F>::from_query(&filter.join("&")).map(|filter| Paged {
+                page: page.into_inner(),
+                filter: filter.into_inner(),
+            })
+        });
+        ready(parsed.map_err(|error| query_error(error, req)))
+    }
 }

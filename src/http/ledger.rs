@@ -10,12 +10,10 @@ use crate::app::ledger::{
     self, Account, CreditLimit, Currency, CurrencySettings, Entry, NewIssuance, NewReversal,
     NewTransfer, Transfer,
 };
-use crate::app::paging::Page;
+use crate::app::paging::{Page, PageQuery};
 use crate::app::Ctx;
 use actix_web::http::header::ETag;
 use actix_web::{get, post, put, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -87,23 +85,15 @@ async fn my_account(ctx: web::Data<Ctx>, auth: Authenticated) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(ledger::my_account(&ctx, &auth.0).await?))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct EntriesQuery {
-    cursor: Option<String>,
-    /// 1 to 100 (default 50).
-    limit: Option<u32>,
-}
-
 /// Your organisation's entries, newest first; pass `next_cursor` as `cursor` for more.
 #[utoipa::path(
     tag = "ledger",
     security(("bearer" = [])),
-    params(EntriesQuery),
+    params(PageQuery),
     responses(
         (status = 200, body = Page<Entry>),
         (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` outside 1 to 100", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -111,16 +101,10 @@ pub struct EntriesQuery {
 async fn my_entries(
     ctx: web::Data<Ctx>,
     auth: Authenticated,
-    query: web::Query<EntriesQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let page = ledger::my_entries(
-        &ctx,
-        &auth.0,
-        query.cursor.as_deref(),
-        query.limit.unwrap_or(50),
-    )
-    .await?;
+    let page = ledger::my_entries(&ctx, &auth.0, query.cursor.as_deref(), query.limit()?).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -1,11 +1,11 @@
 //! Listings and stock search.
 
-use super::extract::{etag, Authenticated, IfMatch, MaybeAuthenticated};
+use super::extract::{etag, Authenticated, IfMatch, MaybeAuthenticated, Paged};
 use super::json::Json;
 use super::problem::Problem;
 use crate::app::error::AppError;
 use crate::app::listings::{self, Listing, ListingPatch, NewListing, Search};
-use crate::app::paging::Page;
+use crate::app::paging::{Page, PageQuery};
 use crate::app::Ctx;
 use crate::db::listings::SearchOrder;
 use crate::domain::listing::ListingStatus;
@@ -82,12 +82,9 @@ pub struct SearchParams {
     condition_min: Option<Condition>,
     /// `relevance` (needs q), `distance` (needs near) or `date`.
     sort: Option<String>,
-    cursor: Option<String>,
-    /// 1 to 100 (default 20).
-    limit: Option<u32>,
 }
 
-fn parse_search(params: SearchParams) -> Result<Search, AppError> {
+fn parse_search(params: SearchParams, page: PageQuery) -> Result<Search, AppError> {
     let mut errors = FieldErrors::new();
     let near = params.near.as_deref().and_then(|raw| {
         let parsed = raw.split_once(',').and_then(|(lat, lon)| {
@@ -134,28 +131,27 @@ fn parse_search(params: SearchParams) -> Result<Search, AppError> {
         currency: params.currency,
         condition_min: params.condition_min,
         sort,
-        cursor: params.cursor,
-        limit: params.limit,
+        page,
     })
 }
 
 /// Search the stock. Pages are keyset-paginated: pass `next_cursor` as `cursor`.
 #[utoipa::path(
     tag = "listings",
-    params(SearchParams),
+    params(SearchParams, PageQuery),
     responses(
         (status = 200, body = Page<Listing>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filters, a cursor this search did not give, or `limit` outside 1 to 100", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/listings")]
 async fn search(
     ctx: web::Data<Ctx>,
     auth: MaybeAuthenticated,
-    params: web::Query<SearchParams>,
+    query: Paged<SearchParams>,
 ) -> Result<HttpResponse, AppError> {
-    let search = parse_search(params.into_inner())?;
+    let search = parse_search(query.filter, query.page)?;
     Ok(HttpResponse::Ok().json(listings::search(&ctx, auth.0.as_ref(), search).await?))
 }
 

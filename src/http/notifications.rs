@@ -1,12 +1,12 @@
 //! The in-app feed and notification settings.
 
-use super::extract::Authenticated;
+use super::extract::{Authenticated, Paged};
 use super::json::Json;
 use super::problem::Problem;
 use crate::app::error::AppError;
 use crate::app::feed::{self, Notification, NotificationSettings};
 use crate::app::outbox::{self as outbox_uses, OutboxEntry};
-use crate::app::paging::Page;
+use crate::app::paging::{Page, PageQuery};
 use crate::app::Ctx;
 use crate::domain::outbox::OutboxStatus;
 use actix_web::{get, post, put, web, HttpResponse};
@@ -30,34 +30,32 @@ pub struct OutboxQuery {
     /// Which rows to list; failed by default.
     #[param(value_type = Option<OutboxStatus>)]
     status: Option<String>,
-    cursor: Option<String>,
-    /// 1 to 100 (default 50).
-    limit: Option<u32>,
 }
 
 /// Notifications by delivery status, newest first; failed mail waits here for a broker.
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
-    params(OutboxQuery),
+    params(OutboxQuery, PageQuery),
     responses(
         (status = 200, body = Page<OutboxEntry>),
+        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` outside 1 to 100", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/outbox")]
 async fn outbox(
     ctx: web::Data<Ctx>,
     auth: Authenticated,
-    query: web::Query<OutboxQuery>,
+    query: Paged<OutboxQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
     let page = outbox_uses::outbox(
         &ctx,
         &auth.0,
-        query.status.as_deref(),
-        query.cursor.as_deref(),
-        query.limit.unwrap_or(50),
+        query.filter.status.as_deref(),
+        query.page.cursor.as_deref(),
+        query.page.limit()?,
     )
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -90,34 +88,32 @@ pub struct FeedQuery {
     /// Only notifications not yet read.
     #[serde(default)]
     unread: bool,
-    cursor: Option<String>,
-    /// 1 to 100 (default 50).
-    limit: Option<u32>,
 }
 
 /// The user's in-app notifications, newest first.
 #[utoipa::path(
     tag = "notifications",
     security(("bearer" = [])),
-    params(FeedQuery),
+    params(FeedQuery, PageQuery),
     responses(
         (status = 200, body = Page<Notification>),
+        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` outside 1 to 100", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/notifications")]
 async fn list(
     ctx: web::Data<Ctx>,
     auth: Authenticated,
-    query: web::Query<FeedQuery>,
+    query: Paged<FeedQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
     let page = feed::feed(
         &ctx,
         &auth.0,
-        query.unread,
-        query.cursor.as_deref(),
-        query.limit.unwrap_or(50),
+        query.filter.unread,
+        query.page.cursor.as_deref(),
+        query.page.limit()?,
     )
     .await?;
     Ok(HttpResponse::Ok().json(page))

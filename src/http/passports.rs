@@ -4,15 +4,13 @@ use super::extract::{etag, Authenticated, MaybeAuthenticated};
 use super::json::Json;
 use super::problem::Problem;
 use crate::app::error::AppError;
-use crate::app::paging::Page;
+use crate::app::paging::{Page, PageQuery};
 use crate::app::passports::{self, Custody, Passport, PassportExport};
 use crate::app::Ctx;
 use crate::domain::custody::CustodyKind;
 use crate::domain::passport::{Document, PassportContent};
 use actix_web::http::header::ETag;
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -53,21 +51,16 @@ async fn create(
     Ok(answer(actix_web::http::StatusCode::CREATED, passport))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    cursor: Option<String>,
-    /// 1 to 100 (default 50).
-    limit: Option<u32>,
-}
-
 /// The organisation's own passports, oldest first.
 #[utoipa::path(
     tag = "passports",
     security(("bearer" = [])),
     params(PageQuery),
-    responses((status = 200, body = Page<Passport>))
+    responses(
+        (status = 200, body = Page<Passport>),
+        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` outside 1 to 100", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/passports")]
 async fn list_own(
@@ -76,15 +69,8 @@ async fn list_own(
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = page.into_inner();
-    Ok(HttpResponse::Ok().json(
-        passports::list_own(
-            &ctx,
-            &auth.0,
-            page.cursor.as_deref(),
-            page.limit.unwrap_or(50),
-        )
-        .await?,
-    ))
+    Ok(HttpResponse::Ok()
+        .json(passports::list_own(&ctx, &auth.0, page.cursor.as_deref(), page.limit()?).await?))
 }
 
 /// Import a passport from its export form (`kringloop-passport/1`) as a new passport of the

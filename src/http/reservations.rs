@@ -5,12 +5,10 @@ use super::idempotency::{respond, IdempotencyHeader};
 use super::json::Json;
 use super::problem::Problem;
 use crate::app::error::AppError;
-use crate::app::paging::Page;
+use crate::app::paging::{Page, PageQuery};
 use crate::app::reservations::{self, NewReservation, Receipt, Reservation};
 use crate::app::Ctx;
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -21,15 +19,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(cancel)
         .service(confirm)
         .service(dispute);
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    cursor: Option<String>,
-    /// 1 to 100 (default 50).
-    limit: Option<u32>,
 }
 
 /// Hold part of an announced or available listing (verified organisations). Never more is
@@ -66,7 +55,11 @@ async fn create(
     tag = "reservations",
     security(("bearer" = [])),
     params(PageQuery),
-    responses((status = 200, body = Page<Reservation>))
+    responses(
+        (status = 200, body = Page<Reservation>),
+        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` outside 1 to 100", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/reservations")]
 async fn list(
@@ -75,13 +68,7 @@ async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let page = reservations::list(
-        &ctx,
-        &auth.0,
-        query.cursor.as_deref(),
-        query.limit.unwrap_or(50),
-    )
-    .await?;
+    let page = reservations::list(&ctx, &auth.0, query.cursor.as_deref(), query.limit()?).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -4,14 +4,12 @@ use super::extract::{etag, Authenticated, IfMatch};
 use super::json::Json;
 use super::problem::Problem;
 use crate::app::error::AppError;
-use crate::app::paging::Page;
+use crate::app::paging::{Page, PageQuery};
 use crate::app::wishes::{self, Bundle, Match, NewWish, Wish, WishMatches, WishPatch};
 use crate::app::Ctx;
 use actix_web::http::header::ETag;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -31,15 +29,6 @@ fn answer(status: StatusCode, wish: Wish) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(ETag(etag(wish.version)))
         .json(wish)
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    cursor: Option<String>,
-    /// 1 to 100 (default 50).
-    limit: Option<u32>,
 }
 
 /// Keep a standing wish. It is matched against current and announced stock at once, and
@@ -71,7 +60,11 @@ async fn create(
     tag = "wishes",
     security(("bearer" = [])),
     params(PageQuery),
-    responses((status = 200, body = Page<Wish>))
+    responses(
+        (status = 200, body = Page<Wish>),
+        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` outside 1 to 100", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/wishes")]
 async fn list(
@@ -80,13 +73,7 @@ async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let page = wishes::list(
-        &ctx,
-        &auth.0,
-        query.cursor.as_deref(),
-        query.limit.unwrap_or(50),
-    )
-    .await?;
+    let page = wishes::list(&ctx, &auth.0, query.cursor.as_deref(), query.limit()?).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -188,7 +175,11 @@ async fn wish_matches(
     tag = "wishes",
     security(("bearer" = [])),
     params(PageQuery),
-    responses((status = 200, body = Page<Match>))
+    responses(
+        (status = 200, body = Page<Match>),
+        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` outside 1 to 100", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/matches")]
 async fn organisation_matches(
@@ -197,13 +188,9 @@ async fn organisation_matches(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let page = wishes::matches_of_organisation(
-        &ctx,
-        &auth.0,
-        query.cursor.as_deref(),
-        query.limit.unwrap_or(50),
-    )
-    .await?;
+    let page =
+        wishes::matches_of_organisation(&ctx, &auth.0, query.cursor.as_deref(), query.limit()?)
+            .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -4,6 +4,7 @@
 use super::{Me, Member, Organisation, OrganisationProfile, User};
 use crate::app::actor::Actor;
 use crate::app::error::{is_unique_violation, stored, AppError, AppResult, Conflict};
+use crate::app::notices::{Notice, OrganisationNews};
 use crate::app::notifications::notify;
 use crate::app::paging::{id_cursor, page_size, split, Page};
 use crate::app::Ctx;
@@ -183,25 +184,41 @@ pub async fn set_organisation_status(
     let mut conn = ctx.conn().await?;
     let row = conn
         .transaction::<_, AppError, _>(async move |conn| {
-                let current = q::lock_organisation(conn, id).await?.ok_or(AppError::NotFound("organisation"))?;
-                if current.status == status.as_str() {
-                    return Ok(current);
-                }
-                let verified = match status {
-                    OrganisationStatus::Verified => Some((now, broker)),
-                    _ => None,
-                };
-                let updated = q::set_organisation_status(conn, id, status.as_str(), verified, now).await?;
-                let owners: Vec<Uuid> = q::members(conn, id)
-                    .await?
-                    .into_iter()
-                    .filter(|user| user.org_role == OrgRole::Owner.as_str())
-                    .map(|user| user.id)
-                    .collect();
-                let event = format!("organisation_{}", status.as_str());
-                let payload = serde_json::json!({ "organisation_id": id, "name": updated.name, "status": status });
-                notify(conn, &event, &now.timestamp_micros().to_string(), &owners, &payload, now).await?;
-                Ok(updated)
+            let current = q::lock_organisation(conn, id)
+                .await?
+                .ok_or(AppError::NotFound("organisation"))?;
+            if current.status == status.as_str() {
+                return Ok(current);
+            }
+            let verified = match status {
+                OrganisationStatus::Verified => Some((now, broker)),
+                _ => None,
+            };
+            let updated =
+                q::set_organisation_status(conn, id, status.as_str(), verified, now).await?;
+            let owners: Vec<Uuid> = q::members(conn, id)
+                .await?
+                .into_iter()
+                .filter(|user| user.org_role == OrgRole::Owner.as_str())
+                .map(|user| user.id)
+                .collect();
+            let notice = Notice::organisation(
+                status,
+                OrganisationNews {
+                    organisation_id: id,
+                    name: updated.name.clone(),
+                    status,
+                },
+            );
+            notify(
+                conn,
+                &notice,
+                &now.timestamp_micros().to_string(),
+                &owners,
+                now,
+            )
+            .await?;
+            Ok(updated)
         })
         .await?;
     row.try_into()

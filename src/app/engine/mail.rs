@@ -4,6 +4,7 @@
 
 use crate::app::error::{AppError, AppResult};
 
+use crate::app::notices::{DigestItem, DigestNews, Notice};
 use crate::app::Ctx;
 use crate::db::outbox::{self as q, MailRow, NewOutboxRow};
 use crate::db::Atomic;
@@ -59,57 +60,33 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
-/// Events that a daily digest gathers instead of a mail each.
-const DIGESTIBLE: [&str; 7] = [
-    "match_new",
-    "match_predicted",
-    "match_available",
-    "match_date_changed",
-    "match_retracted",
-    "bundle_proposed",
-    "listing_matched",
+/// The footer under every mail, by language.
+const FOOTERS: [(&str, &str); 2] = [
+    (
+        "_footer.nl",
+        include_str!("../../../templates/mail/_footer.nl.txt"),
+    ),
+    (
+        "_footer.en",
+        include_str!("../../../templates/mail/_footer.en.txt"),
+    ),
 ];
 
-macro_rules! templates {
-    ($($name:literal),+ $(,)?) => {
-        [$(($name, include_str!(concat!("../../../templates/mail/", $name, ".txt")))),+]
-    };
+/// Every kind's templates (`<kind>.nl`, `<kind>.en`) and the footers.
+fn templates() -> impl Iterator<Item = (String, &'static str)> {
+    Notice::TEMPLATES
+        .iter()
+        .flat_map(|(kind, nl, en)| [(format!("{kind}.nl"), *nl), (format!("{kind}.en"), *en)])
+        .chain(FOOTERS.map(|(name, source)| (name.to_owned(), source)))
 }
-
-const TEMPLATES: [(&str, &str); 24] = templates!(
-    "match_new.en",
-    "match_new.nl",
-    "match_predicted.en",
-    "match_predicted.nl",
-    "match_available.en",
-    "match_available.nl",
-    "match_date_changed.en",
-    "match_date_changed.nl",
-    "match_retracted.en",
-    "match_retracted.nl",
-    "bundle_proposed.en",
-    "bundle_proposed.nl",
-    "listing_matched.en",
-    "listing_matched.nl",
-    "organisation_verified.en",
-    "organisation_verified.nl",
-    "listing_expired.en",
-    "listing_expired.nl",
-    "digest.en",
-    "digest.nl",
-    "other.en",
-    "other.nl",
-    "_footer.en",
-    "_footer.nl",
-);
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        for (name, source) in TEMPLATES {
+        for (name, source) in templates() {
             // The templates are part of the build and checked by a unit test.
-            if let Err(error) = env.add_template(name, source) {
+            if let Err(error) = env.add_template_owned(name.clone(), source) {
                 tracing::error!(%error, name, "a mail template does not parse");
             }
         }
@@ -124,8 +101,8 @@ pub struct Rendered {
     pub body: String,
 }
 
-/// Renders `event`'s template (or the general one) in `locale` (`nl` or `en`); the first line
-/// is the subject.
+/// Renders the template of `event` (a kind of [`Notice`]) in `locale` (`nl` or `en`); the
+/// first line is the subject. A kind outside the catalogue is an error, not a generic mail.
 pub fn render(
     event: &str,
     locale: &str,
@@ -133,11 +110,25 @@ pub fn render(
     payload: &serde_json::Value,
     public_url: &str,
 ) -> Result<Rendered, minijinja::Error> {
-    let env = environment();
+    render_in(environment(), event, locale, name, payload, public_url)
+}
+
+fn render_in(
+    env: &Environment<'_>,
+    event: &str,
+    locale: &str,
+    name: &str,
+    payload: &serde_json::Value,
+    public_url: &str,
+) -> Result<Rendered, minijinja::Error> {
+    if !Notice::KINDS.contains(&event) {
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::TemplateNotFound,
+            format!("no notification of kind {event:?} is known"),
+        ));
+    }
     let locale = if locale == "en" { "en" } else { "nl" };
-    let template = env
-        .get_template(&format!("{event}.{locale}"))
-        .or_else(|_| env.get_template(&format!("other.{locale}")))?;
+    let template = env.get_template(&format!("{event}.{locale}"))?;
     let context = minijinja::context! {
         event => event,
         name => name,
@@ -215,9 +206,15 @@ pub async fn deliver_due(ctx: &Ctx) -> AppResult<Delivered> {
                 let mut round = Delivered::default();
                 let rows = q::claim_due_mail(conn, now, 20).await?;
                 for row in &rows {
-                    let held = DIGESTIBLE.contains(&row.event.as_str())
+                    let held = Notice::digestible_kind(&row.event)
                         && (row.digest == "daily" || row.payload["digest"] == true);
-                    if !row.email_notifications {
+                    if !Notice::KINDS.contains(&row.event.as_str()) {
+                        // Retrying cannot help: this build has no template for the kind.
+                        tracing::error!(id = %row.id, event = %row.event, "unknown kind of mail");
+                        let error = format!("unknown notification kind {:?}", row.event);
+                        q::set_attempt_failed(conn, row.id, OutboxStatus::Failed, now, &error).await?;
+                        round.failed += 1;
+                    } else if !row.email_notifications {
                         q::set_state(conn, row.id, OutboxStatus::Skipped, now).await?;
                         round.skipped += 1;
                     } else if held {
@@ -316,17 +313,25 @@ pub async fn compose_digests(ctx: &Ctx) -> AppResult<usize> {
                 if held.is_empty() {
                     return Ok(false);
                 }
-                let items: Vec<serde_json::Value> = held
-                    .iter()
-                    .map(|row| serde_json::json!({"event": row.event, "payload": row.payload}))
-                    .collect();
-                let payload = serde_json::json!({ "day": today, "items": items });
+                let digest = Notice::Digest(DigestNews {
+                    day: today,
+                    items: held
+                        .iter()
+                        .map(|row| DigestItem {
+                            event: row.event.clone(),
+                            payload: row.payload.clone(),
+                        })
+                        .collect(),
+                });
+                let payload = digest
+                    .payload()
+                    .map_err(|error| AppError::Internal(error.into()))?;
                 q::enqueue(
                     conn,
                     &NewOutboxRow {
                         id: Uuid::now_v7(),
                         dedupe_key: &digest_key(user_id, today),
-                        event: "digest",
+                        event: digest.kind(),
                         recipient_user_id: user_id,
                         channel: "email",
                         payload: &payload,
@@ -357,36 +362,93 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    /// The templates as production builds them, but refusing any name the payload does not
+    /// have, so that a template that misspells a field fails here rather than mailing a gap.
+    fn strict() -> Environment<'static> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in templates() {
+            env.add_template_owned(name.clone(), source)
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+        }
+        env
+    }
+
     #[test]
-    fn every_template_parses_and_renders_in_both_languages() {
+    fn every_kind_renders_in_both_languages_with_a_link_to_its_page() {
+        let env = strict();
+        for notice in Notice::samples() {
+            let payload = notice.payload().unwrap();
+            for locale in ["nl", "en"] {
+                let name = format!("{}.{locale}", notice.kind());
+                let rendered = render_in(
+                    &env,
+                    notice.kind(),
+                    locale,
+                    "Ada",
+                    &payload,
+                    "https://k.test",
+                )
+                .unwrap_or_else(|error| panic!("{name}: {error:#}"));
+                assert!(!rendered.subject.is_empty(), "{name}");
+                assert!(!rendered.subject.contains("{{"), "{name}");
+                assert!(
+                    rendered
+                        .body
+                        .contains("https://k.test/api/v1/me/notification-settings"),
+                    "{name}"
+                );
+                let (text, _footer) = rendered.body.split_once("\n--\n").unwrap();
+                assert!(
+                    text.contains("https://k.test/api/v1/"),
+                    "{name} links to no page"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_digest_names_each_item_and_links_to_its_wish() {
         let payload = serde_json::json!({
             "title": "Binnendeuren", "wish_id": Uuid::nil(), "listing_id": Uuid::nil(),
-            "bundle_id": Uuid::nil(), "expected_on": "2026-12-28", "score": 800,
-            "reasons": [{"code": "distance", "nl": "1 km", "en": "1 km"}],
-            "covered": 21, "pickups": 3, "donors": 3, "total_distance_km": 4.5,
-            "parts": [{"listing_id": Uuid::nil(), "take": {"amount": 8, "unit": "piece"},
-                       "distance_km": 1.2}],
-            "because": "withdrawn", "predicted": true,
-            "items": [{"event": "match_predicted", "payload": {"title": "Deuren",
-                       "expected_on": "2026-12-28", "wish_id": Uuid::nil()}}],
+            "expected_on": "2026-12-28", "pickups": 3,
         });
-        for (name, _) in TEMPLATES {
-            let Some((event, locale)) = name.split_once('.') else {
-                panic!("{name}");
-            };
-            if event.starts_with('_') {
-                continue;
-            }
-            let rendered = render(event, locale, "Ada", &payload, "https://k.test").unwrap();
-            assert!(!rendered.subject.is_empty(), "{name}");
-            assert!(
-                rendered
-                    .body
-                    .contains("https://k.test/api/v1/me/notification-settings"),
-                "{name}"
-            );
-            assert!(rendered.body.contains("https://k.test/api/v1/"), "{name}");
-        }
+        let digest = Notice::Digest(DigestNews {
+            day: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            items: ["match_predicted", "bundle_proposed", "listing_matched"]
+                .map(|event| DigestItem {
+                    event: event.to_owned(),
+                    payload: payload.clone(),
+                })
+                .to_vec(),
+        });
+        let en = render(
+            "digest",
+            "en",
+            "Ada",
+            &digest.payload().unwrap(),
+            "https://k.test",
+        )
+        .unwrap();
+        assert_eq!(en.subject, "Your kringloop digest: 3 notifications");
+        assert!(
+            en.body.contains("expected on 2026-12-28: Binnendeuren"),
+            "{}",
+            en.body
+        );
+        assert!(
+            en.body.contains("a bundle of 3 lots covers your wish"),
+            "{}",
+            en.body
+        );
+        assert!(
+            en.body.contains(&format!(
+                "https://k.test/api/v1/wishes/{}/matches",
+                Uuid::nil()
+            )),
+            "{}",
+            en.body
+        );
     }
 
     #[test]
@@ -397,8 +459,13 @@ mod tests {
         assert_eq!(nl.subject, "Verwacht beschikbaar op 2026-12-28: Deuren");
         let en = render("match_predicted", "en", "Ada", &payload, "https://k.test").unwrap();
         assert_eq!(en.subject, "Expected available on 2026-12-28: Deuren");
-        let unknown = render("ledger_thing", "en", "Ada", &payload, "https://k.test").unwrap();
-        assert_eq!(unknown.subject, "kringloop: ledger thing");
+    }
+
+    #[test]
+    fn a_kind_outside_the_catalogue_is_an_error_not_a_generic_mail() {
+        let payload = serde_json::json!({"title": "Deuren"});
+        let unknown = render("ledger_thing", "en", "Ada", &payload, "https://k.test");
+        assert!(unknown.is_err(), "{unknown:?}");
     }
 
     #[test]

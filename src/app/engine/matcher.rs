@@ -11,6 +11,7 @@
 //! notification has a dedupe key, so two instances working the same pair write it once.
 
 use crate::app::error::{stored, AppError, AppResult};
+use crate::app::notices::{BundleNews, MatchNews, Notice, Retraction, WishedFor};
 use crate::app::notifications::{members, notify};
 use crate::app::Ctx;
 use crate::db::categories as categories_q;
@@ -459,7 +460,7 @@ async fn settle_pair(
                 state,
                 &updated,
                 meta,
-                "match_available",
+                Notice::MatchAvailable,
                 "available",
                 now,
             )
@@ -471,7 +472,7 @@ async fn settle_pair(
                 state,
                 &updated,
                 meta,
-                "match_date_changed",
+                Notice::MatchDateChanged,
                 &occurrence,
                 now,
             )
@@ -481,23 +482,23 @@ async fn settle_pair(
     Ok(())
 }
 
-fn payload(state: &State, row: &MatchRow, meta: &WishMeta) -> serde_json::Value {
+fn news(state: &State, row: &MatchRow, meta: &WishMeta) -> MatchNews {
     let title = state
         .offer_meta
         .get(&row.listing_id)
         .map(|m| m.title.clone())
         .unwrap_or_default();
-    serde_json::json!({
-        "match_id": row.id,
-        "wish_id": row.wish_id,
-        "listing_id": row.listing_id,
-        "title": title,
-        "score": row.score,
-        "reasons": row.reasons,
-        "predicted": row.predicted,
-        "expected_on": row.expected_on.map(|t| t.date_naive()),
-        "digest": meta.daily,
-    })
+    MatchNews {
+        match_id: row.id,
+        wish_id: row.wish_id,
+        listing_id: row.listing_id,
+        title,
+        score: row.score,
+        reasons: row.reasons.clone(),
+        predicted: row.predicted,
+        expected_on: row.expected_on.map(|t| t.date_naive()),
+        digest: meta.daily,
+    }
 }
 
 async fn tell_new(
@@ -507,33 +508,25 @@ async fn tell_new(
     meta: &WishMeta,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let event = if row.predicted {
-        "match_predicted"
-    } else {
-        "match_new"
-    };
     let occurrence = format!("{}:{}", row.id, row.round);
     let demanders = members(conn, row.demander_id).await?;
-    let body = payload(state, row, meta);
-    notify(conn, event, &occurrence, &demanders, &body, now).await?;
-    let donors = members(conn, row.donor_id).await?;
-    let donor_body = serde_json::json!({
-        "match_id": row.id,
-        "listing_id": row.listing_id,
-        "wish_id": row.wish_id,
-        "title": body["title"],
-        "predicted": row.predicted,
-        "expected_on": body["expected_on"],
+    let news = news(state, row, meta);
+    let wished_for = Notice::ListingMatched(WishedFor {
+        match_id: row.id,
+        listing_id: row.listing_id,
+        wish_id: row.wish_id,
+        title: news.title.clone(),
+        predicted: row.predicted,
+        expected_on: news.expected_on,
     });
-    notify(
-        conn,
-        "listing_matched",
-        &occurrence,
-        &donors,
-        &donor_body,
-        now,
-    )
-    .await?;
+    let notice = if row.predicted {
+        Notice::MatchPredicted(news)
+    } else {
+        Notice::MatchNew(news)
+    };
+    notify(conn, &notice, &occurrence, &demanders, now).await?;
+    let donors = members(conn, row.donor_id).await?;
+    notify(conn, &wished_for, &occurrence, &donors, now).await?;
     Ok(())
 }
 
@@ -542,14 +535,14 @@ async fn tell_demander(
     state: &State,
     row: &MatchRow,
     meta: &WishMeta,
-    event: &str,
+    kind: fn(MatchNews) -> Notice,
     occurrence: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let demanders = members(conn, row.demander_id).await?;
-    let body = payload(state, row, meta);
+    let notice = kind(news(state, row, meta));
     let occurrence = format!("{}:{}:{occurrence}", row.id, row.round);
-    notify(conn, event, &occurrence, &demanders, &body, now).await?;
+    notify(conn, &notice, &occurrence, &demanders, now).await?;
     Ok(())
 }
 
@@ -586,11 +579,13 @@ async fn retract(
                 organisation_id: row.demander_id,
                 daily: false,
             });
-        let mut body = payload(state, &updated, &meta);
-        body["because"] = serde_json::Value::from(cause);
+        let notice = Notice::MatchRetracted(Retraction {
+            news: news(state, &updated, &meta),
+            because: cause.to_owned(),
+        });
         let demanders = members(conn, row.demander_id).await?;
         let occurrence = format!("{}:{}", row.id, row.round);
-        notify(conn, "match_retracted", &occurrence, &demanders, &body, now).await?;
+        notify(conn, &notice, &occurrence, &demanders, now).await?;
     }
     Ok(())
 }
@@ -689,24 +684,18 @@ async fn rebundle(
             return Ok(());
         };
         let demanders = members(conn, meta.organisation_id).await?;
-        let body = serde_json::json!({
-            "bundle_id": row.id,
-            "wish_id": wish_id,
-            "covered": row.covered,
-            "pickups": row.pickups,
-            "donors": row.donors,
-            "total_distance_km": row.total_distance_km,
-            "parts": parts_json,
-            "digest": meta.daily,
+        let notice = Notice::BundleProposed(BundleNews {
+            bundle_id: row.id,
+            wish_id,
+            covered: row.covered,
+            pickups: row.pickups,
+            donors: row.donors,
+            total_distance_km: row.total_distance_km,
+            parts: parts_json,
+            digest: meta.daily,
         });
         let occurrence = format!("{}:{}", row.id, row.updated_at.timestamp_micros());
-        notify(conn, "bundle_proposed", &occurrence, &demanders, &body, now).await?;
+        notify(conn, &notice, &occurrence, &demanders, now).await?;
     }
     Ok(())
-}
-
-/// How many jobs wait.
-pub async fn backlog(ctx: &Ctx) -> AppResult<i64> {
-    let mut conn = ctx.conn().await?;
-    Ok(q::pending_jobs(&mut conn).await?)
 }

@@ -2,6 +2,7 @@
 
 use super::money::{new_transfer, record};
 use crate::app::error::{is_unique_violation, AppError, AppResult};
+use crate::app::notices::Notice;
 use crate::app::Ctx;
 use crate::db::ledger as q;
 use crate::db::ledger::DEMURRAGE_ACCOUNT;
@@ -56,7 +57,7 @@ pub async fn charge_demurrage(ctx: &Ctx) -> AppResult<usize> {
                     now,
                 );
                 new.period = Some(period);
-                record(conn, new, "ledger_demurrage_charged", &[account], now).await?;
+                record(conn, new, Notice::LedgerDemurrageCharged, &[account], now).await?;
                 Ok(true)
             })
             .await;

@@ -9,7 +9,8 @@
 use super::currency::policy;
 use super::transfer::Party;
 use crate::app::error::{stored, AppError, AppResult, Conflict};
-use crate::app::notifications::notify_members;
+use crate::app::notices::{Notice, TransferNews};
+use crate::app::notifications::{for_members, notify_members};
 use crate::db::ledger::{
     self as q, NewTransferRow, TransferRow, DEMURRAGE_ACCOUNT, ISSUANCE_ACCOUNT,
 };
@@ -48,18 +49,18 @@ fn is_system(account: Uuid) -> bool {
     account == ISSUANCE_ACCOUNT || account == DEMURRAGE_ACCOUNT
 }
 
-/// Writes a new transfer and tells the members of the organisations among `parties` of
-/// `event`. A pending transfer holds the payer's funds; a posted one moves the money and
-/// writes both entries.
+/// Writes a new transfer and tells the members of the organisations among `parties` of it
+/// as a notice of `kind`. A pending transfer holds the payer's funds; a posted one moves the
+/// money and writes both entries.
 pub(super) async fn record(
     conn: &mut Conn,
     new: NewTransferRow<'_>,
-    event: &str,
+    kind: fn(TransferNews) -> Notice,
     parties: &[Uuid],
     now: DateTime<Utc>,
 ) -> AppResult<TransferRow> {
     let row = row_of(&new);
-    let notice = notice(event, &row, parties);
+    let notice = notice(kind, &row, parties)?;
     if new.status == TransferStatus::Pending.as_str() {
         // Only the payer's funds are held; the payee sees nothing until the transfer posts.
         // Every organisation has its account from the start (migration 000011); the transfer's
@@ -124,26 +125,32 @@ fn row_of(new: &NewTransferRow<'_>) -> TransferRow {
     }
 }
 
-/// What the members of each organisation among `parties` hear of `event` on `transfer`.
-fn notice<'a>(event: &'a str, transfer: &TransferRow, parties: &[Uuid]) -> MembersNotice<'a> {
-    MembersNotice {
-        event,
-        occurrence: transfer.id.to_string(),
-        organisations: parties
-            .iter()
-            .copied()
-            .filter(|id| !is_system(*id))
-            .collect(),
-        payload: serde_json::json!({
-            "transfer_id": transfer.id,
-            "kind": transfer.kind,
-            "amount": transfer.amount,
-            "from": Party::of(transfer.debit_account_id),
-            "to": Party::of(transfer.credit_account_id),
-            "memo": transfer.memo,
-            "reference": transfer.reference,
-        }),
-    }
+/// What the members of each organisation among `parties` hear of `transfer`, as a notice of
+/// `kind`.
+fn notice(
+    kind: fn(TransferNews) -> Notice,
+    transfer: &TransferRow,
+    parties: &[Uuid],
+) -> AppResult<MembersNotice<'static>> {
+    let news = TransferNews {
+        transfer_id: transfer.id,
+        kind: transfer.kind.clone(),
+        amount: transfer.amount,
+        from: Party::of(transfer.debit_account_id),
+        to: Party::of(transfer.credit_account_id),
+        memo: transfer.memo.clone(),
+        reference: transfer.reference.clone(),
+    };
+    let organisations = parties
+        .iter()
+        .copied()
+        .filter(|id| !is_system(*id))
+        .collect();
+    Ok(for_members(
+        &kind(news),
+        transfer.id.to_string(),
+        organisations,
+    )?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -208,7 +215,7 @@ pub async fn hold(
         Some(reference),
         now,
     );
-    let row = record(conn, new, "ledger_hold_placed", &[from_org], now).await?;
+    let row = record(conn, new, Notice::LedgerHoldPlaced, &[from_org], now).await?;
     Ok(row.id)
 }
 
@@ -247,14 +254,14 @@ async fn settle(
         move_money(
             conn,
             &movement,
-            &notice("ledger_hold_posted", &row, &parties),
+            &notice(Notice::LedgerHoldPosted, &row, &parties)?,
         )
         .await?;
     } else {
         q::change_account(conn, row.debit_account_id, 0, -row.amount, now)
             .await
             .map_err(refused)?;
-        let notice = notice("ledger_hold_voided", &row, &[row.debit_account_id]);
+        let notice = notice(Notice::LedgerHoldVoided, &row, &[row.debit_account_id])?;
         notify_members(conn, &notice, now).await?;
     }
     Ok(row)
@@ -307,7 +314,7 @@ pub async fn transfer(
         reference,
         now,
     );
-    let row = record(conn, new, "ledger_payment_received", &[to_org], now).await?;
+    let row = record(conn, new, Notice::LedgerPaymentReceived, &[to_org], now).await?;
     Ok(row)
 }
 
@@ -330,7 +337,7 @@ pub async fn issue(
         reference,
         now,
     );
-    let row = record(conn, new, "ledger_issuance_received", &[to_org], now).await?;
+    let row = record(conn, new, Notice::LedgerIssuanceReceived, &[to_org], now).await?;
     Ok(row)
 }
 
@@ -398,6 +405,6 @@ pub async fn reverse(
     );
     new.reverses_id = Some(original.id);
     let parties = [new.debit_account_id, new.credit_account_id];
-    let row = record(conn, new, "ledger_transfer_reversed", &parties, now).await?;
+    let row = record(conn, new, Notice::LedgerTransferReversed, &parties, now).await?;
     Ok(row)
 }

@@ -1,0 +1,352 @@
+//! The catalogue of notices: every kind of notification kringloop sends, with its payload,
+//! whether a daily digest may gather it, and its mail templates in both languages.
+//!
+//! **Adding a kind** touches four places: a line in the `catalogue!` below (the variant, its
+//! payload and its kind string, `daily` when a digest may gather it), the use case that calls
+//! [`super::notifications::notify`] with it, and `templates/mail/<kind>.nl.txt` and
+//! `<kind>.en.txt` (first line the subject, then the body, with a link to the page it is
+//! about). A missing template does not build; a template that names a field its payload lacks
+//! fails the unit test in [`crate::app::engine::mail`].
+//!
+//! The kind string is what the outbox's `event` column stores and what clients see in the
+//! feed, so a kind is never renamed: stored rows and clients depend on it.
+
+use crate::app::ledger::transfer::Party;
+use crate::domain::account::OrganisationStatus;
+use crate::domain::quantity::Quantity;
+use chrono::NaiveDate;
+use serde::Serialize;
+use uuid::Uuid;
+
+macro_rules! catalogue {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident($payload:ty) = $kind:literal $(, $daily:ident)?;
+    )+) => {
+        /// One notification about to be queued: its kind (the variant) and its payload.
+        #[derive(Debug, Clone, Serialize)]
+        #[serde(untagged)]
+        pub enum Notice {
+            $($(#[doc = $doc])* $variant($payload),)+
+        }
+
+        impl Notice {
+            /// Every kind, as stored in the outbox's `event` column.
+            pub const KINDS: &'static [&'static str] = &[$($kind),+];
+
+            /// Every kind's mail templates: (kind, Dutch source, English source).
+            pub(crate) const TEMPLATES: &'static [(&'static str, &'static str, &'static str)] =
+                &[$((
+                    $kind,
+                    include_str!(concat!("../../templates/mail/", $kind, ".nl.txt")),
+                    include_str!(concat!("../../templates/mail/", $kind, ".en.txt")),
+                )),+];
+
+            /// The kind, as stored in the outbox's `event` column.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Notice::$variant(_) => $kind,)+
+                }
+            }
+
+            /// Whether a daily digest may gather a stored notification of `kind`, rather than
+            /// a mail each; false for a kind not in the catalogue.
+            pub fn digestible_kind(kind: &str) -> bool {
+                match kind {
+                    $($kind => catalogue!(@daily $($daily)?),)+
+                    _ => false,
+                }
+            }
+
+            /// One notice of every kind, each with its payload's default values: what the
+            /// templates are rendered with in the tests.
+            #[cfg(test)]
+            pub(crate) fn samples() -> Vec<Notice> {
+                vec![$(Notice::$variant(Default::default())),+]
+            }
+        }
+    };
+    (@daily daily) => { true };
+    (@daily) => { false };
+}
+
+catalogue! {
+    /// A listing matches a standing wish (to the demander).
+    MatchNew(MatchNews) = "match_new", daily;
+    /// An announced listing matches a standing wish (to the demander).
+    MatchPredicted(MatchNews) = "match_predicted", daily;
+    /// The announced listing of a match is available now (to the demander).
+    MatchAvailable(MatchNews) = "match_available", daily;
+    /// The announced listing of a match is expected on another day (to the demander).
+    MatchDateChanged(MatchNews) = "match_date_changed", daily;
+    /// A match no longer holds (to the demander).
+    MatchRetracted(Retraction) = "match_retracted", daily;
+    /// Several listings together cover a wish (to the demander).
+    BundleProposed(BundleNews) = "bundle_proposed", daily;
+    /// A listing matches someone's wish (to the donor).
+    ListingMatched(WishedFor) = "listing_matched", daily;
+    /// The demander accepted a match (to the donor).
+    MatchAccepted(MatchAnswer) = "match_accepted";
+    /// The demander declined a match (to the donor).
+    MatchDeclined(MatchAnswer) = "match_declined";
+    /// A listing's availability window passed (to the donor's owners).
+    ListingExpired(ListingNews) = "listing_expired";
+    /// A demander reserved part of a listing (to the donor).
+    ReservationMade(ReservationNews) = "reservation_made";
+    /// A held reservation was released because nobody handed it over in time (to both sides).
+    ReservationExpired(ReservationNews) = "reservation_expired";
+    /// A reservation was cancelled (to both sides).
+    ReservationCancelled(ReservationNews) = "reservation_cancelled";
+    /// The donor handed the reserved material over (to the demander).
+    ReservationHandedOver(ReservationNews) = "reservation_handed_over";
+    /// The demander confirmed the hand-over (to the donor).
+    HandoverConfirmed(ReservationNews) = "handover_confirmed";
+    /// The demander disputed the hand-over (to the donor).
+    HandoverDisputed(ReservationNews) = "handover_disputed";
+    /// A broker verified the organisation (to its owners).
+    OrganisationVerified(OrganisationNews) = "organisation_verified";
+    /// A broker took the organisation's verification back (to its owners).
+    OrganisationUnverified(OrganisationNews) = "organisation_unverified";
+    /// A broker suspended the organisation (to its owners).
+    OrganisationSuspended(OrganisationNews) = "organisation_suspended";
+    /// Funds were held for a payment (to the payer).
+    LedgerHoldPlaced(TransferNews) = "ledger_hold_placed";
+    /// Held funds were paid (to both parties).
+    LedgerHoldPosted(TransferNews) = "ledger_hold_posted";
+    /// Held funds were released (to the payer).
+    LedgerHoldVoided(TransferNews) = "ledger_hold_voided";
+    /// A payment came in (to the payee).
+    LedgerPaymentReceived(TransferNews) = "ledger_payment_received";
+    /// The city issued local money (to the receiver).
+    LedgerIssuanceReceived(TransferNews) = "ledger_issuance_received";
+    /// A transfer was reversed (to both parties).
+    LedgerTransferReversed(TransferNews) = "ledger_transfer_reversed";
+    /// Demurrage was charged on a balance (to the account's organisation).
+    LedgerDemurrageCharged(TransferNews) = "ledger_demurrage_charged";
+    /// The day's digestible notifications in one mail (queued by the mail engine).
+    Digest(DigestNews) = "digest";
+}
+
+impl Notice {
+    /// Whether a daily digest may gather this notice, rather than a mail each.
+    pub fn digestible(&self) -> bool {
+        Self::digestible_kind(self.kind())
+    }
+
+    /// What the owners of an organisation hear when a broker sets its status to `status`.
+    pub fn organisation(status: OrganisationStatus, news: OrganisationNews) -> Notice {
+        match status {
+            OrganisationStatus::Verified => Notice::OrganisationVerified(news),
+            OrganisationStatus::Unverified => Notice::OrganisationUnverified(news),
+            OrganisationStatus::Suspended => Notice::OrganisationSuspended(news),
+        }
+    }
+
+    /// The payload as stored in the outbox.
+    pub fn payload(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(self)
+    }
+}
+
+/// A match as its demander is told of it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MatchNews {
+    pub match_id: Uuid,
+    pub wish_id: Uuid,
+    pub listing_id: Uuid,
+    pub title: String,
+    /// 0–1000.
+    pub score: i32,
+    /// Why it matches: `{code, nl, en}` each, as the match stores them.
+    pub reasons: serde_json::Value,
+    pub predicted: bool,
+    /// The day an announced listing is expected available.
+    pub expected_on: Option<NaiveDate>,
+    /// The wish asks for a daily digest.
+    pub digest: bool,
+}
+
+/// A match that no longer holds, and why (`withdrawn`, `expired`, `taken`, `date_changed`, …).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Retraction {
+    #[serde(flatten)]
+    pub news: MatchNews,
+    pub because: String,
+}
+
+/// A bundle of listings that together cover a wish.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BundleNews {
+    pub bundle_id: Uuid,
+    pub wish_id: Uuid,
+    pub covered: i64,
+    pub pickups: i32,
+    pub donors: i32,
+    pub total_distance_km: f64,
+    /// The parts as the bundle stores them: `{listing_id, match_id, organisation_id, take,
+    /// distance_km}` each.
+    pub parts: serde_json::Value,
+    /// The wish asks for a daily digest.
+    pub digest: bool,
+}
+
+/// A match as the donor is told of it: which listing someone wishes for.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WishedFor {
+    pub match_id: Uuid,
+    pub listing_id: Uuid,
+    pub wish_id: Uuid,
+    pub title: String,
+    pub predicted: bool,
+    pub expected_on: Option<NaiveDate>,
+}
+
+/// The demander's answer to a match, alone or as part of a bundle.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MatchAnswer {
+    pub match_id: Uuid,
+    pub listing_id: Uuid,
+    /// `accepted` or `declined`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle_id: Option<Uuid>,
+    /// How much of the listing the bundle takes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take: Option<Quantity>,
+}
+
+/// A listing, by its id and title.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListingNews {
+    pub listing_id: Uuid,
+    pub title: String,
+}
+
+/// A reservation and where it stands.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReservationNews {
+    pub reservation_id: Uuid,
+    pub listing_id: Uuid,
+    pub quantity: i64,
+    pub unit: String,
+    pub status: String,
+}
+
+/// An organisation and its new status.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrganisationNews {
+    pub organisation_id: Uuid,
+    pub name: String,
+    pub status: OrganisationStatus,
+}
+
+impl Default for OrganisationNews {
+    fn default() -> Self {
+        OrganisationNews {
+            organisation_id: Uuid::nil(),
+            name: String::new(),
+            status: OrganisationStatus::Verified,
+        }
+    }
+}
+
+/// A transfer of local money (or euros) as its parties see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransferNews {
+    pub transfer_id: Uuid,
+    /// The transfer's kind (`payment`, `issuance`, `demurrage`, …).
+    pub kind: String,
+    /// In minor units.
+    pub amount: i64,
+    pub from: Party,
+    pub to: Party,
+    pub memo: Option<String>,
+    pub reference: Option<String>,
+}
+
+impl Default for TransferNews {
+    fn default() -> Self {
+        TransferNews {
+            transfer_id: Uuid::nil(),
+            kind: String::new(),
+            amount: 0,
+            from: Party::of(Uuid::nil()),
+            to: Party::of(Uuid::nil()),
+            memo: None,
+            reference: None,
+        }
+    }
+}
+
+/// A user's digest: the notifications held for it on `day`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DigestNews {
+    pub day: NaiveDate,
+    pub items: Vec<DigestItem>,
+}
+
+/// One held notification, as stored: its kind and payload.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DigestItem {
+    pub event: String,
+    pub payload: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_kind_is_listed_once_and_has_a_sample() {
+        let kinds: HashSet<&str> = Notice::KINDS.iter().copied().collect();
+        assert_eq!(kinds.len(), Notice::KINDS.len(), "a kind is listed twice");
+        let sampled: Vec<&str> = Notice::samples().iter().map(Notice::kind).collect();
+        assert_eq!(sampled, Notice::KINDS);
+    }
+
+    #[test]
+    fn only_news_of_matches_and_bundles_goes_into_a_digest() {
+        let digestible: Vec<&str> = Notice::samples()
+            .iter()
+            .filter(|n| n.digestible())
+            .map(Notice::kind)
+            .collect();
+        assert_eq!(
+            digestible,
+            [
+                "match_new",
+                "match_predicted",
+                "match_available",
+                "match_date_changed",
+                "match_retracted",
+                "bundle_proposed",
+                "listing_matched"
+            ]
+        );
+        assert!(!Notice::digestible_kind("no_such_kind"));
+    }
+
+    #[test]
+    fn payloads_keep_the_stored_shape() {
+        let retraction = Notice::MatchRetracted(Retraction {
+            news: MatchNews {
+                title: "Deuren".into(),
+                ..MatchNews::default()
+            },
+            because: "withdrawn".into(),
+        });
+        let payload = retraction.payload().unwrap();
+        assert_eq!(payload["title"], "Deuren");
+        assert_eq!(payload["because"], "withdrawn");
+        assert!(payload.get("news").is_none());
+        let answer = Notice::MatchDeclined(MatchAnswer::default())
+            .payload()
+            .unwrap();
+        assert!(answer.get("bundle_id").is_none() && answer.get("take").is_none());
+        assert_eq!(
+            Notice::organisation(OrganisationStatus::Suspended, OrganisationNews::default()).kind(),
+            "organisation_suspended"
+        );
+    }
+}
