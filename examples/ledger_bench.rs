@@ -11,9 +11,9 @@
 
 use chrono::{SubsecRound, Utc};
 use diesel_async::AsyncConnection;
+use kringloop::app::engine::payments::{Payment, Payments};
 use kringloop::app::error::AppError;
 use kringloop::app::ledger;
-use kringloop::app::engine::payments::{Payment, Payments};
 use kringloop::domain::ledger::Amount;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
