@@ -4,6 +4,7 @@ DROP INDEX flows_receiver_idx;
 DROP INDEX flows_donor_idx;
 DELETE FROM flows WHERE synthetic;
 ALTER TABLE flows DROP CONSTRAINT flows_traced_check;
+ALTER TABLE flows ALTER COLUMN passport_id SET NOT NULL;
 ALTER TABLE flows ALTER COLUMN reservation_id SET NOT NULL;
 ALTER TABLE flows
     DROP COLUMN synthetic,

@@ -8,10 +8,12 @@ ALTER TABLE flows
     ADD COLUMN receiver_id       uuid REFERENCES organisations (id),
     -- Van transport from the pickup point to the receiver, as the matcher scores it.
     ADD COLUMN transport_co2e_g  bigint NOT NULL DEFAULT 0 CHECK (transport_co2e_g >= 0),
-    -- A generated flow (bench, demo) has no reservation; every other one has exactly one.
+    -- A generated flow (bench, demo) has no reservation or passport; every other one has both.
     ADD COLUMN synthetic         boolean NOT NULL DEFAULT false;
 ALTER TABLE flows ALTER COLUMN reservation_id DROP NOT NULL;
-ALTER TABLE flows ADD CONSTRAINT flows_traced_check CHECK (synthetic OR reservation_id IS NOT NULL);
+ALTER TABLE flows ALTER COLUMN passport_id DROP NOT NULL;
+ALTER TABLE flows ADD CONSTRAINT flows_traced_check
+    CHECK (synthetic OR (reservation_id IS NOT NULL AND passport_id IS NOT NULL));
 
 UPDATE flows f
 SET eural_code = p.eural_code,

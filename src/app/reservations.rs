@@ -562,7 +562,7 @@ pub async fn hand_over(
                 let flow = FlowRow {
                     id: Uuid::now_v7(),
                     reservation_id: Some(row.id),
-                    passport_id: received,
+                    passport_id: Some(received),
                     category_id: listing.category_id,
                     quantity: row.quantity,
                     unit: row.unit.clone(),

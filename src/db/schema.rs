@@ -109,7 +109,7 @@ diesel::table! {
     flows (id) {
         id -> Uuid,
         reservation_id -> Nullable<Uuid>,
-        passport_id -> Uuid,
+        passport_id -> Nullable<Uuid>,
         category_id -> Uuid,
         quantity -> Int8,
         unit -> Text,

@@ -4,6 +4,7 @@
 pub mod balance;
 pub mod disclosure;
 pub mod forecast;
+pub mod pipeline;
 
 use super::geo::Location;
 use super::matching::VAN_KG_CO2E_PER_TONNE_KM;
