@@ -50,6 +50,9 @@ enum Command {
         demo: bool,
         #[arg(long, value_name = "N")]
         synthetic: Option<i64>,
+        /// N synthetic hand-over flows over the last five years (progress on stderr).
+        #[arg(long, value_name = "N")]
+        synthetic_flows: Option<i64>,
     },
 }
 
@@ -131,8 +134,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Some(Command::Openapi) => Ok(()),
-        Some(Command::Seed { demo, synthetic }) => runtime.block_on(async {
-            anyhow::ensure!(demo || synthetic.is_some(), "say --demo or --synthetic N");
+        Some(Command::Seed {
+            demo,
+            synthetic,
+            synthetic_flows,
+        }) => runtime.block_on(async {
+            anyhow::ensure!(
+                demo || synthetic.is_some() || synthetic_flows.is_some(),
+                "say --demo, --synthetic N or --synthetic-flows N"
+            );
             let database = startup::open_database(&settings).await?;
             let result = async {
                 db::migrate::run_pending(secrecy::ExposeSecret::expose_secret(&database.url))
@@ -155,6 +165,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         .map_err(anyhow::Error::from)?;
                     println!(
                         "{made} synthetic listings in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                if let Some(count) = synthetic_flows {
+                    let started = std::time::Instant::now();
+                    let made = app::flows::seed::synthetic_flows(&ctx, count, 5, |done, all| {
+                        eprintln!("{done}/{all} flows");
+                    })
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                    println!(
+                        "{made} synthetic flows in {:.1} s",
                         started.elapsed().as_secs_f64()
                     );
                 }

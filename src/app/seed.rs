@@ -233,6 +233,8 @@ pub async fn demo(ctx: &Ctx) -> AppResult<Vec<String>> {
         )
         .await?;
     }
+    // Two years of flows between the districts, so that every stream analysis answers.
+    super::flows::seed::synthetic_flows(ctx, 20_000, 2, |_, _| {}).await?;
     Ok(made)
 }
 

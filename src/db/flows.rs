@@ -165,7 +165,7 @@ pub async fn report(
             "r.month".to_owned(),
             "r.origin_district_id".to_owned(),
             "r.destination_district_id".to_owned(),
-            "sum(r.flows)::bigint",
+            "coalesce(sum(r.flows), 0)::bigint",
             "NULL::bigint AS donors, NULL::bigint AS receivers",
         ),
         Source::Flows => (
@@ -217,9 +217,9 @@ pub async fn report(
         ""
     };
     let sql = format!(
-        "SELECT {select}, sum(r.mass_g)::bigint AS mass_g, \
-                sum(r.co2e_avoided_g)::bigint AS co2e_avoided_g, \
-                sum(r.transport_co2e_g)::bigint AS transport_co2e_g, \
+        "SELECT {select}, coalesce(sum(r.mass_g), 0)::bigint AS mass_g, \
+                coalesce(sum(r.co2e_avoided_g), 0)::bigint AS co2e_avoided_g, \
+                coalesce(sum(r.transport_co2e_g), 0)::bigint AS transport_co2e_g, \
                 {count} AS flows, {parties} \
          FROM {table} \
          JOIN unnest($1::uuid[], $2::uuid[]) AS c(leaf, grp) ON c.leaf = r.category_id \

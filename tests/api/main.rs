@@ -4,6 +4,7 @@ mod accounts;
 mod auth;
 mod catalog;
 mod cluster;
+mod flows;
 mod ledger;
 mod mail;
 mod migrations;
