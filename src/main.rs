@@ -61,6 +61,9 @@ enum Command {
         /// Add N synthetic listings (each with its own passport) around The Hague.
         #[arg(long, value_name = "N")]
         synthetic: Option<i64>,
+        /// N synthetic hand-over flows over the last five years (progress on stderr).
+        #[arg(long, value_name = "N")]
+        synthetic_flows: Option<i64>,
     },
 }
 
@@ -119,8 +122,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }))
         }
-        Command::Seed { demo, synthetic } => {
-            anyhow::ensure!(demo || synthetic.is_some(), "say --demo or --synthetic N");
+        Command::Seed {
+            demo,
+            synthetic,
+            synthetic_flows,
+        } => {
+            anyhow::ensure!(
+                demo || synthetic.is_some() || synthetic_flows.is_some(),
+                "say --demo, --synthetic N or --synthetic-flows N"
+            );
             runtime.block_on(on_database(&settings, async |url| {
                 let ctx = migrated_context(&settings, url).await?;
                 if demo {
@@ -148,6 +158,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     progress.finish();
                     println!(
                         "{made} synthetic listings in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                if let Some(count) = synthetic_flows {
+                    let started = std::time::Instant::now();
+                    let mut progress = Progress::new(count, "synthetic flows");
+                    let made = app::flows::seed::synthetic_flows(&ctx, count, 5, |done, _| {
+                        progress.at(done)
+                    })
+                    .await
+                    .map_err(explain)?;
+                    progress.finish();
+                    println!(
+                        "{made} synthetic flows in {:.1} s",
                         started.elapsed().as_secs_f64()
                     );
                 }

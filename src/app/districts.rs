@@ -6,6 +6,7 @@ use super::Ctx;
 use crate::db::districts::{self as q, DistrictRow, NewDistrictRow};
 use crate::db::{Atomic, Conn};
 use crate::domain::district::{parse_feature_collection, shape_of, DistrictIndex};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -18,6 +19,9 @@ pub struct District {
     /// GeoJSON Polygon or MultiPolygon (WGS84).
     #[schema(value_type = Object)]
     pub geometry: serde_json::Value,
+    /// When an upload left the district out; flows and history keep it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<DateTime<Utc>>,
 }
 
 impl From<DistrictRow> for District {
@@ -27,17 +31,20 @@ impl From<DistrictRow> for District {
             code: row.code,
             name: row.name,
             geometry: row.geometry,
+            retired_at: row.retired_at,
         }
     }
 }
 
-pub async fn list(ctx: &Ctx) -> AppResult<Vec<District>> {
+/// The current districts, and the retired ones after them when asked.
+pub async fn list(ctx: &Ctx, with_retired: bool) -> AppResult<Vec<District>> {
     let mut conn = ctx.conn().await?;
-    Ok(q::all(&mut conn)
-        .await?
-        .into_iter()
-        .map(District::from)
-        .collect())
+    let rows = if with_retired {
+        q::all_with_retired(&mut conn).await?
+    } else {
+        q::all(&mut conn).await?
+    };
+    Ok(rows.into_iter().map(District::from).collect())
 }
 
 /// The districts in memory, to assign points.
@@ -49,7 +56,8 @@ pub async fn index(conn: &mut Conn) -> AppResult<DistrictIndex> {
 }
 
 /// Replaces the set of districts with the uploaded FeatureCollection (matched by code, so
-/// that districts that stay keep their ids) and re-assigns every stored point.
+/// that districts that stay keep their ids), retires those it leaves out, and re-assigns every
+/// stored point to the current ones.
 pub async fn replace(
     ctx: &Ctx,
     actor: &Actor,
@@ -81,7 +89,7 @@ pub async fn replace(
             .await?;
             kept.push(id);
         }
-        q::delete_except(conn, &kept).await?;
+        q::retire_except(conn, &kept, now).await?;
         let index = DistrictIndex::new(
             kept.iter()
                 .copied()
@@ -105,5 +113,5 @@ pub async fn replace(
         Ok(())
     })
     .await?;
-    list(ctx).await
+    list(ctx, false).await
 }

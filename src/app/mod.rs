@@ -13,6 +13,7 @@ pub mod districts;
 pub mod engine;
 pub mod error;
 pub mod feed;
+pub mod flows;
 pub mod idempotency;
 pub mod ledger;
 pub mod listings;

@@ -20,6 +20,7 @@ use crate::db::passports as passports_q;
 use crate::db::reservations::{self as q, NewReservationRow, ReservationChanges, ReservationRow};
 use crate::db::{Atomic, Conn};
 use crate::domain::custody::CustodyKind;
+use crate::domain::flows;
 use crate::domain::ledger::Amount;
 use crate::domain::listing::{ListingEvent, ListingStatus};
 use crate::domain::matching::status::{MatchEvent, MatchStatus};
@@ -573,16 +574,21 @@ pub async fn hand_over(
                     .await?;
                     part.id
                 };
-                let destination = accounts_q::find_organisation(conn, row.demander_id)
-                    .await?
-                    .and_then(|org| org.district_id);
+                let receiver = accounts_q::find_organisation(conn, row.demander_id).await?;
+                let destination = receiver.as_ref().and_then(|org| org.district_id);
+                let km = receiver
+                    .as_ref()
+                    .and_then(|org| Some((org.lat?, org.lon?)))
+                    .map_or(0.0, |(lat, lon)| {
+                        flows::distance_km(listing.pickup_lat, listing.pickup_lon, lat, lon)
+                    });
                 let co2e = i64::from(source.embodied_co2e_g_per_kg.unwrap_or(0))
                     .checked_mul(mass_g)
                     .map_or(0, |v| v / 1000);
                 let flow = FlowRow {
                     id: Uuid::now_v7(),
-                    reservation_id: row.id,
-                    passport_id: received,
+                    reservation_id: Some(row.id),
+                    passport_id: Some(received),
                     category_id: listing.category_id,
                     quantity: row.quantity,
                     unit: row.unit.clone(),
@@ -591,6 +597,11 @@ pub async fn hand_over(
                     origin_district_id: listing.district_id,
                     destination_district_id: destination,
                     occurred_at: now,
+                    eural_code: flows_q::eural_code_of(conn, source.id).await?,
+                    donor_id: Some(row.donor_id),
+                    receiver_id: Some(row.demander_id),
+                    transport_co2e_g: flows::transport_co2e_g(mass_g, km),
+                    synthetic: false,
                 };
                 let month =
                     NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or(now.date_naive());

@@ -186,7 +186,7 @@ pub async fn demo(ctx: &Ctx) -> AppResult<DemoReport> {
         .await?
         .ok_or(AppError::NotFound("user"))?;
     report.accounts.push(broker_email.to_owned());
-    let present = districts::list(ctx).await?;
+    let present = districts::list(ctx, false).await?;
     if present.is_empty() {
         districts::replace(ctx, &broker_actor, demo_districts()).await?;
     } else if !present.iter().all(|d| d.code.starts_with("DEMO-")) {
@@ -275,6 +275,10 @@ pub async fn demo(ctx: &Ctx) -> AppResult<DemoReport> {
         )
         .await?;
         report.lots_made += 1;
+    }
+    // Two years of flows between the districts, so that every stream analysis answers; once.
+    if !super::flows::seed::any_flows(ctx).await? {
+        super::flows::seed::synthetic_flows(ctx, 20_000, 2, |_, _| {}).await?;
     }
     Ok(report)
 }

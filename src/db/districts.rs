@@ -16,6 +16,7 @@ pub struct DistrictRow {
     pub geometry: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -33,15 +34,27 @@ pub struct NewDistrictRow<'a> {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The current districts, those points are assigned to.
 pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<DistrictRow>> {
     districts::table
+        .filter(districts::retired_at.is_null())
         .select(DistrictRow::as_select())
         .order(districts::code)
         .load(conn)
         .await
 }
 
-/// Inserts or updates by code, keeping the id of a district that already exists.
+/// Current and retired districts: flows and history keep naming retired ones.
+pub async fn all_with_retired(conn: &mut AsyncPgConnection) -> QueryResult<Vec<DistrictRow>> {
+    districts::table
+        .select(DistrictRow::as_select())
+        .order((districts::retired_at.is_not_null(), districts::code))
+        .load(conn)
+        .await
+}
+
+/// Inserts or updates by code, keeping the id of a district that already exists (and bringing
+/// a retired one back).
 pub async fn upsert(conn: &mut AsyncPgConnection, row: &NewDistrictRow<'_>) -> QueryResult<Uuid> {
     diesel::insert_into(districts::table)
         .values(row)
@@ -55,16 +68,31 @@ pub async fn upsert(conn: &mut AsyncPgConnection, row: &NewDistrictRow<'_>) -> Q
             districts::max_lat.eq(row.max_lat),
             districts::max_lon.eq(row.max_lon),
             districts::updated_at.eq(row.updated_at),
+            districts::retired_at.eq(None::<DateTime<Utc>>),
         ))
         .returning(districts::id)
         .get_result(conn)
         .await
 }
 
-pub async fn delete_except(conn: &mut AsyncPgConnection, keep: &[Uuid]) -> QueryResult<usize> {
-    diesel::delete(districts::table.filter(districts::id.ne_all(keep)))
-        .execute(conn)
-        .await
+/// Retires every current district not in `keep`: recorded flows and history still name it, so
+/// it is never deleted.
+pub async fn retire_except(
+    conn: &mut AsyncPgConnection,
+    keep: &[Uuid],
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        districts::table
+            .filter(districts::id.ne_all(keep))
+            .filter(districts::retired_at.is_null()),
+    )
+    .set((
+        districts::retired_at.eq(Some(now)),
+        districts::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .await
 }
 
 /// Every stored point that districts apply to, by table: (table, id, lat, lon).

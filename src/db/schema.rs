@@ -79,6 +79,7 @@ diesel::table! {
         max_lon -> Float8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        retired_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -100,14 +101,15 @@ diesel::table! {
         mass_g -> Int8,
         co2e_avoided_g -> Int8,
         flows -> Int4,
+        transport_co2e_g -> Int8,
     }
 }
 
 diesel::table! {
     flows (id) {
         id -> Uuid,
-        reservation_id -> Uuid,
-        passport_id -> Uuid,
+        reservation_id -> Nullable<Uuid>,
+        passport_id -> Nullable<Uuid>,
         category_id -> Uuid,
         quantity -> Int8,
         unit -> Text,
@@ -116,6 +118,11 @@ diesel::table! {
         origin_district_id -> Nullable<Uuid>,
         destination_district_id -> Nullable<Uuid>,
         occurred_at -> Timestamptz,
+        eural_code -> Nullable<Text>,
+        donor_id -> Nullable<Uuid>,
+        receiver_id -> Nullable<Uuid>,
+        transport_co2e_g -> Int8,
+        synthetic -> Bool,
     }
 }
 

@@ -37,6 +37,7 @@ pub mod account;
 pub mod clock;
 pub mod custody;
 pub mod district;
+pub mod flows;
 pub mod geo;
 pub mod ledger;
 pub mod listing;

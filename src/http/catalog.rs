@@ -138,11 +138,23 @@ async fn delete_category(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The districts, with their polygons.
-#[utoipa::path(tag = "catalog", responses((status = 200, body = Vec<District>)))]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictsQuery {
+    /// Also the districts an upload retired (after the current ones), as flows name them.
+    #[serde(default)]
+    retired: bool,
+}
+
+/// The current districts, with their polygons (and the retired ones with `retired=true`).
+#[utoipa::path(tag = "catalog", params(DistrictsQuery), responses((status = 200, body = Vec<District>)))]
 #[get("/districts")]
-async fn list_districts(ctx: web::Data<Ctx>) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(districts::list(&ctx).await?))
+async fn list_districts(
+    ctx: web::Data<Ctx>,
+    query: web::Query<DistrictsQuery>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(districts::list(&ctx, query.retired).await?))
 }
 
 /// Replace the districts with a GeoJSON FeatureCollection of named Polygons or MultiPolygons

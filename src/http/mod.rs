@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod extract;
+pub mod flows;
 pub mod idempotency;
 pub mod json;
 pub mod ledger;
@@ -49,6 +50,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "listings", description = "Offers of material and stock search"),
         (name = "wishes", description = "Standing demand, its matches and bundles"),
         (name = "reservations", description = "Holding material, hand-over and flows"),
+        (name = "flows", description = "Stream analysis: flows, balances, pipeline and forecasts"),
         (name = "open data", description = "Published for anyone, without personal data"),
         (name = "notifications", description = "The in-app feed and how to be told"),
         (name = "ledger", description = "The city's local currency: accounts, entries and payments"),
@@ -86,6 +88,7 @@ fn configure(cfg: &mut ServiceConfig) {
             .configure(open_data::routes)
             .configure(wishes::routes)
             .configure(reservations::routes)
+            .configure(flows::routes)
             .configure(notifications::routes)
             .configure(ledger::routes),
     );

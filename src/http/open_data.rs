@@ -10,7 +10,9 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(listings_geojson);
+    cfg.service(listings_geojson)
+        .service(flows_csv)
+        .service(flows_json);
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -51,4 +53,64 @@ async fn listings_geojson(
         response.insert_header((header::LINK, link));
     }
     Ok(response.json(collection))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OpenPeriod {
+    /// First month, `YYYY-MM` (default: eleven months before `to`).
+    from: Option<String>,
+    /// Last month, `YYYY-MM` (default: last month).
+    to: Option<String>,
+}
+
+fn licence_link() -> (header::HeaderName, String) {
+    (
+        header::LINK,
+        format!("<{}>; rel=\"license\"", open_data::FLOWS_LICENCE_URL),
+    )
+}
+
+/// Flows per month, district pair and root category, as CSV under CC BY 4.0 (see the `Link`
+/// header). Figures behind fewer than three organisations on either side are suppressed, with
+/// secondary suppression so that none can be worked out from the totals.
+#[utoipa::path(
+    tag = "open data",
+    params(OpenPeriod),
+    responses(
+        (status = 200, description = "One line per cell, then per total (`*` where summed over)", content_type = "text/csv", body = String),
+        (status = 422, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/open/flows.csv")]
+async fn flows_csv(
+    ctx: web::Data<Ctx>,
+    period: web::Query<OpenPeriod>,
+) -> Result<HttpResponse, AppError> {
+    let period = period.into_inner();
+    let flows = open_data::flows(&ctx, period.from, period.to).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(licence_link())
+        .body(open_data::flows_csv(&flows)))
+}
+
+/// The same flows as JSON, with the licence in the document.
+#[utoipa::path(
+    tag = "open data",
+    params(OpenPeriod),
+    responses(
+        (status = 200, body = open_data::OpenFlows),
+        (status = 422, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/open/flows.json")]
+async fn flows_json(
+    ctx: web::Data<Ctx>,
+    period: web::Query<OpenPeriod>,
+) -> Result<HttpResponse, AppError> {
+    let period = period.into_inner();
+    let flows = open_data::flows(&ctx, period.from, period.to).await?;
+    Ok(HttpResponse::Ok().insert_header(licence_link()).json(flows))
 }

@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod cluster;
 mod deployment;
+mod flows;
 mod holds;
 mod ledger;
 mod mail;
