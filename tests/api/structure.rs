@@ -39,13 +39,18 @@ fn modules() -> BTreeMap<String, PathBuf> {
         .collect()
 }
 
-/// The source without its `#[cfg(test)] mod tests` (tests may reach anywhere).
+/// The source without its comments (a doc link is no import) and its `#[cfg(test)] mod tests`
+/// (tests may reach anywhere).
 fn code_of(file: &Path) -> String {
     let text = std::fs::read_to_string(file).unwrap();
-    match text.find("#[cfg(test)]\nmod tests") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
-    }
+    let code = match text.find("#[cfg(test)]\nmod tests") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    code.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The paths a file names that start at `crate::`, `super::` or `self::`, with the items of
