@@ -151,19 +151,7 @@ mod tests {
             (S::Announced, E::Expire, S::Expired),
             (S::Available, E::Expire, S::Expired),
         ];
-        for from in S::ALL {
-            for event in EVENTS {
-                let expected = legal
-                    .iter()
-                    .find(|(f, e, _)| f == from && *e == event)
-                    .map(|(_, _, to)| *to);
-                match (from.apply(event), expected) {
-                    (Ok(to), Some(want)) => assert_eq!(to, want, "{from:?} + {event:?}"),
-                    (Err(error), None) => assert_eq!(error.from, *from),
-                    (got, want) => panic!("{from:?} + {event:?}: got {got:?}, want {want:?}"),
-                }
-            }
-        }
+        crate::domain::assert_every_move(S::ALL, &EVENTS, &legal, S::apply, |refused| refused.from);
     }
 
     #[test]

@@ -33,6 +33,35 @@ macro_rules! text_enum {
     };
 }
 
+/// For the lifecycles' tests: applies every event to every status and checks that exactly the
+/// `legal` moves succeed, each to its status, and that a refused move names where it started.
+#[cfg(test)]
+pub(crate) fn assert_every_move<S, E, R>(
+    statuses: &[S],
+    events: &[E],
+    legal: &[(S, E, S)],
+    apply: impl Fn(S, E) -> Result<S, R>,
+    refused_from: impl Fn(&R) -> S,
+) where
+    S: Copy + PartialEq + std::fmt::Debug,
+    E: Copy + PartialEq + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    for &from in statuses {
+        for &event in events {
+            let expected = legal
+                .iter()
+                .find(|(f, e, _)| *f == from && *e == event)
+                .map(|(_, _, to)| *to);
+            match (apply(from, event), expected) {
+                (Ok(to), Some(want)) => assert_eq!(to, want, "{from:?} + {event:?}"),
+                (Err(refused), None) => assert_eq!(refused_from(&refused), from),
+                (got, want) => panic!("{from:?} + {event:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+}
+
 pub mod account;
 pub mod clock;
 pub mod custody;

@@ -110,19 +110,7 @@ mod tests {
             (S::Digest, E::Digest, S::Digested),
             (S::Failed, E::Retry, S::Pending),
         ];
-        for from in S::ALL {
-            for event in E::ALL {
-                let expected = legal
-                    .iter()
-                    .find(|(f, e, _)| f == from && *e == event)
-                    .map(|(_, _, to)| *to);
-                match (from.apply(event), expected) {
-                    (Ok(to), Some(want)) => assert_eq!(to, want, "{from:?} + {event:?}"),
-                    (Err(error), None) => assert_eq!(error.from, *from),
-                    (got, want) => panic!("{from:?} + {event:?}: got {got:?}, want {want:?}"),
-                }
-            }
-        }
+        crate::domain::assert_every_move(S::ALL, &E::ALL, &legal, S::apply, |refused| refused.from);
     }
 
     #[test]
