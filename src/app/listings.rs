@@ -20,6 +20,7 @@ use crate::domain::geo::Location;
 use crate::domain::listing::{ListingEvent, ListingStatus};
 use crate::domain::passport::{Condition, PassportContent};
 use crate::domain::quantity::{grams_per_unit, mass_kg, Quantity, Unit, UnitMass};
+use crate::domain::stock::search_words;
 use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -675,15 +676,12 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
     if search.sort == Some(SearchOrder::Relevance) && search.q.is_none() {
         errors.push("/sort", "needs_q", "sorting by relevance needs q");
     }
-    let text = search
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(str::to_owned);
-    if text.as_ref().is_some_and(|q| q.chars().count() > 200) {
+    let raw = search.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if raw.is_some_and(|q| q.chars().count() > 200) {
         errors.push("/q", "too_long", "must be at most 200 characters");
     }
+    // Only what the full-text search can read: operators without words are dropped.
+    let text = raw.map(search_words).filter(|q| !q.is_empty());
     let max_price = match (search.max_price, &search.currency) {
         (Some(amount), Some(currency)) if amount >= 0 => Some((amount, currency.clone())),
         (Some(_), Some(_)) => {

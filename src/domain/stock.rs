@@ -180,6 +180,44 @@ pub fn opens_only(statuses: &[String]) -> bool {
         .all(|status| OPEN_STATUSES.contains(&status.as_str()))
 }
 
+/// The words of a search as PostgreSQL's `websearch_to_tsquery` should read them: words,
+/// phrases in double quotes, `or`, and one `-` (not) before a word. Runs of operators without
+/// words between them, which nest in the query it builds until PostgreSQL refuses ("tsquery stack
+/// too small"), are dropped, and so is every other sign; at most 32 words are kept.
+pub fn search_words(q: &str) -> String {
+    const MAX_WORDS: usize = 32;
+    let mut tokens: Vec<String> = Vec::new();
+    let mut words = 0;
+    let mut negate = false;
+    let mut quoted = false;
+    let mut chars = q.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() {
+            if words == MAX_WORDS {
+                break;
+            }
+            let mut word = String::from(if negate && !quoted { "-" } else { "" });
+            word.push(c);
+            while let Some(next) = chars.next_if(|next| next.is_alphanumeric()) {
+                word.push(next);
+            }
+            tokens.push(word);
+            words += 1;
+            negate = false;
+        } else if c == '"' {
+            tokens.push('"'.into());
+            quoted = !quoted;
+            negate = false;
+        } else {
+            negate = c == '-';
+        }
+    }
+    if quoted {
+        tokens.push('"'.into());
+    }
+    tokens.join(" ")
+}
+
 /// Whether [`Stock::search`] answers this shape of query: no words, open statuses only,
 /// and nearest first around a point or by date within categories.
 pub fn answers(query: &SearchQuery) -> bool {
@@ -545,6 +583,22 @@ impl<T> Stock<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_words_keep_words_phrases_and_one_not() {
+        assert_eq!(search_words("eiken  deur"), "eiken deur");
+        assert_eq!(search_words("deur -glas"), "deur -glas");
+        assert_eq!(search_words("deur ---------glas"), "deur -glas");
+        assert_eq!(search_words(&"-".repeat(40)), "");
+        assert_eq!(search_words(&"- ".repeat(40)), "");
+        assert_eq!(
+            search_words("\"eiken deur\" or balk"),
+            "\" eiken deur \" or balk"
+        );
+        assert_eq!(search_words("\"open"), "\" open \"");
+        assert_eq!(search_words("deur\0; DROP"), "deur DROP");
+        assert_eq!(search_words(&"a ".repeat(40)).split(' ').count(), 32);
+    }
     use chrono::Duration;
 
     struct Rng(u64);

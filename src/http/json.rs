@@ -39,7 +39,29 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// Whether the JSON text has a NUL character in a string (`\u0000`, the backslash itself not
+/// escaped): PostgreSQL stores no NUL in text, so such input is refused before it gets there.
+fn has_nul(bytes: &[u8]) -> bool {
+    bytes.windows(6).enumerate().any(|(at, window)| {
+        window.eq_ignore_ascii_case(b"\\u0000")
+            && bytes[..at]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count()
+                % 2
+                == 0
+    })
+}
+
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpProblem> {
+    if has_nul(bytes) {
+        return Err(HttpProblem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemType::Validation,
+            Some("text may not contain NUL characters (\\u0000)".into()),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer);
     if value.is_ok() {
@@ -101,6 +123,14 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_in_strings_are_found() {
+        assert!(has_nul(br#"{"q": "a\u0000b"}"#));
+        assert!(has_nul(br#"{"q": "\\\u0000"}"#));
+        assert!(!has_nul(br#"{"q": "\\u0000"}"#));
+        assert!(!has_nul(br#"{"q": "u0000"}"#));
+    }
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod extract;
 pub mod flows;
+pub mod guard;
 pub mod idempotency;
 pub mod json;
 pub mod ledger;
@@ -139,6 +140,7 @@ pub fn server(
             .route("/docs", web::get().to(ops::docs_redirect))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
             .default_service(web::to(ops::fallback))
+            .wrap(actix_web::middleware::from_fn(guard::refuse_nul))
             .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
             .wrap(metrics.clone())
             .wrap(actix_web::middleware::from_fn(telemetry::log_request))

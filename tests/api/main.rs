@@ -8,6 +8,7 @@ mod cluster;
 mod deployment;
 mod flows;
 mod holds;
+mod hostile_input;
 mod ledger;
 mod mail;
 mod migrations;
