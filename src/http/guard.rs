@@ -1,9 +1,12 @@
-//! Requests refused before any handler sees them: a NUL character anywhere in the path or the
-//! query string (`%00`), which PostgreSQL cannot store or compare as text.
+//! What holds for every request whatever its handler: a NUL character anywhere in the path or
+//! the query string (`%00`), which PostgreSQL cannot store or compare as text, is refused
+//! before any handler sees it; and every answer says `X-Content-Type-Options: nosniff`, and
+//! `Cache-Control: no-store` when it answered a signed-in request (it may be personal).
 
 use super::problem::{HttpProblem, ProblemType};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::Error;
@@ -33,6 +36,23 @@ pub async fn refuse_nul(
             .map_into_right_body());
     }
     Ok(next.call(request).await?.map_into_left_body())
+}
+
+pub async fn safe_headers(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let signed_in = request.headers().contains_key(header::AUTHORIZATION);
+    let mut response = next.call(request).await?;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if signed_in {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
 }
 
 #[cfg(test)]

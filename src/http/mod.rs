@@ -141,6 +141,7 @@ pub fn server(
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
             .default_service(web::to(ops::fallback))
             .wrap(actix_web::middleware::from_fn(guard::refuse_nul))
+            .wrap(actix_web::middleware::from_fn(guard::safe_headers))
             .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
             .wrap(metrics.clone())
             .wrap(actix_web::middleware::from_fn(telemetry::log_request))

@@ -63,3 +63,17 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+#[actix_web::test]
+async fn answers_are_not_sniffed_and_personal_ones_not_kept() {
+    let app = TestApp::spawn().await;
+    let public = app.get("/api/v1/categories", None).await;
+    assert_eq!(public.headers["x-content-type-options"], "nosniff");
+    let missing = app.get("/api/v1/nothing-here", None).await;
+    assert_eq!(missing.headers["x-content-type-options"], "nosniff");
+    let market = Market::open(&app).await;
+    let me = app.get("/api/v1/me", Some(&market.maker.token)).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.headers["x-content-type-options"], "nosniff");
+    assert_eq!(me.headers["cache-control"], "no-store");
+}
