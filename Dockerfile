@@ -15,13 +15,15 @@ FROM rust:1.95.0-bookworm AS build
 WORKDIR /src
 
 # Everything the build reads, and nothing else: the manifest declares a bench (so its file
-# must exist), build.rs embeds migrations/, and the mail and page templates are compiled in
-# with include_str!. .ci/run builds from exactly the files these COPY lines name, so a file
+# must exist), build.rs embeds migrations/, and the mail and page templates and the pages'
+# assets (assets/, with the vendored Leaflet and ECharts) are compiled in with include_str!
+# and include_bytes!. .ci/run builds from exactly the files these COPY lines name, so a file
 # missing here fails CI rather than the first `docker compose up --build`.
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY benches ./benches
 COPY migrations ./migrations
 COPY templates ./templates
+COPY assets ./assets
 COPY src ./src
 # BuildKit cache mounts keep the registry and the compiled dependencies between builds, so a
 # change to the sources rebuilds only the kringloop crate. The binary is copied out in the

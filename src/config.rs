@@ -62,6 +62,9 @@ pub struct Settings {
     pub password_hashing_mib: usize,
     /// Registrations from one client address per hour before 429.
     pub registrations_per_address_per_hour: i64,
+    /// A tile server for the stock map (`https://host/{z}/{x}/{y}.png`); without one the map
+    /// shows the districts alone.
+    pub map_tiles: Option<String>,
 }
 
 #[derive(Serialize)]

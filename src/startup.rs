@@ -123,6 +123,7 @@ pub fn context(
         },
         passwords: Passwords::new(settings.password_hashing_mib),
         public_url,
+        map_tiles: settings.map_tiles.clone().filter(|t| !t.trim().is_empty()),
         subtrees: Default::default(),
         stock: StockCopy::new(
             settings.search_memory,

@@ -792,3 +792,26 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
         .collect::<AppResult<Vec<_>>>()?;
     Ok(Page { items, next_cursor })
 }
+
+/// The open stock per district, in grams of what is not held (lots whose unit can be weighed).
+pub async fn open_stock_by_district(ctx: &Ctx) -> AppResult<std::collections::HashMap<Uuid, i64>> {
+    let mut conn = ctx.conn().await?;
+    Ok(crate::db::listings::open_mass_by_district(&mut conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The actor's organisation's own listings, newest first (at most `limit`).
+pub async fn list_own(ctx: &Ctx, actor: &Actor, limit: u32) -> AppResult<Vec<Listing>> {
+    let mut conn = ctx.conn().await?;
+    q::of_organisation(
+        &mut conn,
+        actor.organisation_id,
+        i64::from(limit.clamp(1, 500)),
+    )
+    .await?
+    .into_iter()
+    .map(|row| Listing::from_row(row, None, true))
+    .collect()
+}

@@ -71,6 +71,8 @@ pub struct Ctx {
     /// SMTP, when configured; without it mail waits in the outbox.
     pub mailer: Option<engine::mail::Mailer>,
     pub delivery: engine::mail::DeliveryPolicy,
+    /// The stock map's tile server, when one is configured.
+    pub map_tiles: Option<String>,
     /// The newest migration this build embeds; `/readyz` checks that it was applied.
     pub latest_migration: String,
 }

@@ -778,6 +778,39 @@ fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {
     s
 }
 
+/// The open stock per district: grams not held by reservations, of lots whose unit can be
+/// weighed (the broker's map of listed stock).
+pub async fn open_mass_by_district(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(Uuid, i64)>> {
+    listings::table
+        .filter(listings::status.eq_any(OPEN_STATUSES))
+        .filter(listings::district_id.is_not_null())
+        .filter(listings::mass_g_per_unit.is_not_null())
+        .group_by(listings::district_id)
+        .select((
+            listings::district_id.assume_not_null(),
+            diesel::dsl::sql::<BigInt>(
+                "coalesce(sum(quantity_available * mass_g_per_unit), 0)::int8",
+            ),
+        ))
+        .load(conn)
+        .await
+}
+
+/// An organisation's own listings, newest first.
+pub async fn of_organisation(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<ListingRow>> {
+    listings::table
+        .filter(listings::organisation_id.eq(organisation_id))
+        .order(listings::id.desc())
+        .limit(limit)
+        .select(ListingRow::as_select())
+        .load(conn)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

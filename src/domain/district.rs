@@ -218,6 +218,13 @@ pub fn shape_of(geometry: &serde_json::Value) -> Option<MultiPolygon<f64>> {
     }
 }
 
+/// A district's centre (its centroid) as (lat, lon): where "near this district" measures from.
+pub fn centre_of(geometry: &serde_json::Value) -> Option<(f64, f64)> {
+    use geo::Centroid;
+    let point = shape_of(geometry)?.centroid()?;
+    Some((point.y(), point.x()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

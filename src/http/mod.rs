@@ -136,10 +136,11 @@ pub fn server(
             .app_data(web::PathConfig::default().error_handler(problem::path_error))
             .configure(configure)
             .split_for_parts();
-        app.route("/", web::get().to(ops::home))
+        app.configure(crate::web::routes)
             .route("/docs", web::get().to(ops::docs_redirect))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
             .default_service(web::to(ops::fallback))
+            .wrap(actix_web::middleware::from_fn(crate::web::page_headers))
             .wrap(actix_web::middleware::from_fn(guard::refuse_nul))
             .wrap(actix_web::middleware::from_fn(guard::safe_headers))
             .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))

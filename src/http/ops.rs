@@ -52,35 +52,6 @@ async fn readyz(ctx: web::Data<Ctx>) -> HttpResponse {
     HttpResponse::build(code).json(Health { status })
 }
 
-/// The front page: a small page in Dutch and English saying what this service is, with
-/// links to the documentation and the open data. Not part of the API contract; a web console
-/// will take its place.
-pub async fn home() -> HttpResponse {
-    static PAGE: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
-    let page = PAGE.get_or_init(|| {
-        let env = minijinja::Environment::new();
-        env.render_str(
-            include_str!("../../templates/pages/home.html"),
-            minijinja::context! { version => env!("CARGO_PKG_VERSION") },
-        )
-        .map_err(|error| error.to_string())
-    });
-    match page {
-        Ok(html) => HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(html.clone()),
-        Err(error) => {
-            tracing::error!(%error, "the front page does not render");
-            HttpProblem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ProblemType::Internal,
-                None,
-            )
-            .response()
-        }
-    }
-}
-
 /// `/docs` without the slash: the interactive documentation lives under `/docs/`.
 pub async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect()

@@ -404,11 +404,11 @@ pub fn path_error(
 pub fn ensure_problem<B: MessageBody>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v == PROBLEM_JSON || v == "application/json");
-    if is_json {
+    // Problems are already problem+json; the pages answer their errors as pages.
+    let is_answered = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v == PROBLEM_JSON || v == "application/json" || v.as_bytes().starts_with(b"text/html")
+    });
+    if is_answered {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

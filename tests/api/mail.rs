@@ -90,27 +90,35 @@ async fn the_links_in_a_mail_lead_to_the_wishs_matches_and_settings() {
         .unwrap();
     let text = bundle_mail.text();
     let link = format!(
-        "https://kringloop.test/api/v1/wishes/{}/matches",
+        "https://kringloop.test/workspace/wishes/{}",
         wish["id"].as_str().unwrap()
     );
     assert!(text.contains(&link), "{text}");
     assert!(
-        text.contains("https://kringloop.test/api/v1/me/notification-settings"),
+        text.contains("https://kringloop.test/workspace/account#settings"),
         "{text}"
     );
-    let followed = app
-        .get(
-            link.strip_prefix("https://kringloop.test").unwrap(),
-            Some(&maker.token),
-        )
+    // The links open pages, for the signed-in makerspace.
+    let mut page = PageClient::new(&app.base);
+    page.sign_in(&maker.email, "correct horse battery").await;
+    let followed = page
+        .get(link.strip_prefix("https://kringloop.test").unwrap())
         .await;
-    assert_eq!(followed.status, 200);
-    assert_eq!(followed.body["items"].as_array().unwrap().len(), 3);
-    assert!(followed.body["bundles"][0]["covered"].as_i64().unwrap() >= 20);
-    let settings = app
-        .get("/api/v1/me/notification-settings", Some(&maker.token))
-        .await;
+    assert_eq!(followed.status, 200, "{}", followed.body);
+    assert_eq!(
+        followed.body.matches("?match=").count(),
+        3,
+        "{}",
+        followed.body
+    );
+    assert!(
+        followed.body.contains("/workspace/bundles/"),
+        "{}",
+        followed.body
+    );
+    let settings = page.get("/workspace/account").await;
     assert_eq!(settings.status, 200);
+    assert!(settings.body.contains("id=\"settings\""));
 }
 
 #[actix_web::test]

@@ -3,6 +3,7 @@
 mod abuse;
 mod accounts;
 mod auth;
+mod browser;
 mod catalog;
 mod cluster;
 mod deployment;
@@ -16,6 +17,7 @@ mod notices;
 mod notifications;
 mod openapi;
 mod operations;
+mod pages;
 mod paging;
 mod problems;
 mod reservations;

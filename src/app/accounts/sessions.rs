@@ -17,6 +17,77 @@ pub async fn login(
     password: String,
     client_addr: &str,
 ) -> AppResult<TokenPair> {
+    let user_id = authenticate(ctx, email, password, client_addr).await?;
+    start_session(ctx, &mut *ctx.conn().await?, user_id, ctx.now()).await
+}
+
+/// A signed-in browser: the secret of its session (kept in an HttpOnly cookie) and when the
+/// session ends.
+#[derive(Debug, Clone)]
+pub struct BrowserSession {
+    pub secret: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Signs a browser in, with the same throttling as [`login`]. The session is a refresh-token
+/// family of its own that never rotates, so that logging out, or anything that ends every
+/// session of the user, ends it too.
+pub async fn sign_in(
+    ctx: &Ctx,
+    email: &str,
+    password: String,
+    client_addr: &str,
+) -> AppResult<BrowserSession> {
+    let user_id = authenticate(ctx, email, password, client_addr).await?;
+    let now = ctx.now();
+    let (secret, hash) = new_refresh_token();
+    let expires_at = now + ctx.policy.refresh_token_ttl;
+    q::insert_refresh_token(
+        &mut *ctx.conn().await?,
+        &NewRefreshTokenRow {
+            id: Uuid::now_v7(),
+            family_id: Uuid::now_v7(),
+            user_id,
+            token_hash: &hash,
+            issued_at: now,
+            expires_at,
+        },
+    )
+    .await?;
+    Ok(BrowserSession { secret, expires_at })
+}
+
+/// The actor behind a browser session's secret, while the session lasts.
+pub async fn browser_actor(ctx: &Ctx, secret: &str) -> AppResult<Option<Actor>> {
+    let mut conn = ctx.conn().await?;
+    let Some(token) = q::find_refresh_token(&mut conn, &hash_refresh_token(secret)).await? else {
+        return Ok(None);
+    };
+    drop(conn);
+    let live =
+        token.revoked_at.is_none() && token.rotated_at.is_none() && token.expires_at > ctx.now();
+    if !live {
+        return Ok(None);
+    }
+    super::actor(ctx, token.user_id).await
+}
+
+/// Ends a browser session.
+pub async fn sign_out(ctx: &Ctx, secret: &str) -> AppResult<()> {
+    let mut conn = ctx.conn().await?;
+    if let Some(token) = q::find_refresh_token(&mut conn, &hash_refresh_token(secret)).await? {
+        q::revoke_family(&mut conn, token.family_id, ctx.now()).await?;
+    }
+    Ok(())
+}
+
+/// Checks e-mail address and password, throttling guessing per account and per address.
+async fn authenticate(
+    ctx: &Ctx,
+    email: &str,
+    password: String,
+    client_addr: &str,
+) -> AppResult<Uuid> {
     let now = ctx.now();
     let policy = &ctx.policy;
     let mut conn = ctx.conn().await?;
@@ -67,7 +138,7 @@ pub async fn login(
     match user {
         Some(user) if verified => {
             q::withdraw_login_failure(&mut conn, attempt).await?;
-            start_session(ctx, &mut conn, user.id, now).await
+            Ok(user.id)
         }
         // The attempt stays recorded as a failure.
         _ => Err(AppError::InvalidCredentials),

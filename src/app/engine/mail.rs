@@ -134,7 +134,7 @@ fn render_in(
         name => name,
         p => payload,
         public_url => public_url,
-        settings_url => format!("{public_url}/api/v1/me/notification-settings"),
+        settings_url => format!("{public_url}/workspace/account#settings"),
     };
     let text = template.render(&context)?;
     let footer = env
@@ -395,14 +395,17 @@ mod tests {
                 assert!(
                     rendered
                         .body
-                        .contains("https://k.test/api/v1/me/notification-settings"),
+                        .contains("https://k.test/workspace/account#settings"),
                     "{name}"
                 );
                 let (text, _footer) = rendered.body.split_once("\n--\n").unwrap();
+                // Every mail leads to the page of what it is about, not to the JSON API.
                 assert!(
-                    text.contains("https://k.test/api/v1/"),
+                    text.contains("https://k.test/workspace")
+                        || text.contains("https://k.test/lots/"),
                     "{name} links to no page"
                 );
+                assert!(!text.contains("/api/v1/"), "{name} links to the API");
             }
         }
     }
@@ -442,10 +445,8 @@ mod tests {
             en.body
         );
         assert!(
-            en.body.contains(&format!(
-                "https://k.test/api/v1/wishes/{}/matches",
-                Uuid::nil()
-            )),
+            en.body
+                .contains(&format!("https://k.test/workspace/wishes/{}", Uuid::nil())),
             "{}",
             en.body
         );

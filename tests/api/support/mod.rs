@@ -1,10 +1,15 @@
 //! What every test file imports: the harness (a database and the app per test), the fixtures
-//! (a market and builders for its data) and an SMTP sink.
+//! (a market and builders for its data), an SMTP sink, and two ways to use the pages: a
+//! cookie-keeping HTTP client ([`pages`]) and a real headless Chromium ([`browser`]).
 
+mod browser;
 mod fixtures;
 mod harness;
+mod pages;
 mod smtp;
 
+pub use browser::*;
 pub use fixtures::*;
 pub use harness::*;
+pub use pages::*;
 pub use smtp::*;

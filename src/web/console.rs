@@ -1,0 +1,435 @@
+//! The broker's console: organisations to verify or suspend, failed mails, the currency, the
+//! taxonomy and the districts (`/console`), and the stream analysis (`/console/flows`): the
+//! Sankey of flows between districts, the districts by outflow, inflow or listed stock, the
+//! pipeline and the forecast, each with its numbers as a table and a CSV download.
+
+use super::page::{render, see_other, PageError};
+use super::session::{Submitted, Visitor};
+use super::views::{self, CategoryOption, DistrictOption};
+use crate::app::accounts::organisations;
+use crate::app::error::AppError;
+use crate::app::flows::{self, Pipeline, Sankey, SupplyForecast};
+use crate::app::ledger::currency;
+use crate::app::outbox;
+use crate::app::Ctx;
+use crate::domain::account::OrganisationStatus;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// A note of what was just done, from a known key only.
+pub(super) fn notice_text(visitor: &Visitor, key: Option<&str>) -> Option<&'static str> {
+    let key = key?;
+    if !key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        return None;
+    }
+    Some(views::t(visitor, &format!("notice_{key}"))).filter(|text| !text.is_empty())
+}
+
+/// `GET /console`.
+pub async fn console(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    query: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    actor.require_broker()?;
+    let me = views::me(&ctx, &visitor).await?;
+    let mut waiting = Vec::new();
+    let mut others = Vec::new();
+    let mut cursor: Option<String> = None;
+    // Every organisation, a page at a time (a city has hundreds, not millions).
+    for _ in 0..100 {
+        let page =
+            organisations::list_organisations(&ctx, actor, None, cursor.as_deref(), 100).await?;
+        for organisation in page.items {
+            match organisation.status {
+                OrganisationStatus::Unverified => waiting.push(organisation),
+                _ => others.push(organisation),
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let failed = outbox::outbox(&ctx, actor, Some("failed"), None, 100)
+        .await?
+        .items;
+    let currency =
+        serde_json::to_string_pretty(&currency::current(&ctx).await?).unwrap_or_default();
+    let categories = CategoryOption::all(&ctx, visitor.lang).await?;
+    let districts = DistrictOption::load(&ctx, true).await?;
+    render(
+        &visitor,
+        me.as_ref(),
+        "console.html",
+        views::t(&visitor, "console_title"),
+        context! {
+            notice => notice_text(&visitor, query.notice.as_deref()),
+            waiting => waiting,
+            others => others,
+            failed => failed,
+            currency => currency,
+            categories => categories,
+            districts => districts,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    status: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /console/organisations/{id}/status`: verify, suspend or reinstate.
+pub async fn set_status(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    id: web::Path<Uuid>,
+    form: Submitted<StatusForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    let status: OrganisationStatus = form
+        .0
+        .status
+        .parse()
+        .map_err(|_| AppError::BadRequest("unknown status".into()))?;
+    if !form.0.reason.trim().is_empty() {
+        tracing::info!(organisation = %id, reason = form.0.reason.trim(), "the broker gave a reason");
+    }
+    organisations::set_organisation_status(&ctx, actor, id.into_inner(), status).await?;
+    Ok(see_other(&format!(
+        "/console?notice={}#organisations",
+        status.as_str()
+    )))
+}
+
+/// `POST /console/outbox/{id}/retry`.
+pub async fn retry_mail(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    id: web::Path<Uuid>,
+    _form: Submitted<super::stock::Empty>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    outbox::retry(&ctx, actor, id.into_inner()).await?;
+    Ok(see_other("/console?notice=retried#mails"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PeriodQuery {
+    from: Option<String>,
+    to: Option<String>,
+    chart: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct SankeyRow {
+    from: String,
+    to: String,
+    mass_kg: f64,
+    co2e_kg: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct DistrictRow {
+    code: String,
+    name: String,
+    out_kg: f64,
+    in_kg: f64,
+    stock_kg: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct PipelineRow {
+    month: String,
+    supply_kg: f64,
+    demand_kg: f64,
+    gap_kg: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct ForecastRowView {
+    month: String,
+    kg: f64,
+    low: f64,
+    high: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct ForecastView {
+    label: String,
+    mase: Option<String>,
+    months: Vec<ForecastRowView>,
+}
+
+/// Everything the flows page shows, computed once for the page and for its CSV.
+struct Analysis {
+    sankey: Sankey,
+    sankey_rows: Vec<SankeyRow>,
+    district_rows: Vec<DistrictRow>,
+    pipeline_rows: Vec<PipelineRow>,
+    forecast: Vec<ForecastView>,
+}
+
+async fn analyse(
+    ctx: &Ctx,
+    visitor: &Visitor,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Analysis, PageError> {
+    let actor = visitor.signed_in()?;
+    actor.require_broker()?;
+    let sankey = flows::sankey(ctx, actor, from, to, false, None).await?;
+    let label = |i: usize| {
+        sankey
+            .nodes
+            .get(i)
+            .map(|n| n.label.clone())
+            .unwrap_or_default()
+    };
+    let sankey_rows: Vec<SankeyRow> = sankey
+        .links
+        .iter()
+        .map(|l| SankeyRow {
+            from: label(l.source),
+            to: label(l.target),
+            mass_kg: l.mass_kg,
+            co2e_kg: l.co2e_avoided_kg,
+        })
+        .collect();
+    // Districts: outflow and inflow between districts from the Sankey, listed stock now.
+    let districts = DistrictOption::load(ctx, true).await?;
+    let mut by_code: BTreeMap<String, DistrictRow> = districts
+        .iter()
+        .filter(|d| !d.retired)
+        .map(|d| {
+            (
+                d.code.clone(),
+                DistrictRow {
+                    code: d.code.clone(),
+                    name: d.name.clone(),
+                    out_kg: 0.0,
+                    in_kg: 0.0,
+                    stock_kg: 0.0,
+                },
+            )
+        })
+        .collect();
+    let code_of = |i: usize| {
+        sankey
+            .nodes
+            .get(i)
+            .map(|n| n.id.clone())
+            .unwrap_or_default()
+    };
+    for link in &sankey.links {
+        let (source, target) = (code_of(link.source), code_of(link.target));
+        let from = source.strip_prefix("origin:").unwrap_or("").to_owned();
+        let to = target.strip_prefix("destination:").unwrap_or("").to_owned();
+        if from == to {
+            continue;
+        }
+        if let Some(row) = by_code.get_mut(&from) {
+            row.out_kg += link.mass_kg;
+        }
+        if let Some(row) = by_code.get_mut(&to) {
+            row.in_kg += link.mass_kg;
+        }
+    }
+    let stock = crate::app::listings::open_stock_by_district(ctx).await?;
+    for district in &districts {
+        if let (Some(grams), Some(row)) = (stock.get(&district.id), by_code.get_mut(&district.code))
+        {
+            row.stock_kg = *grams as f64 / 1000.0;
+        }
+    }
+    let pipeline = flows::pipeline(ctx, actor, Some(12), None).await?;
+    let forecast = flows::forecast(ctx, actor, None, None, Some(6)).await?;
+    Ok(Analysis {
+        sankey_rows,
+        sankey,
+        district_rows: by_code.into_values().collect(),
+        pipeline_rows: pipeline_rows(&pipeline),
+        forecast: forecast_views(visitor, &forecast),
+    })
+}
+
+/// The city's pipeline: every line's months added up.
+fn pipeline_rows(pipeline: &Pipeline) -> Vec<PipelineRow> {
+    let mut months: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for line in &pipeline.lines {
+        for m in &line.months {
+            let entry = months.entry(m.month.clone()).or_default();
+            entry.0 += m.supply_kg;
+            entry.1 += m.demand_kg;
+        }
+    }
+    months
+        .into_iter()
+        .map(|(month, (supply_kg, demand_kg))| PipelineRow {
+            month,
+            supply_kg,
+            demand_kg,
+            gap_kg: supply_kg - demand_kg,
+        })
+        .collect()
+}
+
+fn forecast_views(visitor: &Visitor, forecast: &SupplyForecast) -> Vec<ForecastView> {
+    forecast
+        .series
+        .iter()
+        .map(|s| ForecastView {
+            label: format!(
+                "{} · {}",
+                s.category.as_ref().map(|c| c.name.as_str()).unwrap_or("—"),
+                s.district
+                    .as_ref()
+                    .map(|d| d.name.as_str())
+                    .unwrap_or(views::t(visitor, "city"))
+            ),
+            mase: s.back_test.as_ref().map(|b| format!("{:.2}", b.mase)),
+            months: s
+                .months
+                .iter()
+                .map(|m| ForecastRowView {
+                    month: m.month.clone(),
+                    kg: m.mean_kg,
+                    low: m.lo80_kg,
+                    high: m.hi80_kg,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// `GET /console/flows`.
+pub async fn flows_page(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    query: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, PageError> {
+    let query = query.into_inner();
+    let analysis = analyse(&ctx, &visitor, query.from, query.to).await?;
+    let me = views::me(&ctx, &visitor).await?;
+    let total_kg: f64 = analysis.sankey_rows.iter().map(|r| r.mass_kg).sum();
+    let data_json = views::script_json(&serde_json::json!({
+        "sankey": analysis.sankey,
+        "districts": analysis.district_rows,
+        "pipeline": analysis.pipeline_rows,
+        "forecast": analysis.forecast,
+        "labels": {
+            "supply": views::t(&visitor, "supply"),
+            "demand": views::t(&visitor, "demand"),
+            "expected": views::t(&visitor, "expected"),
+            "interval": "80 %",
+        },
+    }));
+    render(
+        &visitor,
+        me.as_ref(),
+        "flows.html",
+        views::t(&visitor, "flows_title"),
+        context! {
+            from => analysis.sankey.from,
+            to => analysis.sankey.to,
+            total_kg => total_kg,
+            sankey_rows => analysis.sankey_rows,
+            district_rows => analysis.district_rows,
+            pipeline_rows => analysis.pipeline_rows,
+            forecast_series => analysis.forecast,
+            data_json => data_json,
+        },
+    )
+}
+
+/// `GET /console/flows.csv?chart=sankey|districts|pipeline|forecast`: a chart's numbers.
+pub async fn flows_csv(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    query: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, PageError> {
+    let query = query.into_inner();
+    let chart = query.chart.clone().unwrap_or_else(|| "sankey".into());
+    let analysis = analyse(&ctx, &visitor, query.from, query.to).await?;
+    let mut csv = String::new();
+    let field = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    match chart.as_str() {
+        "sankey" => {
+            csv.push_str("origin,destination,mass_kg,co2e_avoided_kg\n");
+            for r in &analysis.sankey_rows {
+                csv.push_str(&format!(
+                    "{},{},{:.3},{:.3}\n",
+                    field(&r.from),
+                    field(&r.to),
+                    r.mass_kg,
+                    r.co2e_kg
+                ));
+            }
+        }
+        "districts" => {
+            csv.push_str("district_code,district,outflow_kg,inflow_kg,listed_stock_kg\n");
+            for r in &analysis.district_rows {
+                csv.push_str(&format!(
+                    "{},{},{:.3},{:.3},{:.3}\n",
+                    field(&r.code),
+                    field(&r.name),
+                    r.out_kg,
+                    r.in_kg,
+                    r.stock_kg
+                ));
+            }
+        }
+        "pipeline" => {
+            csv.push_str("month,supply_kg,demand_kg,gap_kg\n");
+            for r in &analysis.pipeline_rows {
+                csv.push_str(&format!(
+                    "{},{:.3},{:.3},{:.3}\n",
+                    r.month, r.supply_kg, r.demand_kg, r.gap_kg
+                ));
+            }
+        }
+        "forecast" => {
+            csv.push_str("series,month,expected_kg,lo80_kg,hi80_kg,mase\n");
+            for s in &analysis.forecast {
+                for m in &s.months {
+                    csv.push_str(&format!(
+                        "{},{},{:.3},{:.3},{:.3},{}\n",
+                        field(&s.label),
+                        m.month,
+                        m.kg,
+                        m.low,
+                        m.high,
+                        s.mase.as_deref().unwrap_or("")
+                    ));
+                }
+            }
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "chart must be sankey, districts, pipeline or forecast".into(),
+            )
+            .into())
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"kringloop-{chart}.csv\""),
+        ))
+        .body(csv))
+}
