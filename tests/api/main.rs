@@ -23,4 +23,5 @@ mod search;
 mod stock;
 mod structure;
 mod support;
+mod suspension;
 mod wishes;
