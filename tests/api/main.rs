@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod catalog;
 mod cluster;
+mod cors;
 mod deployment;
 mod flows;
 mod holds;
