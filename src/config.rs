@@ -65,6 +65,35 @@ pub struct Settings {
     /// A tile server for the stock map (`https://host/{z}/{x}/{y}.png`); without one the map
     /// shows the districts alone.
     pub map_tiles: Option<String>,
+    /// Serves `/metrics` on this address (for example one only the monitoring network
+    /// reaches) and no longer on `bind`.
+    pub metrics_bind: Option<String>,
+    /// Web origins (`https://console.example.nl`) whose pages may call the API from a browser:
+    /// a comma-separated list in the environment, a list in the file; empty, none may. Open
+    /// data may be read from any origin.
+    #[serde(deserialize_with = "comma_separated")]
+    pub cors_origins: Vec<String>,
+}
+
+/// A list given as one comma-separated string (as environment variables are) or as a list.
+fn comma_separated<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        List(Vec<String>),
+    }
+    let items = match Given::deserialize(deserializer)? {
+        Given::Text(text) => text.split(',').map(str::to_owned).collect(),
+        Given::List(items) => items,
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect())
 }
 
 #[derive(Serialize)]
@@ -92,6 +121,7 @@ struct Defaults {
     search_lag_ms: u64,
     password_hashing_mib: usize,
     registrations_per_address_per_hour: i64,
+    cors_origins: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -118,6 +148,7 @@ const DEFAULTS: Defaults = Defaults {
     search_lag_ms: 250,
     password_hashing_mib: 256,
     registrations_per_address_per_hour: 20,
+    cors_origins: "",
 };
 
 impl Settings {
@@ -159,6 +190,34 @@ mod tests {
             assert!(!printed.contains("super-secret"), "{printed}");
             assert!(!printed.contains("hunter2"), "{printed}");
             assert!(settings.database_url.is_some());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn cors_origins_and_metrics_bind_from_the_environment_or_the_file() {
+        figment::Jail::expect_with(|jail| {
+            let settings = Settings::load(None)?;
+            assert!(settings.cors_origins.is_empty());
+            assert_eq!(settings.metrics_bind, None);
+            jail.set_env(
+                "KRINGLOOP_CORS_ORIGINS",
+                "https://console.example.nl, http://localhost:5173,",
+            );
+            jail.set_env("KRINGLOOP_METRICS_BIND", "127.0.0.1:9464");
+            let settings = Settings::load(None)?;
+            assert_eq!(
+                settings.cors_origins,
+                ["https://console.example.nl", "http://localhost:5173"]
+            );
+            assert_eq!(settings.metrics_bind.as_deref(), Some("127.0.0.1:9464"));
+            jail.create_file(
+                "kringloop.toml",
+                "cors_origins = [\"https://a.example.nl\"]\n",
+            )?;
+            jail.clear_env();
+            let settings = Settings::load(Some(Path::new("kringloop.toml")))?;
+            assert_eq!(settings.cors_origins, ["https://a.example.nl"]);
             Ok(())
         });
     }

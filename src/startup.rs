@@ -172,8 +172,12 @@ async fn serve_on(settings: &Settings, url: &SecretString) -> anyhow::Result<()>
     let workers = settings
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let server = http::server(ctx.clone(), listener, workers, settings.max_body_bytes)?;
+    let options = http::ServerOptions::from_settings(settings, workers)?;
+    let server = http::server(ctx.clone(), listener, options)?;
     tracing::info!(address = %settings.bind, public_url = %ctx.public_url, "kringloop is serving");
+    if let Some(address) = &settings.metrics_bind {
+        tracing::info!(%address, "metrics are served on their own address");
+    }
     let ctx = ctx.into_inner();
     let jobs = [
         tokio::spawn(jobs::housekeeping::run_forever(

@@ -16,6 +16,9 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("the organisation must be verified by the city's materials broker first")]
     NotVerified,
+    /// The actor's organisation, or the one whose listing it reaches for, is suspended.
+    #[error("{0}")]
+    Suspended(&'static str),
     #[error("no {0} with that id")]
     NotFound(&'static str),
     #[error("{detail}")]

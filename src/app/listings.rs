@@ -1,7 +1,7 @@
 //! Listings: offering a passport's material, changing and withdrawing the offer, the
 //! time-driven lifecycle, and stock search.
 
-use super::actor::Actor;
+use super::actor::{still_verified, Actor};
 use super::engine::matcher::{self, Subject};
 use super::error::{stored, AppError, AppResult, Conflict};
 use super::notices::{ListingNews, Notice};
@@ -14,28 +14,40 @@ use crate::db::listings::{
     self as q, After, ListingChanges, ListingRow, NewListingRow, SearchOrder, SearchQuery,
 };
 use crate::db::passports as passports_q;
+use crate::db::reservations as reservations_q;
 use crate::db::{Atomic, Conn};
 use crate::domain::custody::CustodyKind;
-use crate::domain::geo::Location;
+use crate::domain::geo::{coarse, Location};
 use crate::domain::listing::{ListingEvent, ListingStatus};
 use crate::domain::passport::{Condition, PassportContent};
 use crate::domain::quantity::{grams_per_unit, mass_kg, Quantity, Unit, UnitMass};
-use crate::domain::stock::search_words;
+use crate::domain::stock::{search_words, unit_vector};
 use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Where the material is collected.
+/// Where the material is collected. The owner, the parties to a reservation of the listing
+/// and brokers see the point as given and the address; everyone else (anonymous, unverified
+/// and other organisations) sees the point rounded to three decimals, as open data shows it,
+/// and no address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pickup {
     pub lat: f64,
     pub lon: f64,
-    /// Shown to signed-in users only.
+    /// Shown to the owner, the parties to a reservation of the listing and brokers only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+}
+
+/// How much of a listing's pickup a reader sees (see [`Pickup`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickupView {
+    Exact,
+    Rounded,
 }
 
 /// A price per unit in minor units (cents) of a currency: `EUR` or the city's local currency.
@@ -77,12 +89,14 @@ pub struct Listing {
 }
 
 impl Listing {
-    /// `show_address`: the pickup address is for signed-in users only.
+    /// `view`: whether the reader sees the exact pickup; `distance_km` must be measured to the
+    /// point the reader sees.
     pub fn from_row(
         row: ListingRow,
         distance_km: Option<f64>,
-        show_address: bool,
+        view: PickupView,
     ) -> AppResult<Listing> {
+        let exact = view == PickupView::Exact;
         let status = stored(&row.status)?;
         let unit: Unit = stored(&row.unit)?;
         Ok(Listing {
@@ -102,14 +116,18 @@ impl Listing {
                 .map(|grams| mass_kg(row.quantity, grams)),
             available_from: row.available_from,
             available_until: row.available_until,
-            pickup: Pickup {
-                lat: row.pickup_lat,
-                lon: row.pickup_lon,
-                address: if show_address {
-                    row.pickup_address
-                } else {
-                    None
-                },
+            pickup: if exact {
+                Pickup {
+                    lat: row.pickup_lat,
+                    lon: row.pickup_lon,
+                    address: row.pickup_address,
+                }
+            } else {
+                Pickup {
+                    lat: coarse(row.pickup_lat),
+                    lon: coarse(row.pickup_lon),
+                    address: None,
+                }
             },
             district_id: row.district_id,
             price: row
@@ -263,6 +281,7 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewListing) -> AppResult<Li
         .locate(input.pickup.lat, input.pickup.lon);
     let (row, job) = conn
         .transaction::<_, AppError, _>(async move |conn| {
+            still_verified(conn, actor).await?;
             let passport = passports_q::lock(conn, input.passport_id)
                 .await?
                 .ok_or(AppError::NotFound("passport"))?;
@@ -335,15 +354,60 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewListing) -> AppResult<Li
         .await?;
     drop(conn);
     matcher::work_now(ctx, &[job]).await;
-    Listing::from_row(row, None, true)
+    Listing::from_row(row, None, PickupView::Exact)
 }
 
+/// A listing; its pickup exactly for the owner, the parties to a reservation of it and
+/// brokers, rounded for everyone else.
 pub async fn get(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Listing> {
     let mut conn = ctx.conn().await?;
     let row = q::find(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound("listing"))?;
-    Listing::from_row(row, None, actor.is_some())
+    let exact = exact_pickups(&mut conn, actor, &[&row]).await?;
+    let view = pickup_view(&exact, row.id);
+    Listing::from_row(row, None, view)
+}
+
+/// The listings among `rows` whose pickup `actor` may see exactly: its organisation's own,
+/// those it reserved (in any status: it was shown the point then), and all for a broker.
+async fn exact_pickups(
+    conn: &mut Conn,
+    actor: Option<&Actor>,
+    rows: &[&ListingRow],
+) -> AppResult<HashSet<Uuid>> {
+    let Some(actor) = actor else {
+        return Ok(HashSet::new());
+    };
+    if actor.is_broker {
+        return Ok(rows.iter().map(|row| row.id).collect());
+    }
+    let (own, others): (Vec<&ListingRow>, Vec<&ListingRow>) = rows
+        .iter()
+        .partition(|row| row.organisation_id == actor.organisation_id);
+    let mut exact: HashSet<Uuid> = own.iter().map(|row| row.id).collect();
+    if !others.is_empty() {
+        let ids: Vec<Uuid> = others.iter().map(|row| row.id).collect();
+        exact.extend(reservations_q::reserved_by(conn, actor.organisation_id, &ids).await?);
+    }
+    Ok(exact)
+}
+
+fn pickup_view(exact: &HashSet<Uuid>, id: Uuid) -> PickupView {
+    if exact.contains(&id) {
+        PickupView::Exact
+    } else {
+        PickupView::Rounded
+    }
+}
+
+/// Kilometres from `(lat, lon)` to the rounded pickup a reader sees: measured to the exact
+/// point, a search's distances would give it away.
+fn km_to_rounded(lat: f64, lon: f64, row: &ListingRow) -> f64 {
+    let (ax, ay, az) = unit_vector(lat, lon);
+    let (bx, by, bz) = unit_vector(coarse(row.pickup_lat), coarse(row.pickup_lon));
+    let chord = ((ax - bx).powi(2) + (ay - by).powi(2) + (az - bz).powi(2)).sqrt();
+    q::km_of_chord(chord)
 }
 
 fn require_owner(actor: &Actor, row: &ListingRow) -> AppResult<()> {
@@ -364,6 +428,7 @@ pub async fn update(
     if_match: Option<i32>,
     patch: ListingPatch,
 ) -> AppResult<Listing> {
+    actor.require_active()?;
     let if_match = if_match.ok_or(AppError::PreconditionRequired)?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
@@ -461,11 +526,12 @@ pub async fn update(
         .await?;
     drop(conn);
     matcher::work_now(ctx, &[job]).await;
-    Listing::from_row(row, None, true)
+    Listing::from_row(row, None, PickupView::Exact)
 }
 
 /// The owner takes the offer back.
 pub async fn withdraw(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Listing> {
+    actor.require_active()?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     let (row, job) = conn
@@ -501,7 +567,7 @@ pub async fn withdraw(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Listing> 
         .await?;
     drop(conn);
     matcher::work_now(ctx, &[job]).await;
-    Listing::from_row(row, None, true)
+    Listing::from_row(row, None, PickupView::Exact)
 }
 
 /// Moves announced listings whose date has come to available, and expires those whose end
@@ -786,9 +852,26 @@ pub async fn search(ctx: &Ctx, actor: Option<&Actor>, search: Search) -> AppResu
     } else {
         None
     };
+    let exact = match actor {
+        Some(_) if !hits.is_empty() => {
+            let rows: Vec<&ListingRow> = hits.iter().map(|hit| &hit.listing).collect();
+            exact_pickups(&mut *ctx.conn().await?, actor, &rows).await?
+        }
+        _ => HashSet::new(),
+    };
     let items = hits
         .into_iter()
-        .map(|hit| Listing::from_row(hit.listing, hit.chord.map(q::km_of_chord), actor.is_some()))
+        .map(|hit| {
+            let view = pickup_view(&exact, hit.listing.id);
+            let distance = match (view, near) {
+                (PickupView::Exact, _) => hit.chord.map(q::km_of_chord),
+                (PickupView::Rounded, Some((lat, lon, _))) => {
+                    Some(km_to_rounded(lat, lon, &hit.listing))
+                }
+                (PickupView::Rounded, None) => None,
+            };
+            Listing::from_row(hit.listing, distance, view)
+        })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(Page { items, next_cursor })
 }
@@ -812,6 +895,6 @@ pub async fn list_own(ctx: &Ctx, actor: &Actor, limit: u32) -> AppResult<Vec<Lis
     )
     .await?
     .into_iter()
-    .map(|row| Listing::from_row(row, None, true))
+    .map(|row| Listing::from_row(row, None, PickupView::Exact))
     .collect()
 }

@@ -109,6 +109,9 @@ catalogue! {
     OrganisationUnverified(OrganisationNews) = "organisation_unverified";
     /// A broker suspended the organisation (to its owners).
     OrganisationSuspended(OrganisationNews) = "organisation_suspended";
+    /// A broker suspended the organisation on the other side of an open reservation (to the
+    /// members of this side).
+    ReservationPartySuspended(PartySuspended) = "reservation_party_suspended";
     /// Funds were held for a payment (to the payer).
     LedgerHoldPlaced(TransferNews) = "ledger_hold_placed";
     /// Held funds were paid (to both parties).
@@ -230,6 +233,22 @@ pub struct ReservationNews {
     pub quantity: i64,
     pub unit: String,
     pub status: String,
+}
+
+/// An open reservation whose other side a broker suspended: the suspended organisation can
+/// neither hand over, confirm nor cancel until it is reinstated.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PartySuspended {
+    pub reservation_id: Uuid,
+    pub listing_id: Uuid,
+    pub quantity: i64,
+    pub unit: String,
+    /// The reservation's status: `held` or `handed_over`.
+    pub status: String,
+    /// The suspended organisation, and whether it gives (`donor`) or takes (`demander`).
+    pub organisation_id: Uuid,
+    pub organisation_name: String,
+    pub side: String,
 }
 
 /// An organisation and its new status.

@@ -7,17 +7,13 @@ use super::Ctx;
 use crate::db::flows::{self as flows_q, OpenRow};
 use crate::db::open_data::{self as q, OpenListingRow};
 use crate::domain::flows::{disclosure, Month};
+use crate::domain::geo::coarse;
 use crate::domain::quantity::mass_kg;
 use crate::domain::validation::FieldErrors;
 use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// Rounds a coordinate to three decimals: about 110 m north–south, 70 m east–west here.
-fn coarse(degrees: f64) -> f64 {
-    (degrees * 1000.0).round() / 1000.0
-}
 
 /// Current and announced listings as a GeoJSON FeatureCollection, in id order, one page at a
 /// time; the second value is the id to continue after, when there is more.

@@ -2,7 +2,7 @@
 //! demander's funds), cancelling or expiring the hold, and handing over, which settles the
 //! payment, moves the passport's custody and records a flow.
 
-use super::actor::Actor;
+use super::actor::{still_verified, Actor};
 use super::engine::matcher::{self, Subject};
 use super::error::{stored, AppError, AppResult, Conflict};
 use super::idempotency::{self, Answer, KeyedRequest};
@@ -164,6 +164,10 @@ async fn follow_quantity(
     Ok(())
 }
 
+/// What another organisation hears when it reaches for a suspended organisation's listing.
+const OFFERED_BY_SUSPENDED: AppError =
+    AppError::Suspended("the organisation offering this listing is suspended");
+
 /// Holds `quantity` of a listing for the actor's organisation. PostgreSQL decides in one
 /// conditional update whether that much is left (409 otherwise); a price in the local
 /// currency places a pending hold on the demander's funds (409 when they do not suffice).
@@ -186,6 +190,7 @@ pub async fn reserve(
     let answer = conn
         .transaction::<_, AppError, _>(async move |conn| {
             idempotency::once(conn, key, now, async |conn| {
+                still_verified(conn, actor).await?;
                 let listing = listings_q::find(conn, input.listing_id)
                     .await?
                     .ok_or(AppError::NotFound("listing"))?;
@@ -194,6 +199,9 @@ pub async fn reserve(
                         kind: Conflict::OwnListing,
                         detail: "an organisation cannot reserve its own listing".into(),
                     });
+                }
+                if listings_q::is_suspended(conn, listing.id).await? {
+                    return Err(OFFERED_BY_SUSPENDED);
                 }
                 if let Some(match_id) = input.match_id {
                     let found = matches_q::lock(conn, match_id).await?;
@@ -212,6 +220,10 @@ pub async fn reserve(
                     }
                 }
                 let Some(taken) = q::take(conn, listing.id, input.quantity, now).await? else {
+                    // The suspension may have come while this waited for the listing's row.
+                    if listings_q::is_suspended(conn, listing.id).await? {
+                        return Err(OFFERED_BY_SUSPENDED);
+                    }
                     let status: ListingStatus = stored(&listing.status)?;
                     return Err(AppError::Conflict {
                         kind: Conflict::NotEnoughLeft,
@@ -412,6 +424,7 @@ fn held(row: &ReservationRow) -> AppResult<ReservationStatus> {
 
 /// Either side cancels before hand-over: every unit and every held cent returns.
 pub async fn cancel(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Reservation> {
+    actor.require_active()?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     let row = conn
@@ -471,6 +484,7 @@ pub async fn hand_over(
     key: Option<&KeyedRequest>,
     id: Uuid,
 ) -> AppResult<Answer> {
+    actor.require_active()?;
     let now = ctx.now();
     let confirm_within = ctx.policy.handover_confirm;
     let mut conn = ctx.conn().await?;
@@ -647,6 +661,7 @@ pub async fn acknowledge(
     disputed: bool,
     receipt: Receipt,
 ) -> AppResult<Reservation> {
+    actor.require_active()?;
     let now = ctx.now();
     let note = receipt.note.map(|n| n.trim().to_owned());
     if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {

@@ -1,7 +1,7 @@
 //! Wishes: a demander's standing demand, its matches and bundle proposals, and accepting or
 //! declining them.
 
-use super::actor::Actor;
+use super::actor::{still_verified, Actor};
 use super::engine::matcher::{self, wish_of, PriceLimit, StoredBundlePart, StoredReason};
 use super::error::{stored, AppError, AppResult, Conflict};
 use super::notices::{MatchAnswer, Notice};
@@ -353,6 +353,7 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewWish) -> AppResult<Wish>
     let mut conn = ctx.conn().await?;
     let (row, job) = conn
         .transaction::<_, AppError, _>(async move |conn| {
+            still_verified(conn, actor).await?;
             require_category(conn, checked.view.category_id).await?;
             let row = q::insert(
                 conn,
@@ -407,6 +408,7 @@ pub async fn update(
     if_match: Option<i32>,
     patch: WishPatch,
 ) -> AppResult<Wish> {
+    actor.require_active()?;
     let if_match = if_match.ok_or(AppError::PreconditionRequired)?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
@@ -450,6 +452,7 @@ pub async fn update(
 
 /// Deletes a wish: its open matches are retracted and its bundle withdrawn.
 pub async fn delete(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<()> {
+    actor.require_active()?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     let job = conn
@@ -509,6 +512,7 @@ pub async fn matches_of_organisation(
 
 /// The demander answers a match: `accept` or decline. Only open matches can be answered.
 pub async fn answer(ctx: &Ctx, actor: &Actor, id: Uuid, accept: bool) -> AppResult<Match> {
+    actor.require_active()?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     let row = conn
@@ -557,6 +561,7 @@ pub async fn answer(ctx: &Ctx, actor: &Actor, id: Uuid, accept: bool) -> AppResu
 
 /// The demander accepts a bundle as a whole: every part's match is accepted.
 pub async fn accept_bundle(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Bundle> {
+    actor.require_active()?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     let row = conn

@@ -168,6 +168,21 @@ pub async fn lock_organisation(
         .optional()
 }
 
+/// An organisation's status, its row held `FOR SHARE` until the caller's transaction ends: a
+/// change of status waits for the caller, and the caller for a change under way.
+pub async fn share_organisation_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<String>> {
+    organisations::table
+        .find(id)
+        .select(organisations::status)
+        .for_share()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The platform's own organisation (the city's, brokers belong to it), locked for the
 /// caller's transaction; `None` before the first broker is made.
 pub async fn find_platform_organisation(

@@ -120,6 +120,40 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
+/// Whether the listing's organisation is suspended (then it is not on offer).
+pub async fn is_suspended(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    listings::table
+        .find(id)
+        .select(listings::suspended)
+        .first(conn)
+        .await
+        .optional()
+        .map(|found| found.unwrap_or(false))
+}
+
+/// Marks every listing of an organisation as (no longer) suspended, stamping each so that the
+/// in-memory copies read it again; returns the ids of those that are open.
+pub async fn set_suspended_of(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    suspended: bool,
+) -> QueryResult<Vec<Uuid>> {
+    let changed: Vec<(Uuid, String)> = diesel::update(
+        listings::table
+            .filter(listings::organisation_id.eq(organisation_id))
+            .filter(listings::suspended.ne(suspended)),
+    )
+    .set(listings::suspended.eq(suspended))
+    .returning((listings::id, listings::status))
+    .get_results(conn)
+    .await?;
+    Ok(changed
+        .into_iter()
+        .filter(|(_, status)| OPEN_STATUSES.contains(&status.as_str()))
+        .map(|(id, _)| id)
+        .collect())
+}
+
 /// Writes changes when the row still has `version`; bumps the version. `None` when another
 /// writer came first.
 pub async fn update(
@@ -208,9 +242,9 @@ pub async fn search_words(conn: &mut AsyncPgConnection, passport_id: Uuid) -> Qu
     .join(" "))
 }
 
-/// A listing with its pickup point on the unit sphere as stored (`pickup_earth`), for the
-/// instance's copy of the open stock.
-pub type StockRow = (ListingRow, f64, f64, f64);
+/// A listing with its pickup point on the unit sphere as stored (`pickup_earth`) and whether
+/// its organisation is suspended, for the instance's copy of the open stock.
+pub type StockRow = (ListingRow, f64, f64, f64, bool);
 
 type EarthColumn = diesel::expression::SqlLiteral<Double>;
 
@@ -230,7 +264,8 @@ pub async fn each_open_lot(
     let (x, y, z) = earth();
     let mut rows = listings::table
         .filter(listings::status.eq_any(OPEN_STATUSES))
-        .select((ListingRow::as_select(), x, y, z))
+        .filter(listings::suspended.eq(false))
+        .select((ListingRow::as_select(), x, y, z, listings::suspended))
         .load_stream::<StockRow>(conn)
         .await?;
     while let Some(row) = rows.try_next().await? {
@@ -247,7 +282,7 @@ pub async fn stock_changed_since(
     let (x, y, z) = earth();
     listings::table
         .filter(listings::change_txid.ge(since_txid))
-        .select((ListingRow::as_select(), x, y, z))
+        .select((ListingRow::as_select(), x, y, z, listings::suspended))
         .load(conn)
         .await
 }
@@ -555,8 +590,10 @@ fn bind_point(s: &mut Prepared, lat: f64, lon: f64) -> String {
     format!("cube(ARRAY[{x}, {y}, {z}])")
 }
 
-/// The filters on a lot's own columns (`l`), each ` AND …`.
+/// The filters on a lot's own columns (`l`), each ` AND …`. A suspended organisation's lots
+/// are never found (the partial indexes of open lots leave them out too).
 fn lot_filters(s: &mut Prepared, query: &SearchQuery) {
+    s.sql(" AND NOT l.suspended");
     if let Some(by) = query.available_by {
         s.sql(" AND l.available_from <= ")
             .bind(Bind::Timestamptz(by));

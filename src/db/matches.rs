@@ -390,6 +390,8 @@ pub struct OfferRow {
     pub condition_rank: i16,
     pub search_text: String,
     pub dimensions: Option<serde_json::Value>,
+    /// Its organisation is suspended: out of matching until reinstated.
+    pub suspended: bool,
 }
 
 /// Listings changed by transactions with ids at or above `since_txid`, whatever their status;
@@ -404,7 +406,9 @@ pub async fn offers_changed_since(
         .filter(listings::change_txid.ge(since_txid))
         .into_boxed();
     if open_only {
-        query = query.filter(listings::status.eq_any(["announced", "available"]));
+        query = query
+            .filter(listings::status.eq_any(["announced", "available"]))
+            .filter(listings::suspended.eq(false));
     }
     query
         .select((
@@ -426,6 +430,7 @@ pub async fn offers_changed_since(
             passports::content
                 .retrieve_as_object("dimensions")
                 .nullable(),
+            listings::suspended,
         ))
         .load(conn)
         .await

@@ -36,6 +36,7 @@ pub async fn open_listings(
         .inner_join(categories::table)
         .left_join(districts::table)
         .filter(listings::status.eq_any(OPEN_STATUSES))
+        .filter(listings::suspended.eq(false))
         .order(listings::id)
         .limit(limit + 1)
         .select((

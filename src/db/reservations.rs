@@ -70,7 +70,8 @@ pub async fn take(
         listings::table
             .filter(listings::id.eq(listing_id))
             .filter(listings::status.eq_any(["announced", "available"]))
-            .filter(listings::quantity_available.ge(quantity)),
+            .filter(listings::quantity_available.ge(quantity))
+            .filter(listings::suspended.eq(false)),
     )
     .set((
         listings::quantity_available.eq(listings::quantity_available - quantity),
@@ -207,4 +208,47 @@ pub async fn of_organisation(
         query = query.filter(reservations::id.lt(before));
     }
     query.load(conn).await
+}
+
+/// An organisation's open reservations on either side: held ones, and handed-over ones the
+/// demander may still confirm or dispute.
+pub async fn open_of_organisation(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<ReservationRow>> {
+    reservations::table
+        .filter(
+            reservations::demander_id
+                .eq(organisation_id)
+                .or(reservations::donor_id.eq(organisation_id)),
+        )
+        .filter(
+            reservations::status
+                .eq(ReservationStatus::Held.as_str())
+                .or(reservations::status
+                    .eq(ReservationStatus::HandedOver.as_str())
+                    .and(reservations::confirmation.is_null())
+                    .and(reservations::confirm_by.gt(now))),
+        )
+        .select(ReservationRow::as_select())
+        .order(reservations::id)
+        .load(conn)
+        .await
+}
+
+/// Who is a party to a reservation of each of `listing_ids` as `organisation_id` (the
+/// demander; the donor owns the listing): those listings' ids.
+pub async fn reserved_by(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    listing_ids: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    reservations::table
+        .filter(reservations::demander_id.eq(organisation_id))
+        .filter(reservations::listing_id.eq_any(listing_ids))
+        .select(reservations::listing_id)
+        .distinct()
+        .load(conn)
+        .await
 }

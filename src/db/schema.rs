@@ -205,6 +205,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         change_txid -> Int8,
+        suspended -> Bool,
     }
 }
 
@@ -423,6 +424,7 @@ diesel::table! {
         change_txid -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        suspended -> Bool,
     }
 }
 

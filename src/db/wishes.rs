@@ -35,6 +35,8 @@ pub struct WishRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Its organisation is suspended: out of matching until reinstated.
+    pub suspended: bool,
 }
 
 /// Every field a client sets, for inserts and for whole-row updates after a patch.
@@ -171,7 +173,34 @@ pub async fn changed_since(
         .select(WishRow::as_select())
         .into_boxed();
     if active_only {
-        query = query.filter(wishes::status.eq(WishStatus::Active.as_str()));
+        query = query
+            .filter(wishes::status.eq(WishStatus::Active.as_str()))
+            .filter(wishes::suspended.eq(false));
     }
     query.load(conn).await
+}
+
+/// Marks every wish of an organisation as (no longer) suspended, stamping each so that the
+/// matchers read it again; returns the ids of those that are active.
+pub async fn set_suspended_of(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    suspended: bool,
+) -> QueryResult<Vec<Uuid>> {
+    diesel::update(
+        wishes::table
+            .filter(wishes::organisation_id.eq(organisation_id))
+            .filter(wishes::suspended.ne(suspended)),
+    )
+    .set(wishes::suspended.eq(suspended))
+    .returning((wishes::id, wishes::status))
+    .get_results::<(Uuid, String)>(conn)
+    .await
+    .map(|changed| {
+        changed
+            .into_iter()
+            .filter(|(_, status)| status == WishStatus::Active.as_str())
+            .map(|(id, _)| id)
+            .collect()
+    })
 }

@@ -1,4 +1,5 @@
-//! Geographic values: a WGS84 point with validated coordinates.
+//! Geographic values: a WGS84 point with validated coordinates, and the rounding that
+//! publishes a point without pinning it down.
 
 use super::validation::{FieldErrors, Invalid};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,12 @@ impl Location {
     }
 }
 
+/// Rounds a coordinate to three decimals: about 110 m north–south, 70 m east–west here. What
+/// open data and anyone who may not know a pickup point exactly are shown.
+pub fn coarse(degrees: f64) -> f64 {
+    (degrees * 1000.0).round() / 1000.0
+}
+
 fn check_range(value: f64, bound: f64) -> Result<f64, Invalid> {
     if value.is_finite() && (-bound..=bound).contains(&value) {
         Ok(value)
@@ -39,6 +46,13 @@ fn check_range(value: f64, bound: f64) -> Result<f64, Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coarse_keeps_three_decimals() {
+        assert_eq!(coarse(52.070_512_3), 52.071);
+        assert_eq!(coarse(4.300_449_9), 4.300);
+        assert_eq!(coarse(-4.300_5), -4.301);
+    }
 
     #[test]
     fn rejects_out_of_range_coordinates() {

@@ -1,15 +1,56 @@
-//! What holds for every request whatever its handler: a NUL character anywhere in the path or
-//! the query string (`%00`), which PostgreSQL cannot store or compare as text, is refused
-//! before any handler sees it; and every answer says `X-Content-Type-Options: nosniff`, and
-//! `Cache-Control: no-store` when it answered a signed-in request (it may be personal).
+//! What holds for every request whatever its handler: a method HTTP does not define is known
+//! as `OTHER` from the start (so that made-up methods cannot grow the metrics' labels or the
+//! logs' values); a NUL character anywhere in the path or the query string (`%00`), which
+//! PostgreSQL cannot store or compare as text, is refused before any handler sees it; and
+//! every answer says `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` when it
+//! answered a signed-in request (it may be personal).
 
 use super::problem::{HttpProblem, ProblemType};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::Error;
+use actix_web::{Error, HttpMessage};
+
+/// The methods HTTP defines; no route of ours answers any other.
+const KNOWN_METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::CONNECT,
+    Method::OPTIONS,
+    Method::TRACE,
+    Method::PATCH,
+];
+
+/// The method a request named when it was not one of [`KNOWN_METHODS`], kept for the answer's
+/// wording; the request itself goes on as `OTHER`.
+#[derive(Debug, Clone)]
+pub struct NamedMethod(pub String);
+
+/// The outermost middleware: renames a made-up method `OTHER` (answered like any method a
+/// route does not take: 405 on a known path, 404 elsewhere).
+pub async fn known_method(
+    mut request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if !KNOWN_METHODS.contains(request.method()) {
+        let named = NamedMethod(request.method().as_str().to_owned());
+        request.extensions_mut().insert(named);
+        request.head_mut().method = other_method();
+    }
+    next.call(request).await
+}
+
+fn other_method() -> Method {
+    static OTHER: std::sync::OnceLock<Method> = std::sync::OnceLock::new();
+    OTHER
+        .get_or_init(|| Method::from_bytes(b"OTHER").unwrap_or(Method::OPTIONS))
+        .clone()
+}
 
 /// Whether a raw (still percent-encoded) path or query holds a NUL.
 pub fn has_nul(raw: &str) -> bool {

@@ -41,7 +41,7 @@ fn answer(status: StatusCode, listing: Listing) -> HttpResponse {
     request_body = NewListing,
     responses(
         (status = 201, body = Listing, headers(("ETag" = String, description = "The listing's version"))),
-        (status = 403, description = "Not verified, or not the passport's holder", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not verified, or not the passport's holder, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A hazard is not cleared", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -187,7 +187,7 @@ async fn get_listing(
     request_body = ListingPatch,
     responses(
         (status = 200, body = Listing),
-        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the owner, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No longer open", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
@@ -214,7 +214,7 @@ async fn update(
     params(("id" = Uuid, Path, description = "Listing id")),
     responses(
         (status = 200, body = Listing),
-        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the owner, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not open", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod cors;
 pub mod extract;
 pub mod flows;
 pub mod guard;
@@ -19,10 +20,11 @@ pub mod reservations;
 pub mod wishes;
 
 use crate::app::Ctx;
+use crate::config::Settings;
 use crate::telemetry;
 use actix_web::dev::Server;
-use actix_web::middleware::ErrorHandlers;
-use actix_web::{web, App, HttpServer};
+use actix_web::middleware::{Condition, ErrorHandlers};
+use actix_web::{web, App, HttpResponse, HttpServer};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use std::net::TcpListener;
 use std::time::Duration;
@@ -78,15 +80,25 @@ impl Modify for BearerAuth {
 }
 
 /// Every route of the contract; the same list feeds the server and the OpenAPI document.
-fn configure(cfg: &mut ServiceConfig) {
+/// `cors_origins`: the web origins whose pages may call the API (see [`cors`]).
+fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
     ops::routes(cfg);
+    // Open data first: its scope takes `/api/v1/open/…` before the API's does.
+    cfg.service(
+        scope::scope("/api/v1/open")
+            .wrap(cors::open_data())
+            .configure(open_data::routes),
+    );
     cfg.service(
         scope::scope("/api/v1")
+            .wrap(Condition::new(
+                !cors_origins.is_empty(),
+                cors::api(cors_origins),
+            ))
             .configure(accounts::routes)
             .configure(catalog::routes)
             .configure(passports::routes)
             .configure(listings::routes)
-            .configure(open_data::routes)
             .configure(wishes::routes)
             .configure(reservations::routes)
             .configure(flows::routes)
@@ -100,7 +112,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(configure)
+        .configure(|cfg| configure(cfg, &[]))
         .split_for_parts();
     doc
 }
@@ -112,18 +124,65 @@ pub fn openapi_json() -> String {
     json
 }
 
-/// Builds the HTTP server on `listener`; it stops gracefully on SIGINT and SIGTERM.
+/// How the HTTP server is set up, beside its context and listener.
+#[derive(Debug)]
+pub struct ServerOptions {
+    pub workers: usize,
+    pub max_body_bytes: usize,
+    /// Web origins whose pages may call the API, as [`cors::origins`] checked them.
+    pub cors_origins: Vec<String>,
+    /// Where `/metrics` is served instead of on the main listener (`KRINGLOOP_METRICS_BIND`).
+    pub metrics: Option<TcpListener>,
+}
+
+impl ServerOptions {
+    /// The options `settings` ask for, with `workers` HTTP workers; binds the metrics address.
+    pub fn from_settings(settings: &Settings, workers: usize) -> anyhow::Result<Self> {
+        let metrics = match &settings.metrics_bind {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .map_err(|error| anyhow::anyhow!("binding {address} for metrics: {error}"))?,
+            ),
+            None => None,
+        };
+        Ok(ServerOptions {
+            workers,
+            max_body_bytes: settings.max_body_bytes,
+            cors_origins: cors::origins(&settings.cors_origins)?,
+            metrics,
+        })
+    }
+}
+
+/// Where the request metrics are read.
+const METRICS_PATH: &str = "/metrics";
+
+/// Builds the HTTP server on `listener`; it stops gracefully on SIGINT and SIGTERM. With a
+/// metrics listener, a second small server answers `/metrics` there (and the main one does
+/// not).
 pub fn server(
     ctx: web::Data<Ctx>,
     listener: TcpListener,
-    workers: usize,
-    max_body_bytes: usize,
+    options: ServerOptions,
 ) -> anyhow::Result<Server> {
-    let metrics: PrometheusMetrics = PrometheusMetricsBuilder::new("kringloop")
-        .endpoint("/metrics")
-        .mask_unmatched_patterns("UNMATCHED")
+    let ServerOptions {
+        workers,
+        max_body_bytes,
+        cors_origins,
+        metrics: metrics_listener,
+    } = options;
+    let mut metrics = PrometheusMetricsBuilder::new("kringloop")
+        // Paths no route knows share one label; made-up methods share one (guard::known_method).
+        .mask_unmatched_patterns("UNMATCHED");
+    if metrics_listener.is_none() {
+        metrics = metrics.endpoint(METRICS_PATH);
+    }
+    let metrics: PrometheusMetrics = metrics
         .build()
         .map_err(|error| anyhow::anyhow!("metrics: {error}"))?;
+    if let Some(listener) = metrics_listener {
+        actix_web::rt::spawn(metrics_server(metrics.registry.clone(), listener)?);
+    }
     let doc = openapi();
     let known = web::Data::new(ops::KnownRoutes::from_openapi(&doc));
     let server = HttpServer::new(move || {
@@ -134,7 +193,7 @@ pub fn server(
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .app_data(web::QueryConfig::default().error_handler(problem::query_error))
             .app_data(web::PathConfig::default().error_handler(problem::path_error))
-            .configure(configure)
+            .configure(|cfg| configure(cfg, &cors_origins))
             .split_for_parts();
         app.configure(crate::web::routes)
             .route("/docs", web::get().to(ops::docs_redirect))
@@ -147,6 +206,7 @@ pub fn server(
             .wrap(metrics.clone())
             .wrap(actix_web::middleware::from_fn(telemetry::log_request))
             .wrap(TracingLogger::<telemetry::RequestSpan>::new())
+            .wrap(actix_web::middleware::from_fn(guard::known_method))
     })
     .workers(workers)
     .shutdown_timeout(10)
@@ -154,4 +214,38 @@ pub fn server(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The server of the metrics address: `GET /metrics` and nothing else.
+fn metrics_server(registry: prometheus::Registry, listener: TcpListener) -> anyhow::Result<Server> {
+    let registry = web::Data::new(registry);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(registry.clone())
+            .route(METRICS_PATH, web::get().to(metrics_text))
+            .default_service(web::to(|| async {
+                problem::HttpProblem::for_status(actix_web::http::StatusCode::NOT_FOUND).response()
+            }))
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The metrics in Prometheus's text format.
+async fn metrics_text(registry: web::Data<prometheus::Registry>) -> HttpResponse {
+    use prometheus::Encoder;
+    let mut buffer = Vec::new();
+    match prometheus::TextEncoder::new().encode(&registry.gather(), &mut buffer) {
+        Ok(()) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(buffer),
+        Err(error) => {
+            tracing::error!(%error, "the metrics do not encode");
+            problem::HttpProblem::for_status(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
+                .response()
+        }
+    }
 }

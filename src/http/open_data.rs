@@ -1,4 +1,4 @@
-//! Open data endpoints: anyone may read them.
+//! Open data endpoints (`/api/v1/open/…`): anyone may read them, from any web origin.
 
 use super::problem::Problem;
 use crate::app::error::AppError;
@@ -36,7 +36,7 @@ pub struct OpenPage {
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/open/listings.geojson")]
+#[get("/listings.geojson")]
 async fn listings_geojson(
     ctx: web::Data<Ctx>,
     page: web::Query<OpenPage>,
@@ -83,7 +83,7 @@ fn licence_link() -> (header::HeaderName, String) {
         (status = 422, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/open/flows.csv")]
+#[get("/flows.csv")]
 async fn flows_csv(
     ctx: web::Data<Ctx>,
     period: web::Query<OpenPeriod>,
@@ -105,7 +105,7 @@ async fn flows_csv(
         (status = 422, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/open/flows.json")]
+#[get("/flows.json")]
 async fn flows_json(
     ctx: web::Data<Ctx>,
     period: web::Query<OpenPeriod>,

@@ -1,11 +1,12 @@
 //! Operations: liveness, readiness, the front page, and the fallback for unknown routes.
 
+use super::guard::NamedMethod;
 use super::problem::{allow_header, HttpProblem, ProblemType};
 use crate::app::Ctx;
 use crate::db::migrate;
 use actix_router::ResourceDef;
 use actix_web::http::{header, StatusCode};
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -100,9 +101,10 @@ impl KnownRoutes {
 pub async fn fallback(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpResponse {
     match known.allowed(req.path()) {
         Some(methods) => {
+            let named = req.extensions().get::<NamedMethod>().map(|m| m.0.clone());
             let detail = format!(
                 "{} is not allowed here; use {}",
-                req.method(),
+                named.unwrap_or_else(|| req.method().to_string()),
                 methods.join(" or ")
             );
             let mut response = HttpProblem::new(

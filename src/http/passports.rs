@@ -37,7 +37,7 @@ fn answer(status: actix_web::http::StatusCode, passport: Passport) -> HttpRespon
     request_body = PassportContent,
     responses(
         (status = 201, body = Passport),
-        (status = 403, description = "Organisation not verified", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Organisation not verified, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -81,6 +81,7 @@ async fn list_own(
     request_body = PassportExport,
     responses(
         (status = 201, body = Passport),
+        (status = 403, description = "The organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or unknown format", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -157,7 +158,7 @@ async fn export(
     request_body = Document,
     responses(
         (status = 200, body = Passport),
-        (status = 403, description = "Not the holder", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the holder, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )

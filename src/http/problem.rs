@@ -28,6 +28,7 @@ pub enum ProblemType {
     InvalidCredentials,
     Forbidden,
     NotVerified,
+    Suspended,
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
@@ -47,7 +48,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every kind but the conflicts, which [`Conflict::ALL`] lists.
-    const PLAIN: [ProblemType; 21] = [
+    const PLAIN: [ProblemType; 22] = [
         ProblemType::Validation,
         ProblemType::BadRequest,
         ProblemType::MalformedBody,
@@ -56,6 +57,7 @@ impl ProblemType {
         ProblemType::InvalidCredentials,
         ProblemType::Forbidden,
         ProblemType::NotVerified,
+        ProblemType::Suspended,
         ProblemType::NotFound,
         ProblemType::MethodNotAllowed,
         ProblemType::PayloadTooLarge,
@@ -88,6 +90,7 @@ impl ProblemType {
             ProblemType::InvalidCredentials => "invalid-credentials",
             ProblemType::Forbidden => "forbidden",
             ProblemType::NotVerified => "not-verified",
+            ProblemType::Suspended => "organisation-suspended",
             ProblemType::NotFound => "not-found",
             ProblemType::MethodNotAllowed => "method-not-allowed",
             ProblemType::PayloadTooLarge => "payload-too-large",
@@ -115,6 +118,7 @@ impl ProblemType {
             ProblemType::InvalidCredentials => "Invalid credentials",
             ProblemType::Forbidden => "Forbidden",
             ProblemType::NotVerified => "Organisation not verified",
+            ProblemType::Suspended => "Organisation suspended",
             ProblemType::NotFound => "Not found",
             ProblemType::MethodNotAllowed => "Method not allowed",
             ProblemType::PayloadTooLarge => "Request body too large",
@@ -297,6 +301,7 @@ impl From<&AppError> for HttpProblem {
             }
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, ProblemType::Forbidden),
             AppError::NotVerified => (StatusCode::FORBIDDEN, ProblemType::NotVerified),
+            AppError::Suspended(_) => (StatusCode::FORBIDDEN, ProblemType::Suspended),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, ProblemType::NotFound),
             AppError::Conflict { kind, .. } => (StatusCode::CONFLICT, ProblemType::Conflict(*kind)),
             AppError::PreconditionRequired => (

@@ -31,7 +31,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     request_body = NewReservation,
     responses(
         (status = 201, body = Reservation, headers(("Idempotency-Replayed" = String, description = "`true` on a replayed answer"))),
-        (status = 403, description = "Not verified", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not verified, or the organisation (or the listing's) is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such listing or match", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not enough left, not open, own listing, or funds do not suffice", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or the key reused with another request", body = Problem, content_type = "application/problem+json"),
@@ -103,7 +103,7 @@ async fn get_reservation(
     ),
     responses(
         (status = 200, body = Reservation),
-        (status = 403, description = "Not the donor", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the donor, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such reservation of yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not held", body = Problem, content_type = "application/problem+json"),
     )
@@ -129,6 +129,7 @@ async fn handover(
     params(("id" = Uuid, Path, description = "Reservation id")),
     responses(
         (status = 200, body = Reservation),
+        (status = 403, description = "The organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such reservation of yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not held", body = Problem, content_type = "application/problem+json"),
     )
@@ -150,7 +151,7 @@ async fn cancel(
     request_body = Receipt,
     responses(
         (status = 200, body = Reservation),
-        (status = 403, description = "Not the demander", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the demander, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not awaiting confirmation", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -173,7 +174,7 @@ async fn confirm(
     request_body = Receipt,
     responses(
         (status = 200, body = Reservation),
-        (status = 403, description = "Not the demander", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the demander, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not awaiting confirmation", body = Problem, content_type = "application/problem+json"),
     )
 )]

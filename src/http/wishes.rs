@@ -39,7 +39,7 @@ fn answer(status: StatusCode, wish: Wish) -> HttpResponse {
     request_body = NewWish,
     responses(
         (status = 201, body = Wish, headers(("ETag" = String, description = "The wish's version"))),
-        (status = 403, description = "Not verified", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not verified, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -110,6 +110,7 @@ async fn get_wish(
     request_body = WishPatch,
     responses(
         (status = 200, body = Wish),
+        (status = 403, description = "The organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such wish of yours", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -137,6 +138,7 @@ async fn update(
     params(("id" = Uuid, Path, description = "Wish id")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 403, description = "The organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such wish of yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -201,7 +203,7 @@ async fn organisation_matches(
     params(("id" = Uuid, Path, description = "Match id")),
     responses(
         (status = 200, body = Match),
-        (status = 403, description = "The donor cannot answer", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The donor cannot answer, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such match of yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not open", body = Problem, content_type = "application/problem+json"),
     )
@@ -222,7 +224,7 @@ async fn accept(
     params(("id" = Uuid, Path, description = "Match id")),
     responses(
         (status = 200, body = Match),
-        (status = 403, description = "The donor cannot answer", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The donor cannot answer, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such match of yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not open", body = Problem, content_type = "application/problem+json"),
     )
@@ -243,6 +245,7 @@ async fn decline(
     params(("id" = Uuid, Path, description = "Bundle id")),
     responses(
         (status = 200, body = Bundle),
+        (status = 403, description = "The organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such bundle of yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No longer proposed, or a part is no longer open", body = Problem, content_type = "application/problem+json"),
     )

@@ -61,7 +61,9 @@ impl ResponseError for PageError {
                 AppError::Unauthenticated(_) | AppError::InvalidCredentials => {
                     StatusCode::UNAUTHORIZED
                 }
-                AppError::Forbidden(_) | AppError::NotVerified => StatusCode::FORBIDDEN,
+                AppError::Forbidden(_) | AppError::NotVerified | AppError::Suspended(_) => {
+                    StatusCode::FORBIDDEN
+                }
                 AppError::NotFound(_) => StatusCode::NOT_FOUND,
                 AppError::Conflict { .. } => StatusCode::CONFLICT,
                 AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,

@@ -208,7 +208,8 @@ async fn lot_page(
     let custody = passports::custody(ctx, actor, listing.passport_id)
         .await
         .ok();
-    let lot = LotView::of(listing, &names, !own);
+    // The use case rounds the point (and leaves out the address) for whoever may not see it.
+    let lot = LotView::of(listing, &names, false);
     let reserve = actor.is_some_and(|a| a.require_verified().is_ok())
         && !own
         && lot.available > 0

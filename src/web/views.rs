@@ -131,7 +131,7 @@ impl LotView {
     pub fn of(lot: Listing, districts: &HashMap<Uuid, String>, rounded: bool) -> LotView {
         let round = |x: f64| {
             if rounded {
-                (x * 1000.0).round() / 1000.0
+                crate::domain::geo::coarse(x)
             } else {
                 x
             }

@@ -331,19 +331,80 @@ async fn only_the_owner_changes_passports_and_listings() {
     assert_eq!(doc_events, 0);
 }
 
+/// The exact pickup point (and its address) is for the owner, the parties to a reservation of
+/// the lot and brokers; anyone else sees the point as open data rounds it, in a listing and in
+/// search results alike, and distances to the rounded point (so that they give nothing away).
 #[actix_web::test]
-async fn the_pickup_address_is_for_signed_in_users() {
+async fn the_exact_pickup_is_for_the_owner_and_the_parties_to_a_reservation() {
     let app = TestApp::spawn().await;
     let market = Market::open(&app).await;
-    let listing = ListingBuilder::doors().create(&app, &market.donor).await;
+    let exact =
+        json!({"lat": 52.068_321_7, "lon": 4.345_178_9, "address": "Binckhorstlaan 36, Den Haag"});
+    let listing = ListingBuilder::doors()
+        .with(&json!({"pickup": exact}))
+        .create(&app, &market.donor)
+        .await;
+    // A lot exactly where the first one is shown to be.
+    ListingBuilder::doors()
+        .pickup(52.068, 4.345)
+        .create(&app, &market.donor)
+        .await;
+    let rounded = json!({"lat": 52.068, "lon": 4.345});
     let path = format!("/api/v1/listings/{}", listing["id"].as_str().unwrap());
-    let public = app.get(&path, None).await;
-    assert!(
-        public.body["pickup"].get("address").is_none(),
-        "the address is for signed-in users"
+    let stranger = unverified(&app, "nieuw@stad.test", "initiative").await;
+    for (who, token) in [
+        ("anonymous", None),
+        ("unverified", Some(stranger.token.as_str())),
+        ("another organisation", Some(market.maker.token.as_str())),
+    ] {
+        let seen = app.get(&path, token).await;
+        assert_eq!(seen.body["pickup"], rounded, "{who}");
+        let found = app.search("near=52.0705,4.3007&radius_km=50", token).await;
+        let hits = found.items();
+        assert_eq!(hits.len(), 2, "{who}");
+        for hit in hits {
+            assert_eq!(hit["pickup"], rounded, "{who}: {hit}");
+        }
+        assert_eq!(hits[0]["distance_km"], hits[1]["distance_km"], "{who}");
+    }
+    // Open data rounds the same way.
+    let open = app.get("/api/v1/open/listings.geojson", None).await;
+    let feature = open.body["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == listing["id"])
+        .unwrap();
+    assert_eq!(feature["geometry"]["coordinates"], json!([4.345, 52.068]));
+
+    assert_eq!(
+        app.get(&path, Some(&market.donor.token)).await.body["pickup"],
+        exact
     );
-    let signed_in = app.get(&path, Some(&market.maker.token)).await;
-    assert!(signed_in.body["pickup"]["address"].is_string());
+    assert_eq!(
+        app.get(&path, Some(&market.broker)).await.body["pickup"],
+        exact
+    );
+    let reserved = reserve(&app, &market.maker, &listing, 1).await;
+    assert_eq!(reserved.status, 201, "{}", reserved.body);
+    assert_eq!(
+        app.get(&path, Some(&market.maker.token)).await.body["pickup"],
+        exact
+    );
+    let found = app
+        .search(
+            "near=52.0705,4.3007&radius_km=50",
+            Some(&market.maker.token),
+        )
+        .await;
+    let hit = found
+        .items()
+        .iter()
+        .find(|hit| hit["id"] == listing["id"])
+        .unwrap();
+    assert_eq!(hit["pickup"], exact);
+    // Still rounded for everyone else.
+    assert_eq!(app.get(&path, None).await.body["pickup"], rounded);
 }
 
 #[actix_web::test]

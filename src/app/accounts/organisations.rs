@@ -3,17 +3,22 @@
 
 use super::{Me, Member, Organisation, OrganisationProfile, User};
 use crate::app::actor::Actor;
+use crate::app::engine::matcher::{self, Subject};
 use crate::app::error::{is_unique_violation, stored, AppError, AppResult, Conflict};
-use crate::app::notices::{Notice, OrganisationNews};
-use crate::app::notifications::notify;
+use crate::app::notices::{Notice, OrganisationNews, PartySuspended};
+use crate::app::notifications::{members, notify};
 use crate::app::paging::{id_cursor, page_size, split, Page};
 use crate::app::Ctx;
-use crate::db::accounts::{self as q, NewOrganisationRow, NewUserRow};
-use crate::db::Atomic;
+use crate::db::accounts::{self as q, NewOrganisationRow, NewUserRow, OrganisationRow};
+use crate::db::listings as listings_q;
+use crate::db::reservations as reservations_q;
+use crate::db::wishes as wishes_q;
+use crate::db::{Atomic, Conn};
 use crate::domain::account::{
     Email, Locale, OrgRole, OrganisationKind, OrganisationStatus, Password, Registration,
 };
 use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// Signs up a person and founds their (unverified) organisation. `client_addr` is the address
@@ -171,7 +176,10 @@ pub async fn list_organisations(
     Ok(Page::new(items, more, |o| o.id.to_string()))
 }
 
-/// The broker verifies or suspends an organisation; its owners are told.
+/// The broker verifies or suspends an organisation; its owners are told. Suspending takes its
+/// listings and wishes out of search, matching and open data (their matches are retracted)
+/// and tells the other side of each open reservation; lifting it brings them back. Both in
+/// the one transaction that changes the status.
 pub async fn set_organisation_status(
     ctx: &Ctx,
     actor: &Actor,
@@ -182,14 +190,20 @@ pub async fn set_organisation_status(
     let now = ctx.now();
     let broker = actor.user_id;
     let mut conn = ctx.conn().await?;
-    let row = conn
+    let (row, jobs) = conn
         .transaction::<_, AppError, _>(async move |conn| {
             let current = q::lock_organisation(conn, id)
                 .await?
                 .ok_or(AppError::NotFound("organisation"))?;
             if current.status == status.as_str() {
-                return Ok(current);
+                return Ok((current, Vec::new()));
             }
+            let suspended = status == OrganisationStatus::Suspended;
+            let jobs = if suspended != (current.status == OrganisationStatus::Suspended.as_str()) {
+                follow_suspension(conn, id, suspended, now).await?
+            } else {
+                Vec::new()
+            };
             let verified = match status {
                 OrganisationStatus::Verified => Some((now, broker)),
                 _ => None,
@@ -218,10 +232,64 @@ pub async fn set_organisation_status(
                 now,
             )
             .await?;
-            Ok(updated)
+            if suspended {
+                tell_reservation_parties(conn, &updated, now).await?;
+            }
+            Ok((updated, jobs))
         })
         .await?;
+    drop(conn);
+    matcher::work_now(ctx, &jobs).await;
     row.try_into()
+}
+
+/// Marks the organisation's listings and wishes as (no longer) suspended and queues the open
+/// and active ones for the matcher, which retracts their matches or finds them again; returns
+/// the queued jobs.
+async fn follow_suspension(
+    conn: &mut Conn,
+    organisation_id: Uuid,
+    suspended: bool,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<i64>> {
+    let mut jobs = Vec::new();
+    for listing in listings_q::set_suspended_of(conn, organisation_id, suspended).await? {
+        jobs.push(matcher::enqueue(conn, Subject::Listing(listing), now).await?);
+    }
+    for wish in wishes_q::set_suspended_of(conn, organisation_id, suspended).await? {
+        jobs.push(matcher::enqueue(conn, Subject::Wish(wish), now).await?);
+    }
+    Ok(jobs)
+}
+
+/// Tells the members on the other side of each of the organisation's open reservations that
+/// it was suspended.
+async fn tell_reservation_parties(
+    conn: &mut Conn,
+    organisation: &OrganisationRow,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    for row in reservations_q::open_of_organisation(conn, organisation.id, now).await? {
+        let (other, side) = if row.donor_id == organisation.id {
+            (row.demander_id, "donor")
+        } else {
+            (row.donor_id, "demander")
+        };
+        let notice = Notice::ReservationPartySuspended(PartySuspended {
+            reservation_id: row.id,
+            listing_id: row.listing_id,
+            quantity: row.quantity,
+            unit: row.unit.clone(),
+            status: row.status.clone(),
+            organisation_id: organisation.id,
+            organisation_name: organisation.name.clone(),
+            side: side.to_owned(),
+        });
+        let recipients = members(conn, other).await?;
+        let occurrence = format!("{}:{}", row.id, now.timestamp_micros());
+        notify(conn, &notice, &occurrence, &recipients, now).await?;
+    }
+    Ok(())
 }
 
 /// Makes a broker account (from the command line) in the platform's own organisation: the one

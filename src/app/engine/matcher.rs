@@ -153,7 +153,7 @@ async fn catch_up(conn: &mut Conn, state: &mut State) -> AppResult<()> {
     );
     for row in wishes_q::changed_since(conn, since, full).await? {
         let id = row.id;
-        if stored::<WishStatus>(&row.status)? == WishStatus::Active {
+        if stored::<WishStatus>(&row.status)? == WishStatus::Active && !row.suspended {
             let meta = WishMeta {
                 organisation_id: row.organisation_id,
                 daily: row.notify == "daily",
@@ -168,8 +168,9 @@ async fn catch_up(conn: &mut Conn, state: &mut State) -> AppResult<()> {
     for row in q::offers_changed_since(conn, since, full).await? {
         let id = row.id;
         let title = row.title.clone();
+        let suspended = row.suspended;
         let offer = offer_of(row)?;
-        if offer.status.is_open() && offer.quantity_available > 0 {
+        if offer.status.is_open() && offer.quantity_available > 0 && !suspended {
             state.offers.insert(offer);
             state.offer_meta.insert(id, OfferMeta { title });
         } else {
@@ -327,11 +328,15 @@ async fn work(
                 }
             }
             let keep: HashSet<Uuid> = wanted.into_iter().collect();
-            let status = listing_status(conn, listing_id).await?;
+            let (status, suspended) = listing_state(conn, listing_id).await?;
             for row in q::live_of(conn, Some(listing_id), None).await? {
                 if !keep.contains(&row.wish_id) {
                     affected.insert(row.wish_id);
-                    let cause = retraction_cause(offer, status);
+                    let cause = if suspended {
+                        RetractionCause::Suspended.as_str()
+                    } else {
+                        retraction_cause(offer, status)
+                    };
                     retract(conn, state, row, cause, true, now).await?;
                 }
             }
@@ -352,18 +357,19 @@ async fn work(
                 }
             }
             let keep: HashSet<Uuid> = wanted.into_iter().collect();
+            let suspended = wishes_q::find(conn, wish_id)
+                .await?
+                .is_some_and(|row| row.suspended);
+            let cause = if suspended {
+                RetractionCause::Suspended
+            } else {
+                RetractionCause::WishChanged
+            };
             for row in q::live_of(conn, None, Some(wish_id)).await? {
                 if !keep.contains(&row.listing_id) {
-                    // The demander changed or deleted their own wish: nobody needs telling.
-                    retract(
-                        conn,
-                        state,
-                        row,
-                        RetractionCause::WishChanged.as_str(),
-                        false,
-                        now,
-                    )
-                    .await?;
+                    // The demander changed or deleted their own wish, or was suspended (and
+                    // was told so): nobody needs telling.
+                    retract(conn, state, row, cause.as_str(), false, now).await?;
                 }
             }
             rebundle(conn, state, wish_id, now).await?;
@@ -372,10 +378,14 @@ async fn work(
     Ok(())
 }
 
-async fn listing_status(conn: &mut Conn, id: Uuid) -> AppResult<Option<ListingStatus>> {
+/// A listing's status, and whether its organisation is suspended.
+async fn listing_state(conn: &mut Conn, id: Uuid) -> AppResult<(Option<ListingStatus>, bool)> {
     match crate::db::listings::find(conn, id).await? {
-        Some(row) => Ok(Some(stored(&row.status)?)),
-        None => Ok(None),
+        Some(row) => Ok((
+            Some(stored(&row.status)?),
+            crate::db::listings::is_suspended(conn, id).await?,
+        )),
+        None => Ok((None, false)),
     }
 }
 

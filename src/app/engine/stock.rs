@@ -239,12 +239,14 @@ fn apply(stock: &mut Stock<Shown>, change: Change) {
     }
 }
 
-fn change_of((row, x, y, z): StockRow) -> Change {
-    let (Ok(status), Ok(unit)) = (
+fn change_of((row, x, y, z, suspended): StockRow) -> Change {
+    let (Ok(status), Ok(unit), false) = (
         row.status.parse::<ListingStatus>(),
         row.unit.parse::<Unit>(),
+        suspended,
     ) else {
-        // The table's checks allow no other statuses or units.
+        // The table's checks allow no other statuses or units; a suspended organisation's lots
+        // are out of the stock until it is reinstated.
         return Change::Forget(row.id);
     };
     let lot = Lot {

@@ -95,6 +95,8 @@ pub enum RetractionCause {
     Changed,
     /// The demander changed or deleted the wish.
     WishChanged,
+    /// The broker suspended the organisation on either side.
+    Suspended,
 }
 
 text_enum!(RetractionCause {
@@ -104,6 +106,7 @@ text_enum!(RetractionCause {
     DateChanged => "date_changed",
     Changed => "changed",
     WishChanged => "wish_changed",
+    Suspended => "suspended",
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

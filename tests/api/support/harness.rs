@@ -249,6 +249,8 @@ pub fn test_settings() -> Settings {
 /// The running app of one test, with its own database.
 pub struct TestApp {
     pub base: String,
+    /// Where `/metrics` is served when the settings gave a `metrics_bind` (port 0: any).
+    pub metrics_base: Option<String>,
     pub client: reqwest::Client,
     pub ctx: Arc<Ctx>,
     pub clock: ManualClock,
@@ -289,10 +291,16 @@ impl TestApp {
         let ctx = actix_web::web::Data::new(ctx);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = http::server(ctx.clone(), listener, 1, settings.max_body_bytes).unwrap();
+        let options = http::ServerOptions::from_settings(&settings, 1).unwrap();
+        let metrics_base = options
+            .metrics
+            .as_ref()
+            .map(|listener| format!("http://{}", listener.local_addr().unwrap()));
+        let server = http::server(ctx.clone(), listener, options).unwrap();
         actix_web::rt::spawn(server);
         TestApp {
             base,
+            metrics_base,
             client: reqwest::Client::new(),
             ctx: ctx.into_inner(),
             clock,
