@@ -316,6 +316,16 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("notification_settings", "Berichtinstellingen", "Notification settings"),
     ("settings_email", "Stuur mij e-mail (het overzicht in de dienst vult zich altijd)", "Send me e-mail (the feed in the service always fills)"),
     ("save", "Opslaan", "Save"),
+    ("members", "Leden", "Members"),
+    ("role_owner", "Eigenaar", "Owner"),
+    ("role_member", "Lid", "Member"),
+    ("accept", "Accepteren", "Accept"),
+    ("edit", "Wijzigen", "Edit"),
+    ("edit_lot", "Aanbod wijzigen", "Change the lot"),
+    ("add_document", "Document toevoegen", "Add a document"),
+    ("document_kind", "Soort document", "Kind of document"),
+    ("notice_document_added", "Het document is toegevoegd.", "The document is added."),
+    ("notice_accepted", "De match is geaccepteerd; reserveer op de pagina van de partij.", "The match is accepted; reserve on the lot's page."),
     ("notice_settings_saved", "De instellingen zijn opgeslagen.", "The settings are saved."),
 ];
 

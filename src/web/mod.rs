@@ -84,8 +84,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(workspace::accept_bundle),
         )
         .route(
-            "/workspace/matches/{id}/decline",
-            web::post().to(workspace::decline_match),
+            "/workspace/matches/{id}/{answer}",
+            web::post().to(workspace::answer_match),
+        )
+        .route(
+            "/workspace/listings/{id}",
+            web::get().to(workspace::listing),
+        )
+        .route(
+            "/workspace/listings/{id}",
+            web::post().to(workspace::update_listing),
         )
         .route(
             "/workspace/reservations/{id}",

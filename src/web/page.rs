@@ -44,6 +44,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("wish.html", include_str!("../../templates/pages/wish.html")),
     (
+        "listing.html",
+        include_str!("../../templates/pages/listing.html"),
+    ),
+    (
         "reservation.html",
         include_str!("../../templates/pages/reservation.html"),
     ),

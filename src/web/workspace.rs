@@ -7,6 +7,7 @@ use super::console::notice_text;
 use super::page::{field_errors, render, render_with, see_other, PageError};
 use super::session::{Submitted, Visitor};
 use super::views::{self, CategoryOption, DistrictOption, LotView, PassportView};
+use crate::app::accounts;
 use crate::app::error::AppError;
 use crate::app::feed::{self, Digest};
 use crate::app::listings::{self, NewListing, Pickup, Price};
@@ -41,6 +42,13 @@ struct MatchView {
     expected_on: Option<String>,
     answerable: bool,
     reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct MemberView {
+    name: String,
+    email: String,
+    role: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -209,6 +217,17 @@ pub async fn overview(
         .as_ref()
         .map(|m| m.organisation.name.clone())
         .unwrap_or_default();
+    let members: Vec<MemberView> =
+        accounts::organisations::organisation_profile(&ctx, actor, actor.organisation_id)
+            .await?
+            .members
+            .into_iter()
+            .map(|m| MemberView {
+                name: m.display_name,
+                email: m.email.unwrap_or_default(),
+                role: m.role.as_str().to_owned(),
+            })
+            .collect();
     render(
         &visitor,
         me.as_ref(),
@@ -223,6 +242,7 @@ pub async fn overview(
             wishes => wishes,
             matches => matches,
             reservations => reservations,
+            members => members,
         },
     )
 }
@@ -473,7 +493,12 @@ async fn passport_page(
 
 #[derive(Debug, Deserialize)]
 pub struct ClearanceForm {
+    /// The hazard the document clears; empty for a document that clears none.
+    #[serde(default)]
     clears: String,
+    /// `clearance` (the default), `certificate`, `datasheet`, `photo` or `other`.
+    #[serde(default)]
+    kind: String,
     title: String,
     url: String,
     sha256: String,
@@ -489,16 +514,33 @@ pub async fn clear_hazard(
     let actor = visitor.signed_in()?;
     let id = id.into_inner();
     let form = form.0;
+    let kind = match form.kind.as_str() {
+        "" | "clearance" => DocumentKind::Clearance,
+        "certificate" => DocumentKind::Certificate,
+        "datasheet" => DocumentKind::Datasheet,
+        "photo" => DocumentKind::Photo,
+        "other" => DocumentKind::Other,
+        _ => return Err(AppError::BadRequest("unknown kind of document".into()).into()),
+    };
+    let clears: Vec<String> = Some(form.clears.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .into_iter()
+        .collect();
+    let notice = if clears.is_empty() {
+        "document_added"
+    } else {
+        "hazard_cleared"
+    };
     let document = Document {
         url: form.url.trim().to_owned(),
         sha256: form.sha256.trim().to_ascii_lowercase(),
-        kind: DocumentKind::Clearance,
+        kind,
         title: Some(form.title.trim().to_owned()).filter(|t| !t.is_empty()),
-        clears: vec![form.clears.trim().to_owned()],
+        clears,
     };
     match passports::attach_document(&ctx, actor, id, document).await {
         Ok(_) => Ok(see_other(&format!(
-            "/workspace/passports/{id}?notice=hazard_cleared"
+            "/workspace/passports/{id}?notice={notice}"
         ))),
         Err(AppError::Validation(errors)) => {
             passport_page(&ctx, &visitor, id, None, field_errors(&errors), None).await
@@ -767,16 +809,137 @@ pub async fn delete_wish(
     Ok(see_other("/workspace?notice=wish_deleted#wishes"))
 }
 
-/// `POST /workspace/matches/{id}/decline`.
-pub async fn decline_match(
+/// `POST /workspace/matches/{id}/{accept|decline}`.
+pub async fn answer_match(
     ctx: web::Data<Ctx>,
     visitor: Visitor,
-    id: web::Path<Uuid>,
+    path: web::Path<(Uuid, String)>,
     _form: Submitted<super::stock::Empty>,
 ) -> Result<HttpResponse, PageError> {
     let actor = visitor.signed_in()?;
-    wishes::answer(&ctx, actor, id.into_inner(), false).await?;
-    Ok(see_other("/workspace?notice=declined#matches"))
+    let (id, answer) = path.into_inner();
+    let accept = match answer.as_str() {
+        "accept" => true,
+        "decline" => false,
+        _ => return Err(AppError::NotFound("answer").into()),
+    };
+    wishes::answer(&ctx, actor, id, accept).await?;
+    let notice = if accept { "accepted" } else { "declined" };
+    Ok(see_other(&format!("/workspace?notice={notice}#matches")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListingForm {
+    version: i32,
+    amount: String,
+    available_from: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `GET /workspace/listings/{id}`: the owner's form to change a lot.
+pub async fn listing(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, PageError> {
+    listing_page(&ctx, &visitor, id.into_inner(), BTreeMap::new()).await
+}
+
+async fn listing_page(
+    ctx: &Ctx,
+    visitor: &Visitor,
+    id: Uuid,
+    errors: BTreeMap<String, String>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    let lot = listings::get(ctx, Some(actor), id).await?;
+    if lot.organisation_id != actor.organisation_id {
+        return Err(AppError::NotFound("listing").into());
+    }
+    let me = views::me(ctx, visitor).await?;
+    let version = lot.version;
+    let names = views::district_names(&DistrictOption::all(ctx).await?);
+    let view = LotView::of(lot, &names, false);
+    let title = view.title.clone();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_with(
+        visitor,
+        me.as_ref(),
+        "listing.html",
+        &title,
+        context! { lot => view, version => version, errors => errors },
+        status,
+    )
+}
+
+/// `POST /workspace/listings/{id}`: changes quantity, date, address or note, refused when the
+/// lot changed since the form was read (the API's If-Match, with the form's version).
+pub async fn update_listing(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    id: web::Path<Uuid>,
+    form: Submitted<ListingForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    let id = id.into_inner();
+    let form = form.0;
+    let mut errors = BTreeMap::new();
+    let amount = form.amount.trim().parse::<i64>().ok();
+    if amount.is_none() {
+        errors.insert("quantity".into(), "must be a whole number".into());
+    }
+    let from = NaiveDate::parse_from_str(form.available_from.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(8, 0, 0))
+        .map(|d| Utc.from_utc_datetime(&d));
+    if from.is_none() {
+        errors.insert("available_from".into(), "must be a date".into());
+    }
+    let (Some(amount), Some(from)) = (amount, from) else {
+        return listing_page(&ctx, &visitor, id, errors).await;
+    };
+    let current = listings::get(&ctx, Some(actor), id).await?;
+    if current.organisation_id != actor.organisation_id {
+        return Err(AppError::NotFound("listing").into());
+    }
+    let now = ctx.now();
+    // A date of today or before keeps the lot available from when it already was.
+    let available_from = if from.date_naive() <= now.date_naive() {
+        current.available_from.min(now)
+    } else {
+        from
+    };
+    let mut pickup = current.pickup.clone();
+    pickup.address = Some(form.address.trim().to_owned()).filter(|a| !a.is_empty());
+    let patch = listings::ListingPatch {
+        quantity: Some(Quantity {
+            amount,
+            unit: current.quantity.unit,
+        }),
+        available_from: Some(available_from),
+        pickup: Some(pickup),
+        note: Some(Some(form.note.trim().to_owned()).filter(|n| !n.is_empty())),
+        ..Default::default()
+    };
+    match listings::update(&ctx, actor, id, Some(form.version), patch).await {
+        Ok(_) => Ok(see_other(&format!("/lots/{id}"))),
+        Err(AppError::Validation(found)) => {
+            listing_page(&ctx, &visitor, id, field_errors(&found)).await
+        }
+        Err(error @ (AppError::PreconditionFailed | AppError::Conflict { .. })) => {
+            let mut errors = BTreeMap::new();
+            errors.insert(String::new(), error.to_string());
+            listing_page(&ctx, &visitor, id, errors).await
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// `GET /workspace/reservations/{id}`.

@@ -319,3 +319,91 @@ async fn the_map_answers_as_the_api_search_and_page_errors_are_pages() {
     assert_eq!(dutch.location(), "/");
     assert!(visitor.get("/").await.body.contains("<html lang=\"nl\">"));
 }
+
+#[actix_web::test]
+async fn the_owner_changes_a_lot_and_answers_matches_through_pages() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let lot = ListingBuilder::doors().create(&app, &market.donor).await;
+    let id = lot["id"].as_str().unwrap();
+    let version = lot["version"].as_i64().unwrap().to_string();
+    let mut donor = PageClient::new(&app.base);
+    donor.sign_in(&market.donor.email, PASSWORD).await;
+    let form = donor.get(&format!("/workspace/listings/{id}")).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let today = app.ctx.now().date_naive().to_string();
+    let fields = |amount: &'static str, version: String| {
+        vec![
+            ("version", version),
+            ("amount", amount.to_owned()),
+            ("available_from", today.clone()),
+            ("address", "Binckhorstlaan 40".to_owned()),
+        ]
+    };
+    let owned = |f: &Vec<(&'static str, String)>| {
+        f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
+    };
+    let first = owned(&fields("6", version.clone()));
+    let refs: Vec<(&str, &str)> = first.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let changed = donor
+        .post(&format!("/workspace/listings/{id}"), &refs)
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    let now = app
+        .get(&format!("/api/v1/listings/{id}"), Some(&market.donor.token))
+        .await
+        .body;
+    assert_eq!(now["quantity"]["amount"], 6);
+    assert_eq!(now["pickup"]["address"], "Binckhorstlaan 40");
+    // The same form again: the lot changed since it was read.
+    donor.get(&format!("/workspace/listings/{id}")).await;
+    let stale = donor
+        .post(&format!("/workspace/listings/{id}"), &refs)
+        .await;
+    assert_eq!(stale.status, 422, "{}", stale.body);
+    assert!(stale.body.contains("id=\"form-errors\""));
+
+    // Not the owner: not found, and nothing changes.
+    let mut maker = PageClient::new(&app.base);
+    maker.sign_in(&market.maker.email, PASSWORD).await;
+    assert_eq!(
+        maker.get(&format!("/workspace/listings/{id}")).await.status,
+        404
+    );
+    maker.get("/workspace").await;
+    let version = listing_now(&app, &lot).await["version"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let theirs = owned(&fields("1", version));
+    let refs: Vec<(&str, &str)> = theirs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = maker
+        .post(&format!("/workspace/listings/{id}"), &refs)
+        .await;
+    assert_eq!(refused.status, 404, "{}", refused.body);
+    assert_eq!(listing_now(&app, &lot).await["quantity"]["amount"], 6);
+
+    // The makerspace's wish matches; it accepts through the page, not the donor.
+    let wish = WishBuilder::doors().create(&app, &market.maker).await;
+    let found = matches_of(&app, &market.maker, &wish).await;
+    let match_id = found["items"][0]["id"].as_str().unwrap().to_owned();
+    donor.get("/workspace").await;
+    let not_theirs = donor
+        .post(&format!("/workspace/matches/{match_id}/accept"), &[])
+        .await;
+    assert!(
+        matches!(not_theirs.status, 403 | 404),
+        "{}",
+        not_theirs.status
+    );
+    maker.get("/workspace").await;
+    let accepted = maker
+        .post(&format!("/workspace/matches/{match_id}/accept"), &[])
+        .await;
+    assert_eq!(accepted.status, 303, "{}", accepted.body);
+    let found = matches_of(&app, &market.maker, &wish).await;
+    assert_eq!(found["items"][0]["status"], "accepted");
+    let workspace = maker.get("/workspace").await;
+    assert!(workspace.body.contains("id=\"members\""));
+    assert!(workspace.body.contains(Market::MAKER));
+}
