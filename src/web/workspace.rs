@@ -549,6 +549,31 @@ pub async fn clear_hazard(
     }
 }
 
+/// A whole number typed into `field`; a message beside it otherwise.
+fn whole_number(raw: &str, field: &str, errors: &mut BTreeMap<String, String>) -> Option<i64> {
+    let parsed = raw.trim().parse::<i64>().ok();
+    if parsed.is_none() {
+        errors.insert(field.into(), "must be a whole number".into());
+    }
+    parsed
+}
+
+/// A date picked in `field` (YYYY-MM-DD), as 08:00 UTC that day; a message otherwise.
+fn form_date(
+    raw: &str,
+    field: &str,
+    errors: &mut BTreeMap<String, String>,
+) -> Option<chrono::DateTime<Utc>> {
+    let parsed = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(8, 0, 0))
+        .map(|d| Utc.from_utc_datetime(&d));
+    if parsed.is_none() {
+        errors.insert(field.into(), "must be a date".into());
+    }
+    parsed
+}
+
 /// `POST /workspace/passports/{id}/listings`: offers the passport's material.
 pub async fn announce(
     ctx: web::Data<Ctx>,
@@ -560,21 +585,12 @@ pub async fn announce(
     let id = id.into_inner();
     let form = form.0;
     let mut errors = BTreeMap::new();
-    let amount = form.amount.trim().parse::<i64>().ok();
-    if amount.is_none() {
-        errors.insert("quantity".into(), "must be a whole number".into());
-    }
+    let amount = whole_number(&form.amount, "quantity", &mut errors);
     let unit = form.unit.parse().ok();
     if unit.is_none() {
         errors.insert("unit".into(), "unknown unit".into());
     }
-    let from = NaiveDate::parse_from_str(form.available_from.trim(), "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(8, 0, 0))
-        .map(|d| Utc.from_utc_datetime(&d));
-    if from.is_none() {
-        errors.insert("available_from".into(), "must be a date".into());
-    }
+    let from = form_date(&form.available_from, "available_from", &mut errors);
     let lat = form.lat.trim().replace(',', ".").parse::<f64>().ok();
     let lon = form.lon.trim().replace(',', ".").parse::<f64>().ok();
     if lat.is_none() || lon.is_none() {
@@ -891,17 +907,8 @@ pub async fn update_listing(
     let id = id.into_inner();
     let form = form.0;
     let mut errors = BTreeMap::new();
-    let amount = form.amount.trim().parse::<i64>().ok();
-    if amount.is_none() {
-        errors.insert("quantity".into(), "must be a whole number".into());
-    }
-    let from = NaiveDate::parse_from_str(form.available_from.trim(), "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(8, 0, 0))
-        .map(|d| Utc.from_utc_datetime(&d));
-    if from.is_none() {
-        errors.insert("available_from".into(), "must be a date".into());
-    }
+    let amount = whole_number(&form.amount, "quantity", &mut errors);
+    let from = form_date(&form.available_from, "available_from", &mut errors);
     let (Some(amount), Some(from)) = (amount, from) else {
         return listing_page(&ctx, &visitor, id, errors).await;
     };

@@ -1,21 +1,13 @@
 //! The embedded default: with no DATABASE_URL the real binary runs its own PostgreSQL cluster
 //! under its data folder, keeps the data across restarts, and stops the cluster when it stops.
 
+use crate::support::free_port;
 use serde_json::json;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_kringloop");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn kringloop(data_dir: &Path, bind: &str, args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);

@@ -1,24 +1,16 @@
 //! What an operator meets in the first week: concurrent migrations, a second server on the
 //! same data folder, request logs, repeatable demo seeding and the commands' own output.
 
-use crate::support::{empty_database, fresh_database, TestApp};
+use crate::support::{empty_database, free_port, fresh_database, TestApp};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use kringloop::db::migrate::{run_pending, MIGRATIONS};
 use std::io::Read;
-use std::net::TcpListener;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_kringloop");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The binary with a clean environment of settings: its own data folder and address.
 fn kringloop(data_dir: &Path, bind: &str, args: &[&str]) -> Command {

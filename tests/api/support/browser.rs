@@ -2,9 +2,9 @@
 //! person sees, the console's errors, every request's origin, an accessibility check with the
 //! vendored axe-core, and screenshots under `target/screenshots/` for review.
 
+use super::harness::free_port;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -17,14 +17,6 @@ pub struct Browser {
     driver_url: String,
     base: String,
     _profile: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Browser {

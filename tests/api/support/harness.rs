@@ -585,3 +585,12 @@ impl Response {
         assert!(self.body["title"].is_string());
     }
 }
+
+/// A port nobody listens on right now, for a process a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
