@@ -16,6 +16,7 @@ pub mod passports;
 pub mod prepared;
 pub mod reservations;
 pub mod schema;
+pub mod seed;
 pub mod wishes;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};

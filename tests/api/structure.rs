@@ -1,5 +1,5 @@
 //! The shape of the source tree that docs/ARCHITECTURE.md promises: no module imports a module
-//! that imports it.
+//! that imports it, and use cases and pages write no queries.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -185,4 +185,24 @@ fn the_cycle_check_sees_a_cycle() {
         named_paths("use super::b::{f, g as h};\nlet x = crate::app::a::f();"),
         ["super::b::f", "super::b::g", "super::b", "crate::app::a::f"]
     );
+}
+
+/// Use cases reach the database through `db` only: no diesel in `src/app` but for the one
+/// mapping of its errors (`app/error.rs`); and pages do what the API does, through `app`.
+#[test]
+fn use_cases_and_pages_write_no_queries() {
+    for (module, file) in modules() {
+        let code = code_of(&file);
+        let layer_of_queries = module.starts_with("app::") || module.starts_with("web::");
+        if !layer_of_queries || module == "app::error" {
+            continue;
+        }
+        for word in ["diesel::", "diesel_async::", "sql_query"] {
+            assert!(
+                !code.contains(word),
+                "{module} ({}) uses {word}: queries belong in src/db",
+                file.display()
+            );
+        }
+    }
 }
