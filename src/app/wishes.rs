@@ -561,13 +561,25 @@ pub async fn accept_bundle(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Bund
     let mut conn = ctx.conn().await?;
     let row = conn
         .transaction::<_, AppError, _>(async move |conn| {
-            let bundle = matches_q::find_bundle(conn, id)
+            let seen = matches_q::find_bundle(conn, id)
                 .await?
                 .ok_or(AppError::NotFound("bundle"))?;
-            let wish = q::find(conn, bundle.wish_id).await?;
+            let wish = q::find(conn, seen.wish_id).await?;
             if wish.is_none_or(|w| w.organisation_id != actor.organisation_id) {
                 return Err(AppError::NotFound("bundle"));
             }
+            // The parts' matches before the bundle, in id order: the order the matcher takes
+            // them in when it proposes a bundle, so that the two never wait for each other.
+            let seen_parts: Vec<StoredBundlePart> =
+                serde_json::from_value(seen.parts).unwrap_or_default();
+            let mut match_ids: Vec<Uuid> = seen_parts.iter().map(|part| part.match_id).collect();
+            match_ids.sort();
+            for match_id in match_ids {
+                matches_q::lock(conn, match_id).await?;
+            }
+            let bundle = matches_q::lock_bundle(conn, id)
+                .await?
+                .ok_or(AppError::NotFound("bundle"))?;
             let accepted = stored::<BundleStatus>(&bundle.status)?
                 .apply(BundleEvent::Accept)
                 .map_err(|illegal| {

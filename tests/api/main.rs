@@ -11,6 +11,7 @@ mod holds;
 mod hostile_input;
 mod ledger;
 mod mail;
+mod matcher_race;
 mod migrations;
 mod notices;
 mod notifications;

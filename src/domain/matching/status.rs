@@ -97,6 +97,13 @@ pub enum RetractionCause {
     WishChanged,
 }
 
+impl RetractionCause {
+    /// Whether the demander is told: not of what they did to their own wish.
+    pub fn tells_demander(self) -> bool {
+        self != RetractionCause::WishChanged
+    }
+}
+
 text_enum!(RetractionCause {
     Withdrawn => "withdrawn",
     Expired => "expired",
