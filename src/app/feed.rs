@@ -1,9 +1,9 @@
 //! What a user is told in the app, and how they want to be told.
 
 use super::actor::Actor;
+use super::engine::mail::InstantCap;
 use super::error::{AppError, AppResult};
 use super::paging::{id_cursor, page_size, split, Page};
-use super::engine::mail::InstantCap;
 use super::Ctx;
 use crate::db::accounts::{self as accounts_q, NotificationSettingsRow};
 use crate::db::outbox::{self as q, FeedRow};
@@ -174,6 +174,7 @@ pub async fn set_settings(
         quiet_end_hour: settings.quiet_hours.map(|q| q.end_hour),
     };
     let mut conn = ctx.conn().await?;
-    let row = accounts_q::set_notification_settings(&mut conn, actor.user_id, &row, ctx.now()).await?;
+    let row =
+        accounts_q::set_notification_settings(&mut conn, actor.user_id, &row, ctx.now()).await?;
     NotificationSettings::of(row, ctx.delivery.instant_cap)
 }

@@ -459,9 +459,7 @@ async fn a_broad_wish_mails_its_first_matches_at_once_and_the_rest_in_one_digest
     let market = Market::open(&app).await;
     let wish = WishBuilder::doors().create(&app, &market.maker).await;
     for _ in 0..30 {
-        ListingBuilder::doors()
-            .create(&app, &market.donor)
-            .await;
+        ListingBuilder::doors().create(&app, &market.donor).await;
     }
     let round = delivery::deliver_due(&app.ctx).await.unwrap();
     assert_eq!((round.capped, round.failed), (25, 0), "{round:?}");
@@ -524,7 +522,10 @@ async fn a_broad_wish_mails_its_first_matches_at_once_and_the_rest_in_one_digest
     let round = delivery::deliver_due(&app.ctx).await.unwrap();
     assert_eq!((round.sent, round.capped), (5 + 30, 25), "{round:?}");
     let settings = app
-        .get("/api/v1/me/notification-settings", Some(&market.maker.token))
+        .get(
+            "/api/v1/me/notification-settings",
+            Some(&market.maker.token),
+        )
         .await;
     assert_eq!(
         settings.body["instant_mail_cap"],

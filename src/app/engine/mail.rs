@@ -137,7 +137,15 @@ pub fn render(
     payload: &serde_json::Value,
     public_url: &str,
 ) -> Result<Rendered, minijinja::Error> {
-    render_in(environment(), event, locale, name, payload, public_url, None)
+    render_in(
+        environment(),
+        event,
+        locale,
+        name,
+        payload,
+        public_url,
+        None,
+    )
 }
 
 /// As [`render`]; `last_of` is the cap when this is the last instant mail of its thread for
