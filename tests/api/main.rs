@@ -19,6 +19,7 @@ mod openapi;
 mod operations;
 mod paging;
 mod problems;
+mod readme;
 mod reservations;
 mod search;
 mod stock;
