@@ -87,7 +87,7 @@ pub struct NewWish {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WishPatch {
-    /// A code or an id, as in [`NewWish`].
+    /// The category by code or id, as when the wish is made.
     pub category: Option<String>,
     pub category_id: Option<Uuid>,
     pub keywords: Option<Vec<String>>,
