@@ -51,6 +51,9 @@ pub struct Settings {
     pub mail_timeout_secs: u64,
     /// The hour (UTC) from which daily digests go out.
     pub digest_hour: u32,
+    /// Instant mails one person gets about one wish (or, as its donor, one lot) within 24
+    /// hours; the rest waits for the daily digest.
+    pub mail_instant_per_wish: i64,
     /// Hours a reservation holds its quantity, and days to confirm or dispute a hand-over.
     pub reservation_hold_hours: i64,
     pub handover_confirm_days: i64,
@@ -115,6 +118,7 @@ struct Defaults {
     mail_backoff_max_secs: i64,
     mail_timeout_secs: u64,
     digest_hour: u32,
+    mail_instant_per_wish: i64,
     reservation_hold_hours: i64,
     handover_confirm_days: i64,
     search_memory: bool,
@@ -142,6 +146,7 @@ const DEFAULTS: Defaults = Defaults {
     mail_backoff_max_secs: 3600,
     mail_timeout_secs: 10,
     digest_hour: 7,
+    mail_instant_per_wish: 5,
     reservation_hold_hours: 72,
     handover_confirm_days: 7,
     search_memory: true,

@@ -2,7 +2,7 @@
 //! context, serving, and shutting down cleanly.
 
 use crate::app::accounts::passwords::Passwords;
-use crate::app::engine::mail::{DeliveryPolicy, Mailer};
+use crate::app::engine::mail::{DeliveryPolicy, InstantCap, Mailer};
 use crate::app::engine::payments::Payments;
 use crate::app::engine::stock::StockCopy;
 use crate::app::engine::tokens::AccessTokens;
@@ -142,6 +142,7 @@ pub fn context(
             backoff_max: Span::seconds(settings.mail_backoff_max_secs.max(1)),
             send_timeout: mail_timeout,
             digest_hour: settings.digest_hour.min(23),
+            instant_cap: InstantCap::new(settings.mail_instant_per_wish),
         },
         latest_migration: db::migrate::latest_version(),
     })

@@ -1,6 +1,7 @@
 //! What a user is told in the app, and how they want to be told.
 
 use super::actor::Actor;
+use super::engine::mail::InstantCap;
 use super::error::{AppError, AppResult};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
@@ -59,12 +60,34 @@ pub struct NotificationSettings {
     pub email: bool,
     pub digest: Digest,
     pub quiet_hours: Option<QuietHours>,
+    /// Set by the service, the same for everyone; ignored when sent.
+    #[serde(default)]
+    #[schema(read_only)]
+    pub instant_mail_cap: InstantMailCap,
 }
 
-impl TryFrom<NotificationSettingsRow> for NotificationSettings {
-    type Error = AppError;
+/// The most instant mails a person gets about one wish (as its demander) or one lot (as its
+/// donor) within `hours`: what happens to it after that comes in the next daily digest, and
+/// the last instant mail says so. The in-app feed has everything at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InstantMailCap {
+    #[schema(example = 5)]
+    pub mails: i64,
+    #[schema(example = 24)]
+    pub hours: i64,
+}
 
-    fn try_from(row: NotificationSettingsRow) -> AppResult<Self> {
+impl From<InstantCap> for InstantMailCap {
+    fn from(cap: InstantCap) -> Self {
+        InstantMailCap {
+            mails: cap.mails,
+            hours: cap.window.num_hours(),
+        }
+    }
+}
+
+impl NotificationSettings {
+    fn of(row: NotificationSettingsRow, cap: InstantCap) -> AppResult<Self> {
         let digest = match row.digest.as_str() {
             "instant" => Digest::Instant,
             "daily" => Digest::Daily,
@@ -83,6 +106,7 @@ impl TryFrom<NotificationSettingsRow> for NotificationSettings {
                     end_hour,
                 },
             ),
+            instant_mail_cap: cap.into(),
         })
     }
 }
@@ -113,9 +137,8 @@ pub async fn mark_read(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Notifica
 
 pub async fn settings(ctx: &Ctx, actor: &Actor) -> AppResult<NotificationSettings> {
     let mut conn = ctx.conn().await?;
-    accounts_q::notification_settings(&mut conn, actor.user_id)
-        .await?
-        .try_into()
+    let row = accounts_q::notification_settings(&mut conn, actor.user_id).await?;
+    NotificationSettings::of(row, ctx.delivery.instant_cap)
 }
 
 pub async fn set_settings(
@@ -151,7 +174,7 @@ pub async fn set_settings(
         quiet_end_hour: settings.quiet_hours.map(|q| q.end_hour),
     };
     let mut conn = ctx.conn().await?;
-    accounts_q::set_notification_settings(&mut conn, actor.user_id, &row, ctx.now())
-        .await?
-        .try_into()
+    let row =
+        accounts_q::set_notification_settings(&mut conn, actor.user_id, &row, ctx.now()).await?;
+    NotificationSettings::of(row, ctx.delivery.instant_cap)
 }

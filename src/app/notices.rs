@@ -136,6 +136,23 @@ impl Notice {
         Self::digestible_kind(self.kind())
     }
 
+    /// What the notice is about for its recipient when many may come at once: the wish, for a
+    /// demander's news of its matches; the lot, for a donor's news that it is wished for.
+    /// Instant mail is capped per thread and recipient (see [`crate::app::engine::mail`]).
+    pub fn thread(&self) -> Option<String> {
+        let wish = |id: Uuid| Some(format!("wish:{id}"));
+        match self {
+            Notice::MatchNew(news)
+            | Notice::MatchPredicted(news)
+            | Notice::MatchAvailable(news)
+            | Notice::MatchDateChanged(news) => wish(news.wish_id),
+            Notice::MatchRetracted(retraction) => wish(retraction.news.wish_id),
+            Notice::BundleProposed(bundle) => wish(bundle.wish_id),
+            Notice::ListingMatched(wished) => Some(format!("listing:{}", wished.listing_id)),
+            _ => None,
+        }
+    }
+
     /// What the owners of an organisation hear when a broker sets its status to `status`.
     pub fn organisation(status: OrganisationStatus, news: OrganisationNews) -> Notice {
         match status {
@@ -344,6 +361,37 @@ mod tests {
             ]
         );
         assert!(!Notice::digestible_kind("no_such_kind"));
+    }
+
+    #[test]
+    fn news_of_matches_is_threaded_by_wish_for_demanders_and_by_lot_for_donors() {
+        let wish_id = Uuid::from_u128(1);
+        let listing_id = Uuid::from_u128(2);
+        let news = MatchNews {
+            wish_id,
+            listing_id,
+            ..MatchNews::default()
+        };
+        let threaded: Vec<Option<String>> = Notice::samples()
+            .into_iter()
+            .filter(|n| n.digestible())
+            .map(|n| n.thread())
+            .collect();
+        assert!(threaded.iter().all(Option::is_some), "{threaded:?}");
+        assert_eq!(
+            Notice::MatchNew(news).thread().as_deref(),
+            Some("wish:00000000-0000-0000-0000-000000000001")
+        );
+        let wished = WishedFor {
+            wish_id,
+            listing_id,
+            ..WishedFor::default()
+        };
+        assert_eq!(
+            Notice::ListingMatched(wished).thread().as_deref(),
+            Some("listing:00000000-0000-0000-0000-000000000002")
+        );
+        assert_eq!(Notice::MatchDeclined(MatchAnswer::default()).thread(), None);
     }
 
     #[test]

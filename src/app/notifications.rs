@@ -24,6 +24,7 @@ pub async fn notify(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let event = notice.kind();
+    let thread = notice.thread();
     let payload = &notice
         .payload()
         .map_err(|error| Error::SerializationError(Box::new(error)))?;
@@ -44,6 +45,7 @@ pub async fn notify(
                     next_attempt_at: now,
                     created_at: now,
                     delivered_at: in_app.then_some(now),
+                    thread: thread.as_deref(),
                 },
             )
             .await?;

@@ -58,8 +58,12 @@ pub enum NotifyMode {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWish {
-    /// Listings in this category or any category below it match.
-    pub category_id: Uuid,
+    /// Listings in this category or any category below it match: its code, as passports and
+    /// the stock search name it (`GET /categories`), or its id.
+    #[schema(example = "doors")]
+    pub category: Option<String>,
+    /// The category's id, as older clients send it; give `category` or this, not both.
+    pub category_id: Option<Uuid>,
     /// Each must be found at the start of a word of the listing (ignoring case).
     #[serde(default)]
     pub keywords: Vec<String>,
@@ -83,6 +87,8 @@ pub struct NewWish {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WishPatch {
+    /// The category by code or id, as when the wish is made.
+    pub category: Option<String>,
     pub category_id: Option<Uuid>,
     pub keywords: Option<Vec<String>>,
     pub attributes: Option<Attributes>,
@@ -104,6 +110,9 @@ pub struct WishPatch {
 pub struct Wish {
     pub id: Uuid,
     pub organisation_id: Uuid,
+    /// The category's code.
+    #[schema(example = "doors")]
+    pub category: String,
     pub category_id: Uuid,
     pub keywords: Vec<String>,
     pub attributes: Attributes,
@@ -121,7 +130,7 @@ pub struct Wish {
 }
 
 impl Wish {
-    fn from_row(row: &WishRow) -> AppResult<Wish> {
+    fn from_row(row: &WishRow, category: String) -> AppResult<Wish> {
         let view = wish_of(row)?;
         let bounds = |r: MmRange| Bounds {
             min: r.min,
@@ -130,6 +139,7 @@ impl Wish {
         Ok(Wish {
             id: row.id,
             organisation_id: row.organisation_id,
+            category,
             category_id: row.category_id,
             keywords: view.keywords,
             attributes: Attributes {
@@ -256,6 +266,8 @@ struct Checked {
     notify: NotifyMode,
 }
 
+/// Checks what a client sent; the category is looked up afterwards (see [`category_of`]), so
+/// the view's category is nil until then.
 fn check(input: &NewWish, now: DateTime<Utc>) -> AppResult<Checked> {
     let range = |b: Bounds| MmRange {
         min: b.min,
@@ -263,7 +275,7 @@ fn check(input: &NewWish, now: DateTime<Utc>) -> AppResult<Checked> {
     };
     let view = MatcherWish {
         id: Uuid::nil(),
-        category_id: input.category_id,
+        category_id: Uuid::nil(),
         keywords: input.keywords.iter().map(|k| k.trim().to_owned()).collect(),
         attributes: AttributeBounds {
             length_mm: range(input.attributes.length_mm),
@@ -291,6 +303,19 @@ fn check(input: &NewWish, now: DateTime<Utc>) -> AppResult<Checked> {
     };
     if input.needed_by.is_some_and(|by| by <= now) {
         errors.push("/needed_by", "in_the_past", "must lie in the future");
+    }
+    match (&input.category, input.category_id) {
+        (Some(_), Some(_)) => errors.push(
+            "/category_id",
+            "ambiguous",
+            "send category or category_id, not both",
+        ),
+        (None, None) => errors.push(
+            "/category",
+            "required",
+            "name the category by its code (see GET /categories)",
+        ),
+        _ => {}
     }
     errors.finish()?;
     Ok(Checked {
@@ -331,30 +356,65 @@ fn fields<'a>(
     }
 }
 
-async fn require_category(conn: &mut Conn, id: Uuid) -> AppResult<()> {
-    if categories_q::find(conn, id).await?.is_none() {
-        let mut errors = FieldErrors::new();
-        errors.push(
-            "/category_id",
-            "unknown_category",
-            "no category with this id",
-        );
-        errors.finish()?;
+/// The id of the category a wish names, by code or id (as the stock search takes it), or by
+/// `category_id`; a 422 naming the field when there is no such category.
+async fn category_of(conn: &mut Conn, input: &NewWish) -> AppResult<Uuid> {
+    let (found, pointer) = match (&input.category, input.category_id) {
+        (Some(key), _) => {
+            let key = key.trim();
+            let found = match Uuid::parse_str(key) {
+                Ok(id) => categories_q::find(conn, id).await?,
+                Err(_) => categories_q::find_by_code(conn, key).await?,
+            };
+            (found, "/category")
+        }
+        (None, Some(id)) => (categories_q::find(conn, id).await?, "/category_id"),
+        (None, None) => (None, "/category"),
+    };
+    match found {
+        Some(category) => Ok(category.id),
+        None => {
+            let mut errors = FieldErrors::new();
+            errors.push(
+                pointer,
+                "unknown_category",
+                "no category with that code or id (see GET /categories)",
+            );
+            Err(errors.into())
+        }
     }
-    Ok(())
+}
+
+/// The wishes as their owners see them, with their categories' codes.
+async fn views(conn: &mut Conn, rows: &[WishRow]) -> AppResult<Vec<Wish>> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.category_id).collect();
+    let codes = categories_q::codes(conn, &ids).await?;
+    rows.iter()
+        .map(|row| {
+            let code = codes.get(&row.category_id).cloned().unwrap_or_default();
+            Wish::from_row(row, code)
+        })
+        .collect()
+}
+
+async fn view(conn: &mut Conn, row: &WishRow) -> AppResult<Wish> {
+    let mut views = views(conn, std::slice::from_ref(row)).await?;
+    views
+        .pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a wish without its view")))
 }
 
 /// Stores a wish and matches it against current and announced stock at once.
 pub async fn create(ctx: &Ctx, actor: &Actor, input: NewWish) -> AppResult<Wish> {
     actor.require_verified()?;
     let now = ctx.now();
-    let checked = check(&input, now)?;
+    let mut checked = check(&input, now)?;
     let max_price = serde_json::to_value(&input.max_price).unwrap_or_default();
     let mut conn = ctx.conn().await?;
-    let (row, job) = conn
+    let (wish, job) = conn
         .transaction::<_, AppError, _>(async move |conn| {
             still_verified(conn, actor).await?;
-            require_category(conn, checked.view.category_id).await?;
+            checked.view.category_id = category_of(conn, &input).await?;
             let row = q::insert(
                 conn,
                 Uuid::now_v7(),
@@ -364,12 +424,12 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewWish) -> AppResult<Wish>
             )
             .await?;
             let job = matcher::enqueue(conn, matcher::Subject::Wish(row.id), now).await?;
-            Ok((row, job))
+            Ok((view(conn, &row).await?, job))
         })
         .await?;
     drop(conn);
     matcher::work_now(ctx, &[job]).await;
-    Wish::from_row(&row)
+    Ok(wish)
 }
 
 /// An organisation's own active wish; others' wishes do not exist for it.
@@ -382,7 +442,8 @@ async fn own(conn: &mut Conn, actor: &Actor, id: Uuid) -> AppResult<WishRow> {
 
 pub async fn get(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Wish> {
     let mut conn = ctx.conn().await?;
-    Wish::from_row(&own(&mut conn, actor, id).await?)
+    let row = own(&mut conn, actor, id).await?;
+    view(&mut conn, &row).await
 }
 
 pub async fn list(
@@ -396,7 +457,7 @@ pub async fn list(
     let mut conn = ctx.conn().await?;
     let rows = q::of_organisation(&mut conn, actor.organisation_id, before, limit + 1).await?;
     let (rows, more) = split(rows, limit);
-    let items = rows.iter().map(Wish::from_row).collect::<AppResult<_>>()?;
+    let items = views(&mut conn, &rows).await?;
     Ok(Page::new(items, more, |w: &Wish| w.id.to_string()))
 }
 
@@ -412,7 +473,7 @@ pub async fn update(
     let if_match = if_match.ok_or(AppError::PreconditionRequired)?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
-    let (row, job) = conn
+    let (wish, job) = conn
         .transaction::<_, AppError, _>(async move |conn| {
             let current = match q::lock(conn, id).await? {
                 Some(row) if row.organisation_id == actor.organisation_id => row,
@@ -421,9 +482,15 @@ pub async fn update(
             if current.version != if_match {
                 return Err(AppError::PreconditionFailed);
             }
-            let was = Wish::from_row(&current)?;
+            let was = view(conn, &current).await?;
+            let recategorised = patch.category.is_some() || patch.category_id.is_some();
             let input = NewWish {
-                category_id: patch.category_id.unwrap_or(was.category_id),
+                category: patch.category,
+                category_id: if recategorised {
+                    patch.category_id
+                } else {
+                    Some(was.category_id)
+                },
                 keywords: patch.keywords.unwrap_or(was.keywords),
                 attributes: patch.attributes.unwrap_or(was.attributes),
                 condition_min: patch.condition_min.unwrap_or(was.condition_min),
@@ -435,19 +502,19 @@ pub async fn update(
                 include_announced: patch.include_announced.unwrap_or(was.include_announced),
                 notify: patch.notify.unwrap_or(was.notify),
             };
-            let checked = check(&input, now)?;
-            require_category(conn, input.category_id).await?;
+            let mut checked = check(&input, now)?;
+            checked.view.category_id = category_of(conn, &input).await?;
             let max_price = serde_json::to_value(&input.max_price).unwrap_or_default();
             let row = q::update(conn, id, if_match, &fields(&checked, &max_price, now))
                 .await?
                 .ok_or(AppError::PreconditionFailed)?;
             let job = matcher::enqueue(conn, matcher::Subject::Wish(id), now).await?;
-            Ok((row, job))
+            Ok((view(conn, &row).await?, job))
         })
         .await?;
     drop(conn);
     matcher::work_now(ctx, &[job]).await;
-    Wish::from_row(&row)
+    Ok(wish)
 }
 
 /// Deletes a wish: its open matches are retracted and its bundle withdrawn.
@@ -566,13 +633,25 @@ pub async fn accept_bundle(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<Bund
     let mut conn = ctx.conn().await?;
     let row = conn
         .transaction::<_, AppError, _>(async move |conn| {
-            let bundle = matches_q::find_bundle(conn, id)
+            let seen = matches_q::find_bundle(conn, id)
                 .await?
                 .ok_or(AppError::NotFound("bundle"))?;
-            let wish = q::find(conn, bundle.wish_id).await?;
+            let wish = q::find(conn, seen.wish_id).await?;
             if wish.is_none_or(|w| w.organisation_id != actor.organisation_id) {
                 return Err(AppError::NotFound("bundle"));
             }
+            // The parts' matches before the bundle, in id order: the order the matcher takes
+            // them in when it proposes a bundle, so that the two never wait for each other.
+            let seen_parts: Vec<StoredBundlePart> =
+                serde_json::from_value(seen.parts).unwrap_or_default();
+            let mut match_ids: Vec<Uuid> = seen_parts.iter().map(|part| part.match_id).collect();
+            match_ids.sort();
+            for match_id in match_ids {
+                matches_q::lock(conn, match_id).await?;
+            }
+            let bundle = matches_q::lock_bundle(conn, id)
+                .await?
+                .ok_or(AppError::NotFound("bundle"))?;
             let accepted = stored::<BundleStatus>(&bundle.status)?
                 .apply(BundleEvent::Accept)
                 .map_err(|illegal| {

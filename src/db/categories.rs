@@ -59,6 +59,19 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
+/// The codes of the categories `ids`, by id.
+pub async fn codes(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<std::collections::HashMap<Uuid, String>> {
+    let rows: Vec<(Uuid, String)> = categories::table
+        .filter(categories::id.eq_any(ids))
+        .select((categories::id, categories::code))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn find_by_code(
     conn: &mut AsyncPgConnection,
     code: &str,

@@ -134,31 +134,45 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// The pairs of a listing (or, without one, of `wish_id`) that are not retracted, locked.
-pub async fn live_of(
+/// Every stored pair of a listing (or, without one, of `wish_id`), whatever its status,
+/// locked in id order: a matcher job takes these before the rows of either side.
+pub async fn lock_of(
     conn: &mut AsyncPgConnection,
     listing_id: Option<Uuid>,
     wish_id: Option<Uuid>,
 ) -> QueryResult<Vec<MatchRow>> {
-    let live = matches::table
-        .filter(matches::status.ne(MatchStatus::Retracted.as_str()))
+    let all = matches::table
         .select(MatchRow::as_select())
         .order(matches::id);
     match (listing_id, wish_id) {
         (Some(listing_id), _) => {
-            live.filter(matches::listing_id.eq(listing_id))
+            all.filter(matches::listing_id.eq(listing_id))
                 .for_update()
                 .load(conn)
                 .await
         }
         (None, Some(wish_id)) => {
-            live.filter(matches::wish_id.eq(wish_id))
+            all.filter(matches::wish_id.eq(wish_id))
                 .for_update()
                 .load(conn)
                 .await
         }
         (None, None) => Ok(Vec::new()),
     }
+}
+
+/// A wish's open matches (not answered, not retracted), unlocked.
+pub async fn open_of_wish(
+    conn: &mut AsyncPgConnection,
+    wish_id: Uuid,
+) -> QueryResult<Vec<MatchRow>> {
+    matches::table
+        .filter(matches::wish_id.eq(wish_id))
+        .filter(matches::status.eq(MatchStatus::Open.as_str()))
+        .select(MatchRow::as_select())
+        .order(matches::id)
+        .load(conn)
+        .await
 }
 
 /// A wish's matches that are not retracted, best first.
@@ -248,6 +262,16 @@ pub async fn find_bundle(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<
     bundles::table
         .find(id)
         .select(BundleRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A bundle, locked; take its matches' locks first (see `app::engine::matcher`).
+pub async fn lock_bundle(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<BundleRow>> {
+    bundles::table
+        .find(id)
+        .select(BundleRow::as_select())
         .for_update()
         .first(conn)
         .await
@@ -326,31 +350,44 @@ pub async fn enqueue_job(
     Ok(id)
 }
 
-/// Claims queued subjects (all of them, or the given job ids), skipping those another
-/// worker holds. The rows stay locked until the caller's transaction ends.
-pub async fn claim_jobs(
+/// Claims the oldest queued job (of all, or of the given job ids), skipping those another
+/// worker holds; the row stays locked until the caller's transaction ends.
+pub async fn claim_job(
     conn: &mut AsyncPgConnection,
     only: Option<&[i64]>,
-    limit: i64,
-) -> QueryResult<Vec<(i64, String, Uuid)>> {
+) -> QueryResult<Option<(String, Uuid)>> {
     let jobs = match_jobs::table
-        .select((match_jobs::id, match_jobs::subject, match_jobs::subject_id))
+        .select((match_jobs::subject, match_jobs::subject_id))
         .order(match_jobs::id)
-        .limit(limit);
+        .limit(1);
     match only {
-        Some(only) => {
-            jobs.filter(match_jobs::id.eq_any(only))
-                .for_update()
-                .skip_locked()
-                .load(conn)
-                .await
-        }
-        None => jobs.for_update().skip_locked().load(conn).await,
+        Some(only) => jobs
+            .filter(match_jobs::id.eq_any(only))
+            .for_update()
+            .skip_locked()
+            .first(conn)
+            .await
+            .optional(),
+        None => jobs.for_update().skip_locked().first(conn).await.optional(),
     }
 }
 
-pub async fn delete_job(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
-    diesel::delete(match_jobs::table.find(id))
+/// Deletes the jobs of a subject that this transaction holds or nobody does: one working
+/// covers every change committed before it. Returns how many.
+pub async fn delete_jobs_of(
+    conn: &mut AsyncPgConnection,
+    subject: &str,
+    subject_id: Uuid,
+) -> QueryResult<usize> {
+    let free: Vec<i64> = match_jobs::table
+        .filter(match_jobs::subject.eq(subject))
+        .filter(match_jobs::subject_id.eq(subject_id))
+        .select(match_jobs::id)
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await?;
+    diesel::delete(match_jobs::table.filter(match_jobs::id.eq_any(&free)))
         .execute(conn)
         .await
 }
@@ -394,24 +431,10 @@ pub struct OfferRow {
     pub suspended: bool,
 }
 
-/// Listings changed by transactions with ids at or above `since_txid`, whatever their status;
-/// `open_only` for the first, full load.
-pub async fn offers_changed_since(
-    conn: &mut AsyncPgConnection,
-    since_txid: i64,
-    open_only: bool,
-) -> QueryResult<Vec<OfferRow>> {
-    let mut query = listings::table
-        .inner_join(passports::table)
-        .filter(listings::change_txid.ge(since_txid))
-        .into_boxed();
-    if open_only {
-        query = query
-            .filter(listings::status.eq_any(["announced", "available"]))
-            .filter(listings::suspended.eq(false));
-    }
-    query
-        .select((
+/// The columns of an [`OfferRow`], in its order.
+macro_rules! offer_columns {
+    () => {
+        (
             listings::id,
             listings::organisation_id,
             listings::category_id,
@@ -431,7 +454,48 @@ pub async fn offers_changed_since(
                 .retrieve_as_object("dimensions")
                 .nullable(),
             listings::suspended,
-        ))
+        )
+    };
+}
+
+/// Listings changed by transactions with ids at or above `since_txid`, whatever their status;
+/// `open_only` for the first, full load.
+pub async fn offers_changed_since(
+    conn: &mut AsyncPgConnection,
+    since_txid: i64,
+    open_only: bool,
+) -> QueryResult<Vec<OfferRow>> {
+    let mut query = listings::table
+        .inner_join(passports::table)
+        .filter(listings::change_txid.ge(since_txid))
+        .into_boxed();
+    if open_only {
+        query = query
+            .filter(listings::status.eq_any(["announced", "available"]))
+            .filter(listings::suspended.eq(false));
+    }
+    query.select(offer_columns!()).load(conn).await
+}
+
+/// The listings `ids` as they are now, whatever their status, after locking them FOR SHARE
+/// (in id order) until the caller's transaction ends: no change to them commits meanwhile.
+pub async fn lock_offers(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<OfferRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The listings alone: locking the passports too would take them before the listings,
+    // against the order every use case takes them in.
+    let locked: Vec<Uuid> = listings::table
+        .filter(listings::id.eq_any(ids))
+        .select(listings::id)
+        .order(listings::id)
+        .for_share()
+        .load(conn)
+        .await?;
+    listings::table
+        .inner_join(passports::table)
+        .filter(listings::id.eq_any(&locked))
+        .select(offer_columns!())
         .load(conn)
         .await
 }

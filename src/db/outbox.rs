@@ -21,6 +21,8 @@ pub struct NewOutboxRow<'a> {
     pub next_attempt_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// What it is about for its recipient, when instant mail about it is capped.
+    pub thread: Option<&'a str>,
 }
 
 /// Inserts the row unless one with the same dedupe key exists; true when it was new.
@@ -107,6 +109,7 @@ pub struct MailRow {
     pub digest: String,
     pub quiet_start_hour: Option<i16>,
     pub quiet_end_hour: Option<i16>,
+    pub thread: Option<String>,
 }
 
 /// Claims mail that is due, oldest first, skipping rows another worker holds; the rows stay
@@ -147,6 +150,7 @@ pub async fn claim_due_mail(
             users::digest,
             users::quiet_start_hour,
             users::quiet_end_hour,
+            outbox::thread,
         ))
         .order((outbox::next_attempt_at, outbox::id))
         .load(conn)
@@ -167,6 +171,34 @@ pub async fn set_delivered(
         ))
         .execute(conn)
         .await
+}
+
+/// How many mails of `thread` went to the user one by one since `since`.
+pub async fn instant_mails_since(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    thread: &str,
+    since: DateTime<Utc>,
+) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::recipient_user_id.eq(user_id))
+        .filter(outbox::thread.eq(thread))
+        .filter(outbox::channel.eq("email"))
+        .filter(outbox::status.eq(OutboxStatus::Delivered.as_str()))
+        .filter(outbox::delivered_at.gt(since))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// Takes a lock until the transaction ends, for counting and sending a recipient's mail of
+/// one thread; `key` stands for the pair.
+pub async fn lock_thread(conn: &mut AsyncPgConnection, key: i64) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(key)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Sets a row's state without an attempt: skipped, held for a digest, or put off.

@@ -280,6 +280,7 @@ diesel::table! {
         created_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
         read_at -> Nullable<Timestamptz>,
+        thread -> Nullable<Text>,
     }
 }
 

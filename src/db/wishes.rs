@@ -204,3 +204,18 @@ pub async fn set_suspended_of(
             .collect()
     })
 }
+
+/// The wishes `ids` as they are now, whatever their status, locked FOR SHARE in id order until
+/// the caller's transaction ends: no change to them commits meanwhile.
+pub async fn lock_shared(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<WishRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    wishes::table
+        .filter(wishes::id.eq_any(ids))
+        .select(WishRow::as_select())
+        .order(wishes::id)
+        .for_share()
+        .load(conn)
+        .await
+}

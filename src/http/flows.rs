@@ -32,8 +32,8 @@ pub struct FlowsParams {
     to: Option<String>,
     origin_district: Option<Uuid>,
     destination_district: Option<Uuid>,
-    /// A category and everything below it.
-    category: Option<Uuid>,
+    /// A category and everything below it: its code (as in `GET /categories`) or its id.
+    category: Option<String>,
     /// EURAL code as written, e.g. `17 02 01`.
     eural_code: Option<String>,
     /// Comma-separated: origin_district, destination_district, category, eural_code, month.
@@ -221,8 +221,8 @@ async fn pipeline(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ForecastParams {
-    /// A category and its subtree (default: each root category).
-    category: Option<Uuid>,
+    /// A category and its subtree, by code or id (default: each root category).
+    category: Option<String>,
     /// A district (the city when it has too little history).
     district: Option<Uuid>,
     /// Months ahead, 1 to 12 (default 6).
@@ -250,6 +250,7 @@ async fn forecast(
     params: web::Query<ForecastParams>,
 ) -> Result<HttpResponse, AppError> {
     let p = params.into_inner();
-    let answer = flows::forecast(&ctx, &auth.0, p.category, p.district, p.months).await?;
+    let answer =
+        flows::forecast(&ctx, &auth.0, p.category.as_deref(), p.district, p.months).await?;
     Ok(HttpResponse::Ok().json(answer))
 }

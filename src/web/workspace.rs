@@ -702,7 +702,8 @@ pub async fn create_wish(
         .and_then(|d| d.centre)
         .ok_or_else(|| invalid("unknown district"))?;
     let input = NewWish {
-        category_id: category.id,
+        category: Some(category.code.clone()),
+        category_id: None,
         keywords: form
             .keywords
             .split_whitespace()

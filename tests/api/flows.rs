@@ -416,6 +416,60 @@ async fn forecasts_carry_intervals_and_their_back_test() {
     }
 }
 
+#[actix_web::test]
+async fn reports_and_forecasts_name_a_category_by_code_as_everything_else_does() {
+    let app = TestApp::spawn().await;
+    let market = Market::in_districts(&app).await;
+    hand_over_doors(&app, &market, 3).await;
+    let doors = category_id(&app, "doors").await;
+    let report = |category: String| {
+        let app = &app;
+        let broker = &market.broker;
+        async move {
+            app.get(
+                &format!("/api/v1/flows?group_by=category&category={category}"),
+                Some(broker),
+            )
+            .await
+        }
+    };
+    let by_code = report("doors".into()).await;
+    assert_eq!(by_code.status, 200, "{}", by_code.body);
+    assert_eq!(
+        by_code.body["groups"].as_array().unwrap().len(),
+        1,
+        "{}",
+        by_code.body
+    );
+    let by_id = report(doors.to_string()).await;
+    assert_eq!(by_id.body, by_code.body);
+    let elsewhere = report("wood".into()).await;
+    assert!(
+        elsewhere.body["groups"].as_array().unwrap().is_empty(),
+        "{}",
+        elsewhere.body
+    );
+    report("no-such-category".into())
+        .await
+        .assert_problem(422, "validation");
+
+    let forecast = app
+        .get(
+            "/api/v1/forecast?category=doors&months=2",
+            Some(&market.broker),
+        )
+        .await;
+    assert_eq!(forecast.status, 200, "{}", forecast.body);
+    assert_eq!(forecast.body["series"][0]["category"]["code"], "doors");
+    let unknown = app
+        .get(
+            "/api/v1/forecast?category=no-such-category",
+            Some(&market.broker),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+}
+
 /// The rank of a matrix, by elimination.
 fn rank(mut rows: Vec<Vec<f64>>) -> usize {
     let width = if rows.is_empty() { 0 } else { rows[0].len() };

@@ -426,13 +426,117 @@ async fn two_instances_make_every_match_once_and_send_every_mail_once() {
         "18 matches, one demander each, mail and in-app"
     );
     let emails = one
-        .sql_count("SELECT count(*) AS count FROM outbox WHERE channel = 'email'")
+        .sql_count(
+            "SELECT count(*) AS count FROM outbox WHERE channel = 'email' AND status = 'delivered'",
+        )
         .await;
     let mails = sink.mails();
     assert_eq!(mails.len() as i64, emails);
+    // Six lots match each wish: five are mailed at once, whichever instance sends them, and the
+    // sixth goes into the digest (composed at once: the digest hour has passed).
+    for maker in &makers {
+        let told = sink
+            .subjects_to(&maker.email)
+            .into_iter()
+            .filter(|s| s.starts_with("A match for your wish"))
+            .count();
+        assert_eq!(told, 5, "{}", maker.email);
+    }
+    assert_eq!(
+        one.sql_count(
+            "SELECT count(*) AS count FROM outbox \
+             WHERE event = 'match_new' AND channel = 'email' AND status IN ('digest', 'digested')"
+        )
+        .await,
+        3
+    );
     let ids: HashSet<String> = mails
         .iter()
         .filter_map(|m| m.header("Message-ID"))
         .collect();
     assert_eq!(ids.len(), mails.len(), "a mail was sent twice");
+}
+
+#[actix_web::test]
+async fn a_broad_wish_mails_its_first_matches_at_once_and_the_rest_in_one_digest() {
+    let sink = SmtpSink::start().await;
+    let mut settings = sink.settings();
+    settings.digest_hour = 0;
+    settings.mail_instant_per_wish = 5;
+    let app = TestApp::spawn_with(settings).await;
+    let market = Market::open(&app).await;
+    let wish = WishBuilder::doors().create(&app, &market.maker).await;
+    for _ in 0..30 {
+        ListingBuilder::doors().create(&app, &market.donor).await;
+    }
+    let round = delivery::deliver_due(&app.ctx).await.unwrap();
+    assert_eq!((round.capped, round.failed), (25, 0), "{round:?}");
+
+    // Five mails about the wish at once; the fifth says that the rest comes in the digest.
+    let about_matches: Vec<Mail> = sink
+        .mails()
+        .into_iter()
+        .filter(|m| m.to.iter().any(|to| to == Market::MAKER))
+        .filter(|m| {
+            m.header("Subject")
+                .is_some_and(|s| s.starts_with("A match for your wish"))
+        })
+        .collect();
+    assert_eq!(about_matches.len(), 5);
+    let capped: Vec<bool> = about_matches
+        .iter()
+        .map(|m| m.text().contains("5 mails about this wish within 24 hours"))
+        .collect();
+    assert_eq!(capped, [false, false, false, false, true]);
+    // The donor's thirty lots are thirty threads: each is told once.
+    let to_donor = sink.subjects_to(Market::DONOR);
+    let wished = to_donor
+        .iter()
+        .filter(|s| s.starts_with("Someone wishes for your lot"))
+        .count();
+    assert_eq!(wished, 30, "{to_donor:?}");
+
+    // The other 25 come together in one digest; nothing is lost.
+    assert_eq!(delivery::compose_digests(&app.ctx).await.unwrap(), 1);
+    delivery::deliver_due(&app.ctx).await.unwrap();
+    let digests: Vec<String> = sink
+        .subjects_to(Market::MAKER)
+        .into_iter()
+        .filter(|s| s.starts_with("Your kringloop digest"))
+        .collect();
+    assert_eq!(digests, ["Your kringloop digest: 25 notifications"]);
+    let by_status = |status: &'static str| {
+        let query = format!(
+            "SELECT count(*) AS count FROM outbox WHERE event = 'match_new' \
+             AND channel = 'email' AND status = '{status}'"
+        );
+        let app = &app;
+        async move { app.sql_count(&query).await }
+    };
+    assert_eq!(
+        (by_status("delivered").await, by_status("digested").await),
+        (5, 25)
+    );
+    let feed = feed_events(&app, &market.maker).await;
+    assert_eq!(feed.iter().filter(|e| *e == "match_new").count(), 30);
+
+    // Another wish is another thread: its first five matches are mailed at once, and each lot
+    // tells its donor of the second wish too.
+    let other = WishBuilder::doors()
+        .with(&json!({"keywords": ["eiken"]}))
+        .create(&app, &market.maker)
+        .await;
+    assert_ne!(other["id"], wish["id"]);
+    let round = delivery::deliver_due(&app.ctx).await.unwrap();
+    assert_eq!((round.sent, round.capped), (5 + 30, 25), "{round:?}");
+    let settings = app
+        .get(
+            "/api/v1/me/notification-settings",
+            Some(&market.maker.token),
+        )
+        .await;
+    assert_eq!(
+        settings.body["instant_mail_cap"],
+        json!({"mails": 5, "hours": 24})
+    );
 }

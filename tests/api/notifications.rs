@@ -79,12 +79,18 @@ fn wanted() -> Value {
     json!({"email": true, "digest": "daily", "quiet_hours": {"start_hour": 21, "end_hour": 7}})
 }
 
+/// The settings as answered: what was set, and the cap on instant mail the service keeps.
+fn answered(mut settings: Value) -> Value {
+    settings["instant_mail_cap"] = json!({"mails": 5, "hours": 24});
+    settings
+}
+
 /// An owner who has set the wanted settings.
 async fn settled(app: &TestApp) -> Member {
     let owner = unverified(app, "sanne@sloop.test", "contractor").await;
     let set = app.put(SETTINGS, Some(&owner.token), &wanted()).await;
     assert_eq!(set.status, 200, "{}", set.body);
-    assert_eq!(set.body, wanted());
+    assert_eq!(set.body, answered(wanted()));
     owner
 }
 
@@ -95,10 +101,16 @@ async fn notification_settings_start_from_defaults_and_are_each_users_own() {
     let defaults = app.get(SETTINGS, Some(&other.token)).await;
     assert_eq!(
         defaults.body,
-        json!({"email": true, "digest": "instant", "quiet_hours": null})
+        answered(json!({"email": true, "digest": "instant", "quiet_hours": null}))
     );
     let owner = settled(&app).await;
-    assert_eq!(app.get(SETTINGS, Some(&owner.token)).await.body, wanted());
+    let read = app.get(SETTINGS, Some(&owner.token)).await.body;
+    assert_eq!(read, answered(wanted()));
+    // What was read can be sent back as it is: the cap is the service's and is not changed.
+    let mut sent_back = read.clone();
+    sent_back["instant_mail_cap"] = json!({"mails": 500, "hours": 1});
+    let again = app.put(SETTINGS, Some(&owner.token), &sent_back).await;
+    assert_eq!((again.status, &again.body), (200, &read));
     assert_eq!(
         app.get(SETTINGS, Some(&other.token)).await.body["digest"],
         "instant"
@@ -119,7 +131,10 @@ async fn bad_notification_settings_are_a_422_and_change_nothing() {
             .await
             .assert_problem(422, "validation");
     }
-    assert_eq!(app.get(SETTINGS, Some(&owner.token)).await.body, wanted());
+    assert_eq!(
+        app.get(SETTINGS, Some(&owner.token)).await.body,
+        answered(wanted())
+    );
 }
 
 #[actix_web::test]
@@ -130,5 +145,8 @@ async fn anonymous_clients_change_no_notification_settings() {
     app.put(SETTINGS, None, &other)
         .await
         .assert_problem(401, "unauthenticated");
-    assert_eq!(app.get(SETTINGS, Some(&owner.token)).await.body, wanted());
+    assert_eq!(
+        app.get(SETTINGS, Some(&owner.token)).await.body,
+        answered(wanted())
+    );
 }

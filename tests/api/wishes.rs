@@ -361,6 +361,8 @@ async fn bad_wishes_are_a_4xx_with_pointers() {
         (json!({"radius_km": 1000}), "/radius_km"),
         (json!({"near": {"lat": 95.0, "lon": 4.3}}), "/near/lat"),
         (json!({"category_id": uuid::Uuid::now_v7()}), "/category_id"),
+        (json!({"category": "no-such-category"}), "/category"),
+        (json!({"category": uuid::Uuid::now_v7()}), "/category"),
         (
             json!({"needed_by": (Utc::now() - Duration::days(1)).to_rfc3339()}),
             "/needed_by",
@@ -458,4 +460,75 @@ async fn a_bundle_covers_what_no_single_lot_does_and_is_accepted_whole() {
     );
     let again = app.post(&accept, Some(&maker.token), &json!({})).await;
     assert_eq!(again.status, 409);
+}
+
+#[actix_web::test]
+async fn a_wish_names_its_category_by_code_as_passports_and_the_search_do() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let lot = ListingBuilder::doors().create(&app, &market.donor).await;
+    let doors = category_id(&app, "doors").await;
+
+    // By code, as a passport's `category` and the search's `category=` name it.
+    let by_code = WishBuilder::doors()
+        .with(&json!({"category": "doors"}))
+        .create(&app, &market.maker)
+        .await;
+    assert_eq!(by_code["category"], "doors");
+    assert_eq!(by_code["category_id"], json!(doors));
+    let found = matches_of(&app, &market.maker, &by_code).await;
+    assert_eq!(found["items"][0]["listing_id"], lot["id"], "{found}");
+    // By id, as before, in either field.
+    for field in ["category_id", "category"] {
+        let by_id = WishBuilder::doors()
+            .with(&json!({ field: doors }))
+            .create(&app, &market.maker)
+            .await;
+        assert_eq!(
+            (&by_id["category"], &by_id["category_id"]),
+            (&json!("doors"), &json!(doors))
+        );
+    }
+    // Not both.
+    let both = WishBuilder::doors()
+        .with(&json!({"category": "doors", "category_id": doors}))
+        .json(&app)
+        .await;
+    app.post("/api/v1/wishes", Some(&market.maker.token), &both)
+        .await
+        .assert_problem(422, "validation");
+
+    // A change names it by code too; what it does not name stays.
+    let id = by_code["id"].as_str().unwrap();
+    let changed = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/wishes/{id}"),
+            Some(&market.maker.token),
+            Some(&json!({"category": "doors-interior"})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["category"], "doors-interior");
+    let listed = app.get("/api/v1/wishes", Some(&market.maker.token)).await;
+    assert!(listed
+        .items()
+        .iter()
+        .any(|w| w["category"] == "doors-interior"));
+    let unknown = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/wishes/{id}"),
+            Some(&market.maker.token),
+            Some(&json!({"category": "no-such-category"})),
+            &[("If-Match", "\"2\"")],
+        )
+        .await;
+    unknown.assert_problem(422, "validation");
+    assert!(
+        unknown.body.to_string().contains("/category"),
+        "{}",
+        unknown.body
+    );
 }

@@ -1,6 +1,11 @@
 //! Delivering the outbox's mail: rendering each notification from its template in the
 //! recipient's language, sending it over SMTP, retrying with exponential backoff, holding what
 //! belongs in a daily digest, and composing the digests.
+//!
+//! Instant mail about one thread (a wish's matches to its demander, a lot's to its donor) is
+//! capped: past [`InstantCap::mails`] within [`InstantCap::window`] the rest waits for the
+//! recipient's next daily digest, so a broad wish cannot flood an inbox. The app's feed has
+//! every notification at once either way.
 
 use crate::app::error::{AppError, AppResult};
 
@@ -14,6 +19,7 @@ use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use minijinja::Environment;
+use sha2::{Digest as _, Sha256};
 use std::sync::OnceLock;
 use uuid::Uuid;
 
@@ -30,6 +36,27 @@ pub struct DeliveryPolicy {
     pub send_timeout: std::time::Duration,
     /// Digests go out at or after this hour (UTC).
     pub digest_hour: u32,
+    pub instant_cap: InstantCap,
+}
+
+/// The most instant mails one person gets about one thread (a wish, for its demander; a lot,
+/// for its donor) within a window; what comes after waits for the next daily digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstantCap {
+    pub mails: i64,
+    pub window: Duration,
+}
+
+impl InstantCap {
+    /// The window the cap counts in.
+    pub const WINDOW_HOURS: i64 = 24;
+
+    pub fn new(mails: i64) -> InstantCap {
+        InstantCap {
+            mails: mails.max(1),
+            window: Duration::hours(Self::WINDOW_HOURS),
+        }
+    }
 }
 
 /// The SMTP connection settings and the sender.
@@ -110,9 +137,19 @@ pub fn render(
     payload: &serde_json::Value,
     public_url: &str,
 ) -> Result<Rendered, minijinja::Error> {
-    render_in(environment(), event, locale, name, payload, public_url)
+    render_in(
+        environment(),
+        event,
+        locale,
+        name,
+        payload,
+        public_url,
+        None,
+    )
 }
 
+/// As [`render`]; `last_of` is the cap when this is the last instant mail of its thread for
+/// now, which its footer then says.
 fn render_in(
     env: &Environment<'_>,
     event: &str,
@@ -120,6 +157,7 @@ fn render_in(
     name: &str,
     payload: &serde_json::Value,
     public_url: &str,
+    last_of: Option<i64>,
 ) -> Result<Rendered, minijinja::Error> {
     if !Notice::KINDS.contains(&event) {
         return Err(minijinja::Error::new(
@@ -135,6 +173,8 @@ fn render_in(
         p => payload,
         public_url => public_url,
         settings_url => format!("{public_url}/workspace/account#settings"),
+        last_of => last_of,
+        window_hours => InstantCap::WINDOW_HOURS,
     };
     let text = template.render(&context)?;
     let footer = env
@@ -189,6 +229,8 @@ pub struct Delivered {
     pub held_for_digest: usize,
     pub skipped: usize,
     pub put_off: usize,
+    /// Held for the digest because their thread reached its cap of instant mail.
+    pub capped: usize,
 }
 
 /// Delivers the mail that is due, in batches, until none is left. Without a mailer nothing
@@ -205,6 +247,8 @@ pub async fn deliver_due(ctx: &Ctx) -> AppResult<Delivered> {
             .transaction::<_, AppError, _>(async move |conn| {
                 let mut round = Delivered::default();
                 let rows = q::claim_due_mail(conn, now, 20).await?;
+                lock_threads(conn, &rows).await?;
+                let cap = ctx.delivery.instant_cap;
                 for row in &rows {
                     let held = Notice::digestible_kind(&row.event)
                         && (row.digest == "daily" || row.payload["digest"] == true);
@@ -226,7 +270,21 @@ pub async fn deliver_due(ctx: &Ctx) -> AppResult<Delivered> {
                         q::set_state(conn, row.id, OutboxStatus::Pending, until).await?;
                         round.put_off += 1;
                     } else {
-                        match send(ctx, mailer, row).await {
+                        let sent_before = match &row.thread {
+                            Some(thread) => {
+                                q::instant_mails_since(conn, row.user_id, thread, now - cap.window)
+                                    .await?
+                            }
+                            None => 0,
+                        };
+                        if sent_before >= cap.mails {
+                            q::set_state(conn, row.id, OutboxStatus::Digest, now).await?;
+                            round.capped += 1;
+                            continue;
+                        }
+                        let last_of = (row.thread.is_some() && sent_before + 1 == cap.mails)
+                            .then_some(cap.mails);
+                        match send(ctx, mailer, row, last_of).await {
                             Ok(()) => {
                                 q::set_delivered(conn, row.id, now).await?;
                                 round.sent += 1;
@@ -256,19 +314,48 @@ pub async fn deliver_due(ctx: &Ctx) -> AppResult<Delivered> {
         total.held_for_digest += round.held_for_digest;
         total.skipped += round.skipped;
         total.put_off += round.put_off;
+        total.capped += round.capped;
         if claimed < 20 {
             return Ok(total);
         }
     }
 }
 
-async fn send(ctx: &Ctx, mailer: &Mailer, row: &MailRow) -> Result<(), String> {
-    let rendered = render(
+/// Locks each (recipient, thread) of a round's capped mail, in one order for every instance,
+/// so that two instances sending at once count each other's mail.
+async fn lock_threads(conn: &mut crate::db::Conn, rows: &[MailRow]) -> AppResult<()> {
+    let mut keys: Vec<i64> = rows
+        .iter()
+        .filter_map(|row| {
+            let thread = row.thread.as_ref()?;
+            let digest = Sha256::digest(format!("mail-thread:{}:{thread}", row.user_id));
+            let mut key = [0; 8];
+            key.copy_from_slice(&digest[..8]);
+            Some(i64::from_be_bytes(key))
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        q::lock_thread(conn, key).await?;
+    }
+    Ok(())
+}
+
+async fn send(
+    ctx: &Ctx,
+    mailer: &Mailer,
+    row: &MailRow,
+    last_of: Option<i64>,
+) -> Result<(), String> {
+    let rendered = render_in(
+        environment(),
         &row.event,
         &row.locale,
         &row.display_name,
         &row.payload,
         &ctx.public_url,
+        last_of,
     )
     .map_err(|e| format!("template: {e}"))?;
     let to: Mailbox = row
@@ -339,6 +426,7 @@ pub async fn compose_digests(ctx: &Ctx) -> AppResult<usize> {
                         next_attempt_at: now,
                         created_at: now,
                         delivered_at: None,
+                        thread: None,
                     },
                 )
                 .await?;
@@ -388,6 +476,7 @@ mod tests {
                     "Ada",
                     &payload,
                     "https://k.test",
+                    Some(5),
                 )
                 .unwrap_or_else(|error| panic!("{name}: {error:#}"));
                 assert!(!rendered.subject.is_empty(), "{name}");
@@ -496,6 +585,7 @@ mod tests {
             backoff_max: Duration::hours(1),
             send_timeout: std::time::Duration::from_secs(10),
             digest_hour: 7,
+            instant_cap: InstantCap::new(5),
         };
         assert_eq!(backoff(&policy, 1), Duration::seconds(30));
         assert_eq!(backoff(&policy, 2), Duration::seconds(60));

@@ -7,8 +7,17 @@
 //! an instance catches up: it reads every row stamped at or above the oldest transaction that
 //! was still running at its previous catch-up, so no committed change is missed whatever order
 //! transactions commit in. Of two concurrent changes (a wish and a listing), whichever job is
-//! worked second sees the other's row; stored matches are unique per (listing, wish) and each
-//! notification has a dedupe key, so two instances working the same pair write it once.
+//! worked second finds the other's row in its index.
+//!
+//! The indexes only find candidates; they may lag behind a change another instance committed
+//! a moment ago. What is stored is decided from the database: a job locks the stored pairs of
+//! its subject, then reads the subject and every candidate on the other side as they are now,
+//! locked FOR SHARE until it commits, so that a change to either side waits for the job and
+//! its own job then sees what this one stored. A match is made, kept or retracted only for
+//! what those rows say (see [`retraction_cause`]). Stored matches are unique per (listing,
+//! wish) and each notification has a dedupe key, so two instances working the same pair write
+//! it once. Locks are taken in one order by every job: the subject's matches, the subject's
+//! row, the other side's rows (in id order), then the wishes' bundles (in wish order).
 
 use crate::app::error::{stored, AppError, AppResult};
 use crate::app::notices::{BundleNews, MatchNews, Notice, Retraction, WishedFor};
@@ -23,15 +32,15 @@ use crate::domain::geo::Location;
 use crate::domain::listing::ListingStatus;
 use crate::domain::matching::status::{BundleStatus, MatchStatus, RetractionCause};
 use crate::domain::matching::{
-    bundle, score, AttributeBounds, CategoryTree, MatchIndex, MmRange, Offer, OfferIndex, Reason,
-    Scored, UnitPrice, Wish,
+    bundle, retraction_cause, score, AttributeBounds, CategoryTree, MatchIndex, MmRange, Offer,
+    OfferIndex, Reason, Scored, Side, UnitPrice, Wish,
 };
 use crate::domain::passport::{Condition, Dimensions};
 use crate::domain::quantity::{Quantity, Unit};
 use crate::domain::wish::WishStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use tokio::sync::{Mutex, Notify};
 use uuid::Uuid;
 
@@ -54,6 +63,9 @@ struct State {
     wish_meta: HashMap<Uuid, WishMeta>,
     offer_meta: HashMap<Uuid, OfferMeta>,
     tree: CategoryTree,
+    /// Wishes and listings of suspended organisations: out of the indexes, and any match of
+    /// theirs retracted, until the broker reinstates the organisation.
+    suspended: HashSet<Uuid>,
     /// Rows stamped at or above this transaction id are read again at the next catch-up;
     /// `None` until the first (full) load.
     watermark: Option<i64>,
@@ -104,6 +116,9 @@ pub async fn work_now(ctx: &Ctx, jobs: &[i64]) {
 
 /// Works queued jobs: the given ones (those another worker holds are left to it), or all that
 /// are due. Returns how many were worked.
+///
+/// One subject per transaction, so that its locks are taken in the one order and held no
+/// longer than its own work; the other queued jobs of the same subject go with it.
 pub async fn run_jobs(ctx: &Ctx, only: Option<&[i64]>) -> AppResult<usize> {
     let mut state = ctx.matcher.state.lock().await;
     let mut conn = ctx.conn().await?;
@@ -113,24 +128,17 @@ pub async fn run_jobs(ctx: &Ctx, only: Option<&[i64]>) -> AppResult<usize> {
         let state = &mut *state;
         let done = conn
             .transaction::<_, AppError, _>(async move |conn| {
-                let jobs = q::claim_jobs(conn, only, 50).await?;
-                if jobs.is_empty() {
+                let Some((kind, subject_id)) = q::claim_job(conn, only).await? else {
                     return Ok(0);
-                }
+                };
                 catch_up(conn, state).await?;
-                let mut seen = HashSet::new();
-                for (id, kind, subject_id) in &jobs {
-                    let subject = if kind == "wish" {
-                        Subject::Wish(*subject_id)
-                    } else {
-                        Subject::Listing(*subject_id)
-                    };
-                    if seen.insert(subject) {
-                        work(conn, state, subject, now).await?;
-                    }
-                    q::delete_job(conn, *id).await?;
-                }
-                Ok(jobs.len())
+                let subject = if kind == "wish" {
+                    Subject::Wish(subject_id)
+                } else {
+                    Subject::Listing(subject_id)
+                };
+                work(conn, state, subject, now).await?;
+                Ok(q::delete_jobs_of(conn, &kind, subject_id).await?)
             })
             .await?;
         worked += done;
@@ -152,34 +160,98 @@ async fn catch_up(conn: &mut Conn, state: &mut State) -> AppResult<()> {
             .map(|row| (row.id, row.parent_id)),
     );
     for row in wishes_q::changed_since(conn, since, full).await? {
-        let id = row.id;
-        if stored::<WishStatus>(&row.status)? == WishStatus::Active && !row.suspended {
-            let meta = WishMeta {
-                organisation_id: row.organisation_id,
-                daily: row.notify == "daily",
-            };
-            state.wishes.insert(wish_of(&row)?);
-            state.wish_meta.insert(id, meta);
-        } else {
-            state.wishes.remove(id);
-            state.wish_meta.remove(&id);
-        }
+        state.follow_wish(&row)?;
     }
     for row in q::offers_changed_since(conn, since, full).await? {
-        let id = row.id;
-        let title = row.title.clone();
-        let suspended = row.suspended;
-        let offer = offer_of(row)?;
-        if offer.status.is_open() && offer.quantity_available > 0 && !suspended {
-            state.offers.insert(offer);
-            state.offer_meta.insert(id, OfferMeta { title });
-        } else {
-            state.offers.remove(id);
-            state.offer_meta.remove(&id);
-        }
+        state.follow_offer(row)?;
     }
     state.watermark = Some(xmin);
     Ok(())
+}
+
+impl State {
+    /// Takes a wish's row into the index, or out of it when it is no longer active; returns the
+    /// matcher's view of an active wish. A row read later than the last catch-up is as good:
+    /// the next catch-up reads it again, as it is then.
+    fn follow_wish(&mut self, row: &WishRow) -> AppResult<Option<Wish>> {
+        let id = row.id;
+        self.follow_suspension(id, row.suspended);
+        if stored::<WishStatus>(&row.status)? != WishStatus::Active || row.suspended {
+            self.wishes.remove(id);
+            self.wish_meta.remove(&id);
+            return Ok(None);
+        }
+        let wish = wish_of(row)?;
+        let meta = WishMeta {
+            organisation_id: row.organisation_id,
+            daily: row.notify == "daily",
+        };
+        self.wishes.insert(wish.clone());
+        self.wish_meta.insert(id, meta);
+        Ok(Some(wish))
+    }
+
+    /// Takes a listing's row into the index while it is open with something left, out of it
+    /// otherwise; returns the matcher's view of it, whatever its status, and its title.
+    fn follow_offer(&mut self, row: OfferRow) -> AppResult<(Offer, String)> {
+        let id = row.id;
+        let title = row.title.clone();
+        let suspended = row.suspended;
+        self.follow_suspension(id, suspended);
+        let offer = offer_of(row)?;
+        if offer.status.is_open() && offer.quantity_available > 0 && !suspended {
+            self.offers.insert(offer.clone());
+            self.offer_meta.insert(
+                id,
+                OfferMeta {
+                    title: title.clone(),
+                },
+            );
+        } else {
+            self.offers.remove(id);
+            self.offer_meta.remove(&id);
+        }
+        Ok((offer, title))
+    }
+
+    fn follow_suspension(&mut self, id: Uuid, suspended: bool) {
+        if suspended {
+            self.suspended.insert(id);
+        } else {
+            self.suspended.remove(&id);
+        }
+    }
+}
+
+/// Reads the wishes `ids` as they are now, locked until the job commits, into the index;
+/// returns the active ones.
+async fn fresh_wishes(
+    conn: &mut Conn,
+    state: &mut State,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Wish>> {
+    let mut active = HashMap::new();
+    for row in wishes_q::lock_shared(conn, ids).await? {
+        if let Some(wish) = state.follow_wish(&row)? {
+            active.insert(row.id, wish);
+        }
+    }
+    Ok(active)
+}
+
+/// Reads the listings `ids` as they are now, locked until the job commits, into the index;
+/// returns each with its title, whatever its status.
+async fn fresh_offers(
+    conn: &mut Conn,
+    state: &mut State,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, (Offer, String)>> {
+    let mut found = HashMap::new();
+    for row in q::lock_offers(conn, ids).await? {
+        let id = row.id;
+        found.insert(id, state.follow_offer(row)?);
+    }
+    Ok(found)
 }
 
 /// The matcher's view of a stored wish.
@@ -292,85 +364,78 @@ fn reasons_json(scored: &Scored) -> serde_json::Value {
     serde_json::to_value(reasons).unwrap_or_default()
 }
 
-/// Why a listing's match went away, for the demander.
-fn retraction_cause(offer: Option<&Offer>, status: Option<ListingStatus>) -> &'static str {
-    match (offer, status) {
-        (_, Some(ListingStatus::Withdrawn)) => RetractionCause::Withdrawn.as_str(),
-        (_, Some(ListingStatus::Expired)) => RetractionCause::Expired.as_str(),
-        (_, Some(ListingStatus::Reserved | ListingStatus::Closed)) => {
-            RetractionCause::Taken.as_str()
-        }
-        (Some(offer), _) if offer.status == ListingStatus::Announced => {
-            RetractionCause::DateChanged.as_str()
-        }
-        _ => RetractionCause::Changed.as_str(),
-    }
-}
-
 async fn work(
     conn: &mut Conn,
-    state: &State,
+    state: &mut State,
     subject: Subject,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     match subject {
         Subject::Listing(listing_id) => {
-            let offer = state.offers.get(listing_id);
-            let wanted: Vec<Uuid> = offer
+            let stored = q::lock_of(conn, Some(listing_id), None).await?;
+            let offers = fresh_offers(conn, state, &[listing_id]).await?;
+            let mut wish_ids: BTreeSet<Uuid> = state
+                .offers
+                .get(listing_id)
                 .map(|offer| state.wishes.matching(offer, &state.tree, now))
-                .unwrap_or_default();
-            let mut affected: HashSet<Uuid> = wanted.iter().copied().collect();
-            if let Some(offer) = offer {
-                for wish_id in &wanted {
-                    if let Some(wish) = state.wishes.get(*wish_id) {
-                        settle_pair(conn, state, wish, offer, now).await?;
-                    }
-                }
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            wish_ids.extend(
+                stored
+                    .iter()
+                    .filter(|row| is_live(row))
+                    .map(|row| row.wish_id),
+            );
+            let ids: Vec<Uuid> = wish_ids.iter().copied().collect();
+            let wishes = fresh_wishes(conn, state, &ids).await?;
+            let mut stored: HashMap<Uuid, MatchRow> =
+                stored.into_iter().map(|row| (row.wish_id, row)).collect();
+            let offer = offers.get(&listing_id);
+            for wish_id in &ids {
+                let pair = Pair {
+                    wish: wishes.get(wish_id),
+                    offer,
+                    stored: stored.remove(wish_id),
+                    suspended: state.suspended.contains(wish_id)
+                        || state.suspended.contains(&listing_id),
+                };
+                decide(conn, state, pair, Side::Listing, now).await?;
             }
-            let keep: HashSet<Uuid> = wanted.into_iter().collect();
-            let (status, suspended) = listing_state(conn, listing_id).await?;
-            for row in q::live_of(conn, Some(listing_id), None).await? {
-                if !keep.contains(&row.wish_id) {
-                    affected.insert(row.wish_id);
-                    let cause = if suspended {
-                        RetractionCause::Suspended.as_str()
-                    } else {
-                        retraction_cause(offer, status)
-                    };
-                    retract(conn, state, row, cause, true, now).await?;
-                }
-            }
-            for wish_id in affected {
+            for wish_id in ids {
                 rebundle(conn, state, wish_id, now).await?;
             }
         }
         Subject::Wish(wish_id) => {
-            let wish = state.wishes.get(wish_id);
-            let wanted: Vec<Uuid> = wish
+            let stored = q::lock_of(conn, None, Some(wish_id)).await?;
+            let wishes = fresh_wishes(conn, state, &[wish_id]).await?;
+            let mut listing_ids: BTreeSet<Uuid> = wishes
+                .get(&wish_id)
                 .map(|wish| state.offers.matching(wish, &state.tree, now))
-                .unwrap_or_default();
-            if let Some(wish) = wish {
-                for listing_id in &wanted {
-                    if let Some(offer) = state.offers.get(*listing_id) {
-                        settle_pair(conn, state, wish, offer, now).await?;
-                    }
-                }
-            }
-            let keep: HashSet<Uuid> = wanted.into_iter().collect();
-            let suspended = wishes_q::find(conn, wish_id)
-                .await?
-                .is_some_and(|row| row.suspended);
-            let cause = if suspended {
-                RetractionCause::Suspended
-            } else {
-                RetractionCause::WishChanged
-            };
-            for row in q::live_of(conn, None, Some(wish_id)).await? {
-                if !keep.contains(&row.listing_id) {
-                    // The demander changed or deleted their own wish, or was suspended (and
-                    // was told so): nobody needs telling.
-                    retract(conn, state, row, cause.as_str(), false, now).await?;
-                }
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            listing_ids.extend(
+                stored
+                    .iter()
+                    .filter(|row| is_live(row))
+                    .map(|row| row.listing_id),
+            );
+            let ids: Vec<Uuid> = listing_ids.into_iter().collect();
+            let offers = fresh_offers(conn, state, &ids).await?;
+            let mut stored: HashMap<Uuid, MatchRow> = stored
+                .into_iter()
+                .map(|row| (row.listing_id, row))
+                .collect();
+            for listing_id in &ids {
+                let pair = Pair {
+                    wish: wishes.get(&wish_id),
+                    offer: offers.get(listing_id),
+                    stored: stored.remove(listing_id),
+                    suspended: state.suspended.contains(&wish_id)
+                        || state.suspended.contains(listing_id),
+                };
+                decide(conn, state, pair, Side::Wish, now).await?;
             }
             rebundle(conn, state, wish_id, now).await?;
         }
@@ -378,15 +443,51 @@ async fn work(
     Ok(())
 }
 
-/// A listing's status, and whether its organisation is suspended.
-async fn listing_state(conn: &mut Conn, id: Uuid) -> AppResult<(Option<ListingStatus>, bool)> {
-    match crate::db::listings::find(conn, id).await? {
-        Some(row) => Ok((
-            Some(stored(&row.status)?),
-            crate::db::listings::is_suspended(conn, id).await?,
-        )),
-        None => Ok((None, false)),
+fn is_live(row: &MatchRow) -> bool {
+    row.status != MatchStatus::Retracted.as_str()
+}
+
+/// One pair as the database has it now: the wish if active, the listing whatever its status
+/// (with its title), and the stored match, locked.
+struct Pair<'a> {
+    wish: Option<&'a Wish>,
+    offer: Option<&'a (Offer, String)>,
+    stored: Option<MatchRow>,
+    /// An organisation on either side is suspended.
+    suspended: bool,
+}
+
+/// Stores the pair's match when it fits, retracts a live one when it does not.
+async fn decide(
+    conn: &mut Conn,
+    state: &State,
+    pair: Pair<'_>,
+    changed: Side,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let offer = pair.offer.map(|(offer, _)| offer);
+    let cause = if pair.suspended {
+        Some(RetractionCause::Suspended)
+    } else {
+        retraction_cause(pair.wish, offer, changed, &state.tree, now)
+    };
+    match cause {
+        None => {
+            if let (Some(wish), Some(offer)) = (pair.wish, offer) {
+                settle_pair(conn, state, wish, offer, pair.stored, now).await?;
+            }
+        }
+        Some(cause) => {
+            if let Some(row) = pair.stored.filter(is_live) {
+                let title = pair
+                    .offer
+                    .map(|(_, title)| title.as_str())
+                    .unwrap_or_default();
+                retract(conn, state, row, cause, title, now).await?;
+            }
+        }
     }
+    Ok(())
 }
 
 /// Stores the pair's match as it is now and tells whoever must hear of the change.
@@ -395,6 +496,7 @@ async fn settle_pair(
     state: &State,
     wish: &Wish,
     offer: &Offer,
+    row: Option<MatchRow>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let Some(meta) = state.wish_meta.get(&wish.id) else {
@@ -405,7 +507,7 @@ async fn settle_pair(
     let predicted = offer.status == ListingStatus::Announced;
     let expected = predicted.then_some(offer.available_from);
     let score = i32::try_from(scored.score).unwrap_or(0);
-    let existing = match q::lock_pair(conn, offer.id, wish.id).await? {
+    let existing = match row {
         Some(row) => Some(row),
         None => {
             let inserted = q::insert(
@@ -498,6 +600,10 @@ fn news(state: &State, row: &MatchRow, meta: &WishMeta) -> MatchNews {
         .get(&row.listing_id)
         .map(|m| m.title.clone())
         .unwrap_or_default();
+    news_titled(row, meta, title)
+}
+
+fn news_titled(row: &MatchRow, meta: &WishMeta, title: String) -> MatchNews {
     MatchNews {
         match_id: row.id,
         wish_id: row.wish_id,
@@ -556,12 +662,13 @@ async fn tell_demander(
     Ok(())
 }
 
+/// Retracts a live match for `cause`; the demander hears of it unless they caused it.
 async fn retract(
     conn: &mut Conn,
     state: &State,
     row: MatchRow,
-    cause: &str,
-    tell: bool,
+    cause: RetractionCause,
+    title: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let was_open = stored::<MatchStatus>(&row.status)?.is_open();
@@ -574,13 +681,13 @@ async fn retract(
             predicted: row.predicted,
             expected_on: row.expected_on,
             status: MatchStatus::Retracted.as_str(),
-            retracted_because: Some(cause),
+            retracted_because: Some(cause.as_str()),
             round: row.round,
             updated_at: now,
         },
     )
     .await?;
-    if tell && was_open {
+    if cause.tells_demander() && was_open {
         let meta = state
             .wish_meta
             .get(&row.wish_id)
@@ -590,8 +697,8 @@ async fn retract(
                 daily: false,
             });
         let notice = Notice::MatchRetracted(Retraction {
-            news: news(state, &updated, &meta),
-            because: cause.to_owned(),
+            news: news_titled(&updated, &meta, title.to_owned()),
+            because: cause.as_str().to_owned(),
         });
         let demanders = members(conn, row.demander_id).await?;
         let occurrence = format!("{}:{}", row.id, row.round);
@@ -627,12 +734,9 @@ async fn rebundle(
     }
     let proposal = match state.wishes.get(wish_id) {
         Some(wish) => {
-            let live = q::live_of(conn, None, Some(wish_id)).await?;
-            let match_of: HashMap<Uuid, Uuid> = live
-                .iter()
-                .filter(|row| row.status == MatchStatus::Open.as_str())
-                .map(|row| (row.listing_id, row.id))
-                .collect();
+            let open = q::open_of_wish(conn, wish_id).await?;
+            let match_of: HashMap<Uuid, Uuid> =
+                open.iter().map(|row| (row.listing_id, row.id)).collect();
             let candidates: Vec<Offer> = match_of
                 .keys()
                 .filter_map(|id| state.offers.get(*id).cloned())

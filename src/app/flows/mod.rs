@@ -78,6 +78,19 @@ impl Names {
         id.and_then(|id| self.categories.get(&id).cloned())
     }
 
+    /// A category by its code, as passports and the search name it, or by its id.
+    pub fn category_by_key(&self, key: &str) -> Option<Uuid> {
+        let key = key.trim();
+        match Uuid::parse_str(key) {
+            Ok(id) => self.categories.contains_key(&id).then_some(id),
+            Err(_) => self
+                .categories
+                .values()
+                .find(|category| category.code == key)
+                .map(|category| category.id),
+        }
+    }
+
     /// The categories a report covers (a subtree, or all) and what each is reported under.
     pub fn mapping(&self, under: Option<Uuid>, level: Option<usize>) -> (Vec<Uuid>, Vec<Uuid>) {
         let leaves: Vec<Uuid> = match under {
@@ -171,7 +184,8 @@ pub struct FlowQuery {
     pub to: Option<String>,
     pub origin_district: Option<Uuid>,
     pub destination_district: Option<Uuid>,
-    pub category: Option<Uuid>,
+    /// A category's code or id.
+    pub category: Option<String>,
     pub eural_code: Option<String>,
     pub group_by: Option<String>,
     pub category_level: Option<u8>,
@@ -256,11 +270,16 @@ fn plan(ctx: &Ctx, actor: &Actor, query: &FlowQuery, names: &Names) -> AppResult
             ),
         }
     }
-    if let Some(category) = query.category {
-        if !names.categories.contains_key(&category) {
-            errors.push("/category", "unknown", "no category with that id");
+    let category = match query.category.as_deref() {
+        Some(key) => {
+            let found = names.category_by_key(key);
+            if found.is_none() {
+                errors.push("/category", "unknown", "no category with that code or id");
+            }
+            found
         }
-    }
+        None => None,
+    };
     if let Some(code) = &query.eural_code {
         if code.len() > 16 {
             errors.push("/eural_code", "too_long", "must be at most 16 characters");
@@ -278,7 +297,7 @@ fn plan(ctx: &Ctx, actor: &Actor, query: &FlowQuery, names: &Names) -> AppResult
         eural: group_by.contains(&GroupKey::EuralCode),
     };
     let party = (!actor.is_broker).then_some(actor.organisation_id);
-    let (leaves, groups) = names.mapping(query.category, query.category_level.map(usize::from));
+    let (leaves, groups) = names.mapping(category, query.category_level.map(usize::from));
     let source = if party.is_some() || keys.eural || query.eural_code.is_some() || query.parties {
         Source::Flows
     } else {
@@ -782,7 +801,7 @@ async fn history(
 pub async fn forecast(
     ctx: &Ctx,
     actor: &Actor,
-    category: Option<Uuid>,
+    category: Option<&str>,
     district: Option<Uuid>,
     months: Option<u8>,
 ) -> AppResult<SupplyForecast> {
@@ -802,12 +821,9 @@ pub async fn forecast(
             .ok_or(AppError::NotFound("district"))?;
     }
     let categories: Vec<Uuid> = match category {
-        Some(id) => {
-            names
-                .category(Some(id))
-                .ok_or(AppError::NotFound("category"))?;
-            vec![id]
-        }
+        Some(key) => vec![names
+            .category_by_key(key)
+            .ok_or(AppError::NotFound("category"))?],
         None => {
             let mut roots: Vec<Uuid> = names
                 .tree

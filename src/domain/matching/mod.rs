@@ -21,6 +21,7 @@ use super::passport::{Condition, Dimensions};
 use super::quantity::{Quantity, Unit};
 use super::validation::{bounded_text, FieldErrors};
 use chrono::{DateTime, Utc};
+use status::RetractionCause;
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -288,6 +289,47 @@ fn is_currency_code(code: &str) -> bool {
 ///   ("deur" finds "deuren"; "hout" does not find "eikenhouten").
 pub fn matches(wish: &Wish, offer: &Offer, tree: &CategoryTree, now: DateTime<Utc>) -> bool {
     matches_prepared(wish, &PreparedOffer::new(offer, tree), now)
+}
+
+/// The side of a pair whose change a matcher job follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Listing,
+    Wish,
+}
+
+/// Why a stored match no longer holds, judged from the pair as it stands now, or `None` when it
+/// still fits (and the match stands). `wish` is `None` once the wish is no longer active and
+/// `offer` once the listing is gone; the offer carries the listing's status whatever it is.
+/// What fails on both sides' account (distance, price, dates) is put down to `changed`, the
+/// side whose change is being followed: a pair is never retracted for a cause that is not so.
+pub fn retraction_cause(
+    wish: Option<&Wish>,
+    offer: Option<&Offer>,
+    changed: Side,
+    tree: &CategoryTree,
+    now: DateTime<Utc>,
+) -> Option<RetractionCause> {
+    let Some(wish) = wish else {
+        return Some(RetractionCause::WishChanged);
+    };
+    let Some(offer) = offer else {
+        return Some(RetractionCause::Withdrawn);
+    };
+    if matches(wish, offer, tree, now) {
+        return None;
+    }
+    Some(match offer.status {
+        ListingStatus::Withdrawn => RetractionCause::Withdrawn,
+        ListingStatus::Expired => RetractionCause::Expired,
+        ListingStatus::Reserved | ListingStatus::Closed => RetractionCause::Taken,
+        _ if offer.quantity_available <= 0 => RetractionCause::Taken,
+        // The wish's own date passed: nothing the donor did.
+        _ if wish.needed_by.is_some_and(|by| by < now) => RetractionCause::WishChanged,
+        _ if changed == Side::Wish => RetractionCause::WishChanged,
+        ListingStatus::Announced if !timing_fits(wish, offer, now) => RetractionCause::DateChanged,
+        _ => RetractionCause::Changed,
+    })
 }
 
 /// An offer with its category's ancestors looked up once for many wishes.

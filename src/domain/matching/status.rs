@@ -99,6 +99,13 @@ pub enum RetractionCause {
     Suspended,
 }
 
+impl RetractionCause {
+    /// Whether the demander is told: not of what they did to their own wish.
+    pub fn tells_demander(self) -> bool {
+        self != RetractionCause::WishChanged
+    }
+}
+
 text_enum!(RetractionCause {
     Withdrawn => "withdrawn",
     Expired => "expired",

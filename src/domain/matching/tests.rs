@@ -140,6 +140,87 @@ fn only_open_offers_with_something_left_match() {
 }
 
 #[test]
+fn a_match_is_retracted_only_for_what_the_pair_says_now() {
+    use status::RetractionCause as Cause;
+    let cause = |wish: Option<&Wish>, offer: Option<&Offer>, changed| {
+        retraction_cause(wish, offer, changed, &tree(), now())
+    };
+    let (wish, offer) = (wish(), offer());
+    // A pair that fits stands, whichever side's job looks at it.
+    assert_eq!(cause(Some(&wish), Some(&offer), Side::Listing), None);
+    assert_eq!(cause(Some(&wish), Some(&offer), Side::Wish), None);
+    // The demander's own doing: they are not told.
+    assert_eq!(
+        cause(None, Some(&offer), Side::Listing),
+        Some(Cause::WishChanged)
+    );
+    let past = Wish {
+        needed_by: Some(now() - days(1)),
+        ..wish.clone()
+    };
+    assert_eq!(
+        cause(Some(&past), Some(&offer), Side::Listing),
+        Some(Cause::WishChanged)
+    );
+    let narrowed = Wish {
+        radius_km: 1.0,
+        ..wish.clone()
+    };
+    assert_eq!(
+        cause(Some(&narrowed), Some(&offer), Side::Wish),
+        Some(Cause::WishChanged)
+    );
+    // The listing's status says what happened to it.
+    for (status, expected) in [
+        (ListingStatus::Withdrawn, Cause::Withdrawn),
+        (ListingStatus::Expired, Cause::Expired),
+        (ListingStatus::Reserved, Cause::Taken),
+        (ListingStatus::Closed, Cause::Taken),
+    ] {
+        let gone = Offer {
+            status,
+            ..offer.clone()
+        };
+        assert_eq!(cause(Some(&wish), Some(&gone), Side::Wish), Some(expected));
+    }
+    let empty = Offer {
+        quantity_available: 0,
+        ..offer.clone()
+    };
+    assert_eq!(
+        cause(Some(&wish), Some(&empty), Side::Listing),
+        Some(Cause::Taken)
+    );
+    assert_eq!(
+        cause(Some(&wish), None, Side::Listing),
+        Some(Cause::Withdrawn)
+    );
+    // An announced lot moved past the wish's date; a lot that changed otherwise.
+    let by = Wish {
+        needed_by: Some(now() + days(10)),
+        ..wish.clone()
+    };
+    let later = Offer {
+        status: ListingStatus::Announced,
+        available_from: now() + days(20),
+        ..offer.clone()
+    };
+    assert_eq!(
+        cause(Some(&by), Some(&later), Side::Listing),
+        Some(Cause::DateChanged)
+    );
+    let moved = Offer {
+        location: north_of(HOME, 30.0),
+        ..offer.clone()
+    };
+    assert_eq!(
+        cause(Some(&wish), Some(&moved), Side::Listing),
+        Some(Cause::Changed)
+    );
+    assert!(Cause::Changed.tells_demander() && !Cause::WishChanged.tells_demander());
+}
+
+#[test]
 fn free_always_fits_and_priced_needs_a_limit_in_its_currency() {
     let mut wish = wish();
     let mut offer = offer();

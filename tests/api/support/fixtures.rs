@@ -399,11 +399,11 @@ impl WishBuilder {
         self
     }
 
-    /// The request body, with the category's id looked up (unless `with` set one).
-    pub async fn json(&self, app: &TestApp) -> Value {
+    /// The request body, naming the category by its code (unless `with` named one).
+    pub async fn json(&self, _app: &TestApp) -> Value {
         let mut body = self.body.clone();
-        if body.get("category_id").is_none() {
-            body["category_id"] = json!(category_id(app, &self.category).await);
+        if body.get("category_id").is_none() && body.get("category").is_none() {
+            body["category"] = json!(self.category);
         }
         body
     }

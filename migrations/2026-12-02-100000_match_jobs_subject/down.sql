@@ -1,0 +1,1 @@
+DROP INDEX match_jobs_subject_idx;

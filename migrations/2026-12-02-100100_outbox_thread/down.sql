@@ -1,0 +1,2 @@
+DROP INDEX outbox_thread_idx;
+ALTER TABLE outbox DROP COLUMN thread;
