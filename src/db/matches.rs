@@ -390,8 +390,9 @@ pub struct OfferRow {
     pub condition_rank: i16,
     pub search_text: String,
     pub dimensions: Option<serde_json::Value>,
-    /// Its organisation is suspended: out of matching until reinstated.
-    pub suspended: bool,
+    /// Off the market (its organisation suspended, or hidden by the broker): out of matching
+    /// until reinstated or restored.
+    pub off_market: bool,
 }
 
 /// Listings changed by transactions with ids at or above `since_txid`, whatever their status;
@@ -408,7 +409,7 @@ pub async fn offers_changed_since(
     if open_only {
         query = query
             .filter(listings::status.eq_any(["announced", "available"]))
-            .filter(listings::suspended.eq(false));
+            .filter(listings::off_market.eq(false));
     }
     query
         .select((
@@ -430,7 +431,7 @@ pub async fn offers_changed_since(
             passports::content
                 .retrieve_as_object("dimensions")
                 .nullable(),
-            listings::suspended,
+            listings::off_market,
         ))
         .load(conn)
         .await

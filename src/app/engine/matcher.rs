@@ -15,6 +15,7 @@ use crate::app::notices::{BundleNews, MatchNews, Notice, Retraction, WishedFor};
 use crate::app::notifications::{members, notify};
 use crate::app::Ctx;
 use crate::db::categories as categories_q;
+use crate::db::listings::OffMarket;
 use crate::db::matches::{self as q, MatchChanges, MatchRow, NewBundleRow, NewMatchRow, OfferRow};
 use crate::db::wishes::{self as wishes_q, WishRow};
 use crate::db::{Atomic, Conn};
@@ -153,7 +154,7 @@ async fn catch_up(conn: &mut Conn, state: &mut State) -> AppResult<()> {
     );
     for row in wishes_q::changed_since(conn, since, full).await? {
         let id = row.id;
-        if stored::<WishStatus>(&row.status)? == WishStatus::Active && !row.suspended {
+        if stored::<WishStatus>(&row.status)? == WishStatus::Active && !row.off_market {
             let meta = WishMeta {
                 organisation_id: row.organisation_id,
                 daily: row.notify == "daily",
@@ -168,9 +169,9 @@ async fn catch_up(conn: &mut Conn, state: &mut State) -> AppResult<()> {
     for row in q::offers_changed_since(conn, since, full).await? {
         let id = row.id;
         let title = row.title.clone();
-        let suspended = row.suspended;
+        let off_market = row.off_market;
         let offer = offer_of(row)?;
-        if offer.status.is_open() && offer.quantity_available > 0 && !suspended {
+        if offer.status.is_open() && offer.quantity_available > 0 && !off_market {
             state.offers.insert(offer);
             state.offer_meta.insert(id, OfferMeta { title });
         } else {
@@ -328,14 +329,14 @@ async fn work(
                 }
             }
             let keep: HashSet<Uuid> = wanted.into_iter().collect();
-            let (status, suspended) = listing_state(conn, listing_id).await?;
+            let (status, off_market) = listing_state(conn, listing_id).await?;
             for row in q::live_of(conn, Some(listing_id), None).await? {
                 if !keep.contains(&row.wish_id) {
                     affected.insert(row.wish_id);
-                    let cause = if suspended {
-                        RetractionCause::Suspended.as_str()
-                    } else {
-                        retraction_cause(offer, status)
+                    let cause = match off_market {
+                        Some(OffMarket::Hidden) => RetractionCause::Hidden.as_str(),
+                        Some(OffMarket::Suspended) => RetractionCause::Suspended.as_str(),
+                        None => retraction_cause(offer, status),
                     };
                     retract(conn, state, row, cause, true, now).await?;
                 }
@@ -357,18 +358,15 @@ async fn work(
                 }
             }
             let keep: HashSet<Uuid> = wanted.into_iter().collect();
-            let suspended = wishes_q::find(conn, wish_id)
-                .await?
-                .is_some_and(|row| row.suspended);
-            let cause = if suspended {
-                RetractionCause::Suspended
-            } else {
-                RetractionCause::WishChanged
+            let cause = match wishes_q::find(conn, wish_id).await? {
+                Some(row) if row.hidden_at.is_some() => RetractionCause::Hidden,
+                Some(row) if row.suspended => RetractionCause::Suspended,
+                _ => RetractionCause::WishChanged,
             };
             for row in q::live_of(conn, None, Some(wish_id)).await? {
                 if !keep.contains(&row.listing_id) {
-                    // The demander changed or deleted their own wish, or was suspended (and
-                    // was told so): nobody needs telling.
+                    // The demander changed or deleted their own wish, or was suspended or had
+                    // it hidden (and was told so): nobody needs telling.
                     retract(conn, state, row, cause.as_str(), false, now).await?;
                 }
             }
@@ -378,14 +376,17 @@ async fn work(
     Ok(())
 }
 
-/// A listing's status, and whether its organisation is suspended.
-async fn listing_state(conn: &mut Conn, id: Uuid) -> AppResult<(Option<ListingStatus>, bool)> {
+/// A listing's status, and why it is off the market when it is.
+async fn listing_state(
+    conn: &mut Conn,
+    id: Uuid,
+) -> AppResult<(Option<ListingStatus>, Option<OffMarket>)> {
     match crate::db::listings::find(conn, id).await? {
         Some(row) => Ok((
             Some(stored(&row.status)?),
-            crate::db::listings::is_suspended(conn, id).await?,
+            crate::db::listings::off_market(conn, id).await?,
         )),
-        None => Ok((None, false)),
+        None => Ok((None, None)),
     }
 }
 

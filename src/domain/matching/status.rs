@@ -97,6 +97,8 @@ pub enum RetractionCause {
     WishChanged,
     /// The broker suspended the organisation on either side.
     Suspended,
+    /// The broker hid the listing or the wish.
+    Hidden,
 }
 
 text_enum!(RetractionCause {
@@ -107,6 +109,7 @@ text_enum!(RetractionCause {
     Changed => "changed",
     WishChanged => "wish_changed",
     Suspended => "suspended",
+    Hidden => "hidden",
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
