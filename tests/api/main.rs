@@ -2,6 +2,7 @@
 
 mod abuse;
 mod accounts;
+mod audit;
 mod auth;
 mod browser;
 mod catalog;
@@ -14,6 +15,7 @@ mod hostile_input;
 mod ledger;
 mod mail;
 mod migrations;
+mod moderation;
 mod notices;
 mod notifications;
 mod openapi;
