@@ -151,7 +151,10 @@ async fn set_wish(
             let category = categories_q::find(conn, row.category_id).await?;
             let news = WishModeration {
                 wish_id: id,
-                category_nl: category.as_ref().map(|c| c.name_nl.clone()).unwrap_or_default(),
+                category_nl: category
+                    .as_ref()
+                    .map(|c| c.name_nl.clone())
+                    .unwrap_or_default(),
                 category_en: category.map(|c| c.name_en).unwrap_or_default(),
                 quantity: row.quantity,
                 unit: row.unit.clone(),
@@ -250,6 +253,6 @@ pub async fn hidden(ctx: &Ctx, actor: &Actor, limit: u32) -> AppResult<Vec<Hidde
             })
         }));
     }
-    items.sort_by(|a, b| b.hidden.at.cmp(&a.hidden.at));
+    items.sort_by_key(|item| std::cmp::Reverse(item.hidden.at));
     Ok(items)
 }

@@ -88,7 +88,10 @@ pub async fn retry(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<OutboxEntry>
         let after = q::retry_failed(conn, id, now)
             .await?
             .ok_or_else(not_failed)?;
-        let (before, after) = (OutboxEntry::from_row(before)?, OutboxEntry::from_row(after)?);
+        let (before, after) = (
+            OutboxEntry::from_row(before)?,
+            OutboxEntry::from_row(after)?,
+        );
         Audit::new(AuditAction::RetryOutbox, Some(id))
             .before(&before)
             .after(&after)

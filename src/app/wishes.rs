@@ -476,9 +476,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<()> {
     let job = conn
         .transaction::<_, AppError, _>(async move |conn| {
             match q::lock(conn, id).await? {
-                Some(row) if row.organisation_id == actor.organisation_id => {
-                    require_visible(&row)?
-                }
+                Some(row) if row.organisation_id == actor.organisation_id => require_visible(&row)?,
                 _ => return Err(AppError::NotFound("wish")),
             }
             q::mark_deleted(conn, id, now).await?;

@@ -133,10 +133,7 @@ pub enum OffMarket {
 }
 
 /// Whether the listing is off the market, and why (the broker's hiding first).
-pub async fn off_market(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> QueryResult<Option<OffMarket>> {
+pub async fn off_market(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OffMarket>> {
     let found: Option<(bool, bool)> = listings::table
         .find(id)
         .select((listings::hidden_at.is_not_null(), listings::suspended))

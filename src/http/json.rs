@@ -39,8 +39,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// A request body that may be left out: with no body at all it is `None`; with one, it is
-/// read as [`Json`] reads it (media type, size, fields).
+/// A request body that may be left out: with no body at all (or `null`) it is `None`; with
+/// one, it is read as [`Json`] reads it (media type, size, fields).
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub Option<T>);
 
@@ -58,8 +58,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
         if length == Some(0) || (length.is_none() && !chunked) {
             return Box::pin(async { Ok(OptionalJson(None)) });
         }
-        let body = Json::<T>::from_request(req, payload);
-        Box::pin(async move { Ok(OptionalJson(Some(body.await?.0))) })
+        let body = Json::<Option<T>>::from_request(req, payload);
+        Box::pin(async move { Ok(OptionalJson(body.await?.0)) })
     }
 }
 

@@ -172,9 +172,10 @@ pub async fn hide(
 ) -> Result<HttpResponse, PageError> {
     let actor = visitor.signed_in()?;
     let form = form.0;
-    let id: Uuid = form.id.trim().parse().map_err(|_| {
-        AppError::BadRequest("give the id of a listing or a wish (a UUID)".into())
-    })?;
+    let id: Uuid =
+        form.id.trim().parse().map_err(|_| {
+            AppError::BadRequest("give the id of a listing or a wish (a UUID)".into())
+        })?;
     let reason = Reason::parse(&form.reason)
         .map_err(|invalid| AppError::from(FieldErrors::single("/reason", invalid)))?;
     match form.kind.as_str() {
@@ -539,7 +540,10 @@ mod tests {
         for lang in [Lang::Nl, Lang::En] {
             let words = strings(lang);
             for action in AuditAction::ALL {
-                assert!(words.contains_key(format!("audit_{action}").as_str()), "{action}");
+                assert!(
+                    words.contains_key(format!("audit_{action}").as_str()),
+                    "{action}"
+                );
             }
             for object in AuditObject::ALL {
                 let key = format!("audit_object_{object}");

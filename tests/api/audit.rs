@@ -94,7 +94,10 @@ async fn every_broker_action_writes_its_entry() {
         .await;
     assert_eq!(renamed.status, 200, "{}", renamed.body);
     let deleted = app
-        .delete(&format!("/api/v1/admin/categories/{category}"), Some(broker))
+        .delete(
+            &format!("/api/v1/admin/categories/{category}"),
+            Some(broker),
+        )
         .await;
     assert_eq!(deleted.status, 204, "{}", deleted.body);
 
@@ -213,7 +216,10 @@ async fn every_broker_action_writes_its_entry() {
     let districts = of(&log, "replace_districts")[0];
     assert!(districts["object_id"].is_null());
     assert_eq!(districts["before"], json!([]));
-    assert!(districts["after"].as_array().unwrap().len() > 10, "{districts}");
+    assert!(
+        districts["after"].as_array().unwrap().len() > 10,
+        "{districts}"
+    );
     let currency = of(&log, "configure_currency")[0];
     assert_eq!(currency["after"]["name"], "Kringloop");
     assert_eq!(
@@ -337,11 +343,9 @@ async fn a_refused_action_leaves_no_entry_and_an_entry_that_cannot_be_written_un
     );
     assert_eq!(count("suspend_organisation").await, 0);
     // The same holds for hiding.
-    app.sql(
-        "ALTER TABLE audit_log ADD CONSTRAINT no_hiding CHECK (action <> 'hide_listing')",
-    )
-    .await
-    .unwrap();
+    app.sql("ALTER TABLE audit_log ADD CONSTRAINT no_hiding CHECK (action <> 'hide_listing')")
+        .await
+        .unwrap();
     let hidden = app
         .post(
             &format!("/api/v1/admin/listings/{}/hide", id(&listing)),
@@ -374,7 +378,10 @@ async fn only_brokers_read_the_log_and_nobody_rewrites_it() {
         .await;
     assert_eq!(member.get("/console").await.status, 403);
 
-    assert!(app.sql("UPDATE audit_log SET reason = 'rewritten'").await.is_err());
+    assert!(app
+        .sql("UPDATE audit_log SET reason = 'rewritten'")
+        .await
+        .is_err());
     assert!(app.sql("DELETE FROM audit_log").await.is_err());
     assert_eq!(
         app.sql_count("SELECT count(*) AS count FROM audit_log WHERE reason = 'rewritten'")
@@ -425,8 +432,7 @@ async fn the_log_is_filtered_by_action_object_and_time_and_paged_without_gaps() 
     let hidden_ids: Vec<&Value> = hides.iter().map(|e| &e["object_id"]).collect();
     let expected: Vec<&Value> = listings.iter().rev().map(|l| &l["id"]).collect();
     assert_eq!(hidden_ids, expected);
-    let about_donor =
-        whole_log(&app, broker, &format!("&object_id={}", donor.org), 100).await;
+    let about_donor = whole_log(&app, broker, &format!("&object_id={}", donor.org), 100).await;
     let actions: Vec<&str> = about_donor
         .iter()
         .map(|e| e["action"].as_str().unwrap())

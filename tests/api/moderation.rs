@@ -72,7 +72,10 @@ async fn a_hidden_listing_leaves_search_matching_and_open_data_until_restored() 
     let listing_path = format!("/api/v1/listings/{lot}");
     assert!(ids(&app.search(NEAR, None).await).contains(&lot));
     assert!(open_data_ids(&app).await.contains(&lot));
-    assert_eq!(matched_lots(&app, maker, &wish).await, [listing["id"].clone()]);
+    assert_eq!(
+        matched_lots(&app, maker, &wish).await,
+        [listing["id"].clone()]
+    );
 
     let hidden = moderate(
         &app,
@@ -102,7 +105,10 @@ async fn a_hidden_listing_leaves_search_matching_and_open_data_until_restored() 
     // A wish made now does not find it either.
     let other = market.verified(&app, "hub@materialen.test", "hub").await;
     let late_wish = WishBuilder::doors().create(&app, &other).await;
-    assert_eq!(matched_lots(&app, &other, &late_wish).await, Vec::<Value>::new());
+    assert_eq!(
+        matched_lots(&app, &other, &late_wish).await,
+        Vec::<Value>::new()
+    );
 
     // The owner is told, by mail as in the feed, with the reason and a link to its page.
     let news = told(&app, donor, "listing_hidden").await;
@@ -183,7 +189,10 @@ async fn a_hidden_listing_leaves_search_matching_and_open_data_until_restored() 
         assert!(ids(&instance.search(NEAR, None).await).contains(&lot));
     }
     assert!(open_data_ids(&app).await.contains(&lot));
-    assert_eq!(matched_lots(&app, maker, &wish).await, [listing["id"].clone()]);
+    assert_eq!(
+        matched_lots(&app, maker, &wish).await,
+        [listing["id"].clone()]
+    );
     assert_eq!(
         matched_lots(&app, &other, &late_wish).await,
         [listing["id"].clone()]
@@ -214,7 +223,10 @@ async fn a_hidden_wish_leaves_matching_and_its_owner_cannot_change_it() {
     let listing = ListingBuilder::doors().create(&app, donor).await;
     let wish = WishBuilder::doors().create(&app, maker).await;
     let wish_path = format!("/api/v1/wishes/{}", id(&wish));
-    assert_eq!(matched_lots(&app, maker, &wish).await, [listing["id"].clone()]);
+    assert_eq!(
+        matched_lots(&app, maker, &wish).await,
+        [listing["id"].clone()]
+    );
 
     let hidden = moderate(
         &app,
@@ -245,7 +257,10 @@ async fn a_hidden_wish_leaves_matching_and_its_owner_cannot_change_it() {
     let own = app.get(&wish_path, Some(&maker.token)).await;
     assert_eq!(own.body["hidden"]["reason"], "advertising, not a wish");
     let listed = app.get("/api/v1/wishes", Some(&maker.token)).await;
-    assert_eq!(listed.items()[0]["hidden"]["reason"], "advertising, not a wish");
+    assert_eq!(
+        listed.items()[0]["hidden"]["reason"],
+        "advertising, not a wish"
+    );
     let etag = own.headers["etag"].to_str().unwrap().to_owned();
     app.send(
         Method::PATCH,
@@ -428,7 +443,8 @@ async fn a_suspension_takes_a_reason_into_the_audit_log_and_the_mail_and_needs_n
         .find(|m| m.to.iter().any(|to| to == Market::DONOR) && m.text().contains("suspended"))
         .expect("the suspension mail");
     assert!(
-        mail.text().contains("The broker's reason: unpaid fees since March"),
+        mail.text()
+            .contains("The broker's reason: unpaid fees since March"),
         "{}",
         mail.text()
     );
@@ -475,7 +491,11 @@ async fn the_broker_hides_a_listing_in_the_console_and_sees_it_in_the_audit_log(
     for fields in [
         [("kind", "listing"), ("id", "not-an-id"), ("reason", "spam")],
         [("kind", "listing"), ("id", lot.as_str()), ("reason", " ")],
-        [("kind", "passport"), ("id", lot.as_str()), ("reason", "spam")],
+        [
+            ("kind", "passport"),
+            ("id", lot.as_str()),
+            ("reason", "spam"),
+        ],
     ] {
         let refused = console.post("/console/moderation/hide", &fields).await;
         assert_eq!(refused.status, 422, "{fields:?}");
@@ -485,7 +505,11 @@ async fn the_broker_hides_a_listing_in_the_console_and_sees_it_in_the_audit_log(
     let hidden = console
         .post(
             "/console/moderation/hide",
-            &[("kind", "listing"), ("id", &lot), ("reason", "offensive photo")],
+            &[
+                ("kind", "listing"),
+                ("id", &lot),
+                ("reason", "offensive photo"),
+            ],
         )
         .await;
     assert_eq!(hidden.status, 303, "{}", hidden.body);
@@ -493,7 +517,11 @@ async fn the_broker_hides_a_listing_in_the_console_and_sees_it_in_the_audit_log(
     let wish_hidden = console
         .post(
             "/console/moderation/hide",
-            &[("kind", "wish"), ("id", id(&wish)), ("reason", "a job advert")],
+            &[
+                ("kind", "wish"),
+                ("id", id(&wish)),
+                ("reason", "a job advert"),
+            ],
         )
         .await;
     assert_eq!(wish_hidden.status, 303, "{}", wish_hidden.body);
@@ -532,7 +560,10 @@ async fn the_broker_hides_a_listing_in_the_console_and_sees_it_in_the_audit_log(
     let suspended = console
         .post(
             &format!("/console/organisations/{}/status", market.maker.org),
-            &[("status", "suspended"), ("reason", "no-show at three pickups")],
+            &[
+                ("status", "suspended"),
+                ("reason", "no-show at three pickups"),
+            ],
         )
         .await;
     assert_eq!(suspended.status, 303, "{}", suspended.body);

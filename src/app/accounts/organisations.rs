@@ -15,10 +15,10 @@ use crate::db::listings as listings_q;
 use crate::db::reservations as reservations_q;
 use crate::db::wishes as wishes_q;
 use crate::db::{Atomic, Conn};
-use crate::domain::audit::{AuditAction, Reason};
 use crate::domain::account::{
     Email, Locale, OrgRole, OrganisationKind, OrganisationStatus, Password, Registration,
 };
+use crate::domain::audit::{AuditAction, Reason};
 use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
