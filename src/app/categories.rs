@@ -1,12 +1,14 @@
 //! The taxonomy: reading the category tree, and the broker keeping it.
 
 use super::actor::Actor;
+use super::audit::Audit;
 use super::error::{is_unique_violation, AppError, AppResult, Conflict};
 use super::Ctx;
 use crate::db::categories::{self as q, CategoryChanges, CategoryRow, NewCategoryRow};
 use crate::db::listings::{category_subtree, CategoryKey};
 use crate::db::Pool;
 use crate::db::{Atomic, Conn};
+use crate::domain::audit::AuditAction;
 use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -160,30 +162,40 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewCategory) -> AppResult<C
         }
     }
     errors.finish()?;
-    let row = q::insert(
-        &mut conn,
-        &NewCategoryRow {
-            id: Uuid::now_v7(),
-            parent_id: input.parent_id,
-            code: &input.code,
-            name_nl: input.name_nl.trim(),
-            name_en: input.name_en.trim(),
-            eural_codes: &input.eural_codes,
-            created_at: now,
-            updated_at: now,
-        },
-    )
-    .await
-    .map_err(|error| {
-        if is_unique_violation(&error, "categories_code_key") {
-            AppError::Conflict {
-                kind: Conflict::CodeTaken,
-                detail: format!("a category with code {:?} exists", input.code),
+    let code = input.code.clone();
+    let row = conn
+        .transaction::<_, crate::db::Error, _>(async move |conn| {
+            let row = q::insert(
+                conn,
+                &NewCategoryRow {
+                    id: Uuid::now_v7(),
+                    parent_id: input.parent_id,
+                    code: &input.code,
+                    name_nl: input.name_nl.trim(),
+                    name_en: input.name_en.trim(),
+                    eural_codes: &input.eural_codes,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .await?;
+            Audit::new(AuditAction::CreateCategory, Some(row.id))
+                .after(&Category::from(row.clone()))
+                .record(conn, actor, now)
+                .await?;
+            Ok(row)
+        })
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error, "categories_code_key") {
+                AppError::Conflict {
+                    kind: Conflict::CodeTaken,
+                    detail: format!("a category with code {code:?} exists"),
+                }
+            } else {
+                error.into()
             }
-        } else {
-            error.into()
-        }
-    })?;
+        })?;
     ctx.subtrees.clear();
     Ok(row.into())
 }
@@ -221,9 +233,9 @@ pub async fn update(
             // One broker at a time reshapes the tree, so that two moves cannot make a cycle.
             q::lock_tree(conn).await?;
             let rows = q::all(conn).await?;
-            if !rows.iter().any(|row| row.id == id) {
+            let Some(before) = rows.iter().find(|row| row.id == id).cloned() else {
                 return Err(AppError::NotFound("category"));
-            }
+            };
             let mut errors = FieldErrors::new();
             if let Some(name) = &patch.name_nl {
                 errors.take("/name_nl", bounded_text(name, 1, 120));
@@ -249,7 +261,13 @@ pub async fn update(
                 eural_codes: patch.eural_codes.as_deref(),
                 updated_at: now,
             };
-            Ok(q::update(conn, id, &changes).await?)
+            let row = q::update(conn, id, &changes).await?;
+            Audit::new(AuditAction::UpdateCategory, Some(id))
+                .before(&Category::from(before))
+                .after(&Category::from(row.clone()))
+                .record(conn, actor, now)
+                .await?;
+            Ok(row)
         })
         .await?;
     ctx.subtrees.clear();
@@ -258,10 +276,11 @@ pub async fn update(
 
 pub async fn delete(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<()> {
     actor.require_broker()?;
+    let now = ctx.now();
     let mut conn = ctx.conn().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         q::lock_tree(conn).await?;
-        q::find(conn, id).await?.ok_or(AppError::NotFound("category"))?;
+        let before = q::find(conn, id).await?.ok_or(AppError::NotFound("category"))?;
         if q::is_in_use(conn, id).await? {
             return Err(AppError::Conflict {
                 kind: Conflict::CategoryInUse,
@@ -269,6 +288,10 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<()> {
             });
         }
         q::delete(conn, id).await?;
+        Audit::new(AuditAction::DeleteCategory, Some(id))
+            .before(&Category::from(before))
+            .record(conn, actor, now)
+            .await?;
         Ok(())
     })
     .await?;

@@ -1,10 +1,12 @@
 //! Districts: the broker uploads them; points are assigned to them by point-in-polygon.
 
 use super::actor::Actor;
+use super::audit::Audit;
 use super::error::{AppError, AppResult};
 use super::Ctx;
 use crate::db::districts::{self as q, DistrictRow, NewDistrictRow};
 use crate::db::{Atomic, Conn};
+use crate::domain::audit::AuditAction;
 use crate::domain::district::{parse_feature_collection, shape_of, DistrictIndex};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -34,6 +36,13 @@ impl From<DistrictRow> for District {
             retired_at: row.retired_at,
         }
     }
+}
+
+/// A district as the audit log keeps it: its geometry would fill the log.
+#[derive(Debug, Serialize)]
+struct Named {
+    code: String,
+    name: String,
 }
 
 /// The current districts, and the retired ones after them when asked.
@@ -69,6 +78,14 @@ pub async fn replace(
     let mut conn = ctx.conn().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         q::lock_all(conn).await?;
+        let before: Vec<Named> = q::all(conn)
+            .await?
+            .into_iter()
+            .map(|row| Named {
+                code: row.code,
+                name: row.name,
+            })
+            .collect();
         let mut kept = Vec::with_capacity(shapes.len());
         for shape in &shapes {
             let id = q::upsert(
@@ -110,6 +127,18 @@ pub async fn replace(
                 q::assign(conn, table, column, ids, districts).await?;
             }
         }
+        let after: Vec<Named> = shapes
+            .iter()
+            .map(|shape| Named {
+                code: shape.code.clone(),
+                name: shape.name.clone(),
+            })
+            .collect();
+        Audit::new(AuditAction::ReplaceDistricts, None)
+            .before(&before)
+            .after(&after)
+            .record(conn, actor, now)
+            .await?;
         Ok(())
     })
     .await?;

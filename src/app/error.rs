@@ -100,6 +100,11 @@ conflicts! {
     NotReversible => "not-reversible", "Transfer not reversible";
     AlreadyReversed => "already-reversed", "Transfer already reversed";
     EmailTaken => "email-taken", "E-mail address taken";
+    /// The broker hid the listing or wish: its owner cannot change it until it is restored,
+    /// and it cannot be hidden twice.
+    Hidden => "hidden-by-broker", "Hidden by the broker";
+    /// Only a hidden listing or wish can be restored.
+    NotHidden => "not-hidden", "Not hidden";
 }
 
 impl AppError {

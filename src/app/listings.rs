@@ -19,6 +19,7 @@ use crate::db::{Atomic, Conn};
 use crate::domain::custody::CustodyKind;
 use crate::domain::geo::{coarse, Location};
 use crate::domain::listing::{ListingEvent, ListingStatus};
+use crate::domain::moderation::Hidden;
 use crate::domain::passport::{Condition, PassportContent};
 use crate::domain::quantity::{grams_per_unit, mass_kg, Quantity, Unit, UnitMass};
 use crate::domain::stock::{search_words, unit_vector};
@@ -86,6 +87,11 @@ pub struct Listing {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Present when the broker has hidden the listing: it is off the market and its owner
+    /// cannot change it until the broker restores it. Only its owner, the parties to a
+    /// reservation of it and brokers see a hidden listing at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Hidden>,
 }
 
 impl Listing {
@@ -140,6 +146,7 @@ impl Listing {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            hidden: Hidden::of(row.hidden_at, row.hidden_reason),
         })
     }
 }
@@ -292,6 +299,13 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewListing) -> AppResult<Li
                     AppError::NotFound("passport")
                 });
             }
+            if q::passport_has_hidden(conn, passport.id).await? {
+                return Err(AppError::conflict(
+                    Conflict::Hidden,
+                    "the broker has hidden a listing of this passport; it cannot be offered \
+                     again until the broker restores that listing",
+                ));
+            }
             let content = passport_content(&passport)?;
             if let Err(Invalid { detail, .. }) = content.check_listable() {
                 return Err(AppError::Conflict {
@@ -358,7 +372,7 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewListing) -> AppResult<Li
 }
 
 /// A listing; its pickup exactly for the owner, the parties to a reservation of it and
-/// brokers, rounded for everyone else.
+/// brokers, rounded for everyone else. A hidden listing is there for those only.
 pub async fn get(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Listing> {
     let mut conn = ctx.conn().await?;
     let row = q::find(&mut conn, id)
@@ -366,6 +380,9 @@ pub async fn get(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Listin
         .ok_or(AppError::NotFound("listing"))?;
     let exact = exact_pickups(&mut conn, actor, &[&row]).await?;
     let view = pickup_view(&exact, row.id);
+    if row.hidden_at.is_some() && view != PickupView::Exact {
+        return Err(AppError::NotFound("listing"));
+    }
     Listing::from_row(row, None, view)
 }
 
@@ -410,14 +427,21 @@ fn km_to_rounded(lat: f64, lon: f64, row: &ListingRow) -> f64 {
     q::km_of_chord(chord)
 }
 
+/// Only the offering organisation changes a listing, and not while the broker has it hidden.
 fn require_owner(actor: &Actor, row: &ListingRow) -> AppResult<()> {
-    if row.organisation_id == actor.organisation_id {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
+    if row.organisation_id != actor.organisation_id {
+        return Err(AppError::Forbidden(
             "only the organisation that offers the listing may change it",
-        ))
+        ));
     }
+    if row.hidden_at.is_some() {
+        return Err(AppError::conflict(
+            Conflict::Hidden,
+            "the broker has hidden this listing; it cannot be changed until the broker \
+             restores it",
+        ));
+    }
+    Ok(())
 }
 
 /// Applies a patch when `if_match` is the listing's current version.

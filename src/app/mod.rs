@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod audit;
 pub mod categories;
 pub mod districts;
 pub mod engine;
@@ -17,6 +18,7 @@ pub mod flows;
 pub mod idempotency;
 pub mod ledger;
 pub mod listings;
+pub mod moderation;
 pub mod notices;
 pub mod notifications;
 pub mod open_data;

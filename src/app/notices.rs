@@ -112,6 +112,14 @@ catalogue! {
     /// A broker suspended the organisation on the other side of an open reservation (to the
     /// members of this side).
     ReservationPartySuspended(PartySuspended) = "reservation_party_suspended";
+    /// A broker took a listing off the market, with a reason (to the donor's members).
+    ListingHidden(ListingModeration) = "listing_hidden";
+    /// A broker put a hidden listing back on the market (to the donor's members).
+    ListingRestored(ListingModeration) = "listing_restored";
+    /// A broker took a wish out of matching, with a reason (to the demander's members).
+    WishHidden(WishModeration) = "wish_hidden";
+    /// A broker put a hidden wish back into matching (to the demander's members).
+    WishRestored(WishModeration) = "wish_restored";
     /// Funds were held for a payment (to the payer).
     LedgerHoldPlaced(TransferNews) = "ledger_hold_placed";
     /// Held funds were paid (to both parties).
@@ -268,12 +276,36 @@ pub struct PartySuspended {
     pub side: String,
 }
 
+/// A listing a broker hid or restored, and why.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListingModeration {
+    pub listing_id: Uuid,
+    pub title: String,
+    /// The broker's reason: always given to hide, optional to restore.
+    pub reason: Option<String>,
+}
+
+/// A wish a broker hid or restored, and why.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WishModeration {
+    pub wish_id: Uuid,
+    /// The wished category's name in each language.
+    pub category_nl: String,
+    pub category_en: String,
+    pub quantity: i64,
+    pub unit: String,
+    /// The broker's reason: always given to hide, optional to restore.
+    pub reason: Option<String>,
+}
+
 /// An organisation and its new status.
 #[derive(Debug, Clone, Serialize)]
 pub struct OrganisationNews {
     pub organisation_id: Uuid,
     pub name: String,
     pub status: OrganisationStatus,
+    /// Why the broker did it, when the broker said.
+    pub reason: Option<String>,
 }
 
 impl Default for OrganisationNews {
@@ -282,6 +314,7 @@ impl Default for OrganisationNews {
             organisation_id: Uuid::nil(),
             name: String::new(),
             status: OrganisationStatus::Verified,
+            reason: None,
         }
     }
 }

@@ -1,10 +1,13 @@
 //! The outbox as the broker sees it: mail that could not be delivered, and retrying it.
 
 use super::actor::Actor;
+use super::audit::Audit;
 use super::error::{stored, AppError, AppResult, Conflict};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
 use crate::db::outbox::{self as q, OutboxRow};
+use crate::db::Atomic;
+use crate::domain::audit::AuditAction;
 use crate::domain::outbox::OutboxStatus;
 use crate::domain::validation::Invalid;
 use chrono::{DateTime, Utc};
@@ -76,11 +79,25 @@ pub async fn retry(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<OutboxEntry>
     actor.require_broker()?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
-    match q::retry_failed(&mut conn, id, now).await? {
-        Some(row) => OutboxEntry::from_row(row),
-        None => Err(AppError::Conflict {
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let not_failed = || AppError::Conflict {
             kind: Conflict::NotFailed,
             detail: "only a failed notification can be retried".into(),
-        }),
-    }
+        };
+        let before = q::lock(conn, id).await?.ok_or_else(not_failed)?;
+        let after = q::retry_failed(conn, id, now)
+            .await?
+            .ok_or_else(not_failed)?;
+        let (before, after) = (
+            OutboxEntry::from_row(before)?,
+            OutboxEntry::from_row(after)?,
+        );
+        Audit::new(AuditAction::RetryOutbox, Some(id))
+            .before(&before)
+            .after(&after)
+            .record(conn, actor, now)
+            .await?;
+        Ok(after)
+    })
+    .await
 }

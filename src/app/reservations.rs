@@ -14,7 +14,7 @@ use super::passports::{new_code, record_custody};
 use super::Ctx;
 use crate::db::accounts as accounts_q;
 use crate::db::flows::{self as flows_q, FlowRow};
-use crate::db::listings::{self as listings_q, ListingRow};
+use crate::db::listings::{self as listings_q, ListingRow, OffMarket};
 use crate::db::matches as matches_q;
 use crate::db::passports as passports_q;
 use crate::db::reservations::{self as q, NewReservationRow, ReservationChanges, ReservationRow};
@@ -164,9 +164,17 @@ async fn follow_quantity(
     Ok(())
 }
 
-/// What another organisation hears when it reaches for a suspended organisation's listing.
-const OFFERED_BY_SUSPENDED: AppError =
-    AppError::Suspended("the organisation offering this listing is suspended");
+/// What another organisation hears when it reaches for a listing off the market: a hidden
+/// one is not there for it, a suspended organisation's is refused.
+async fn off_market(conn: &mut Conn, listing_id: Uuid) -> AppResult<()> {
+    match listings_q::off_market(conn, listing_id).await? {
+        Some(OffMarket::Hidden) => Err(AppError::NotFound("listing")),
+        Some(OffMarket::Suspended) => Err(AppError::Suspended(
+            "the organisation offering this listing is suspended",
+        )),
+        None => Ok(()),
+    }
+}
 
 /// Holds `quantity` of a listing for the actor's organisation. PostgreSQL decides in one
 /// conditional update whether that much is left (409 otherwise); a price in the local
@@ -200,9 +208,7 @@ pub async fn reserve(
                         detail: "an organisation cannot reserve its own listing".into(),
                     });
                 }
-                if listings_q::is_suspended(conn, listing.id).await? {
-                    return Err(OFFERED_BY_SUSPENDED);
-                }
+                off_market(conn, listing.id).await?;
                 if let Some(match_id) = input.match_id {
                     let found = matches_q::lock(conn, match_id).await?;
                     match found {
@@ -220,10 +226,8 @@ pub async fn reserve(
                     }
                 }
                 let Some(taken) = q::take(conn, listing.id, input.quantity, now).await? else {
-                    // The suspension may have come while this waited for the listing's row.
-                    if listings_q::is_suspended(conn, listing.id).await? {
-                        return Err(OFFERED_BY_SUSPENDED);
-                    }
+                    // The suspension or hiding may have come while this waited for the row.
+                    off_market(conn, listing.id).await?;
                     let status: ListingStatus = stored(&listing.status)?;
                     return Err(AppError::Conflict {
                         kind: Conflict::NotEnoughLeft,

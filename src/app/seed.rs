@@ -215,6 +215,7 @@ pub async fn demo(ctx: &Ctx) -> AppResult<DemoReport> {
                     &broker_actor,
                     me.organisation.id,
                     OrganisationStatus::Verified,
+                    None,
                 )
                 .await?;
                 report.organisations_made += 1;

@@ -17,6 +17,7 @@ use crate::domain::matching::status::{
     BundleEvent, BundleStatus, MatchEvent, MatchStatus, RetractionCause,
 };
 use crate::domain::matching::{AttributeBounds, MmRange, UnitPrice, Wish as MatcherWish};
+use crate::domain::moderation::Hidden;
 use crate::domain::passport::Condition;
 use crate::domain::quantity::Quantity;
 use crate::domain::validation::FieldErrors;
@@ -127,10 +128,14 @@ pub struct Wish {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Present when the broker has hidden the wish: it is out of matching and cannot be
+    /// changed or deleted until the broker restores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Hidden>,
 }
 
 impl Wish {
-    fn from_row(row: &WishRow, category: String) -> AppResult<Wish> {
+    pub(crate) fn from_row(row: &WishRow, category: String) -> AppResult<Wish> {
         let view = wish_of(row)?;
         let bounds = |r: MmRange| Bounds {
             min: r.min,
@@ -169,6 +174,7 @@ impl Wish {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            hidden: Hidden::of(row.hidden_at, row.hidden_reason.clone()),
         })
     }
 }
@@ -397,7 +403,7 @@ async fn views(conn: &mut Conn, rows: &[WishRow]) -> AppResult<Vec<Wish>> {
         .collect()
 }
 
-async fn view(conn: &mut Conn, row: &WishRow) -> AppResult<Wish> {
+pub(crate) async fn view(conn: &mut Conn, row: &WishRow) -> AppResult<Wish> {
     let mut views = views(conn, std::slice::from_ref(row)).await?;
     views
         .pop()
@@ -430,6 +436,17 @@ pub async fn create(ctx: &Ctx, actor: &Actor, input: NewWish) -> AppResult<Wish>
     drop(conn);
     matcher::work_now(ctx, &[job]).await;
     Ok(wish)
+}
+
+/// A wish the broker has hidden is not changed or deleted until the broker restores it.
+fn require_visible(row: &WishRow) -> AppResult<()> {
+    match row.hidden_at {
+        Some(_) => Err(AppError::conflict(
+            Conflict::Hidden,
+            "the broker has hidden this wish; it cannot be changed until the broker restores it",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// An organisation's own active wish; others' wishes do not exist for it.
@@ -479,6 +496,7 @@ pub async fn update(
                 Some(row) if row.organisation_id == actor.organisation_id => row,
                 _ => return Err(AppError::NotFound("wish")),
             };
+            require_visible(&current)?;
             if current.version != if_match {
                 return Err(AppError::PreconditionFailed);
             }
@@ -525,7 +543,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: Uuid) -> AppResult<()> {
     let job = conn
         .transaction::<_, AppError, _>(async move |conn| {
             match q::lock(conn, id).await? {
-                Some(row) if row.organisation_id == actor.organisation_id => {}
+                Some(row) if row.organisation_id == actor.organisation_id => require_visible(&row)?,
                 _ => return Err(AppError::NotFound("wish")),
             }
             q::mark_deleted(conn, id, now).await?;

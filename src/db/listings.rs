@@ -40,6 +40,9 @@ pub struct ListingRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the broker hid it (moderation), and why; both or neither.
+    pub hidden_at: Option<DateTime<Utc>>,
+    pub hidden_reason: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -120,15 +123,73 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// Whether the listing's organisation is suspended (then it is not on offer).
-pub async fn is_suspended(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
-    listings::table
+/// Why a listing is off the market (out of search, matching and open data), when it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffMarket {
+    /// The broker hid it.
+    Hidden,
+    /// Its organisation is suspended.
+    Suspended,
+}
+
+/// Whether the listing is off the market, and why (the broker's hiding first).
+pub async fn off_market(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OffMarket>> {
+    let found: Option<(bool, bool)> = listings::table
         .find(id)
-        .select(listings::suspended)
+        .select((listings::hidden_at.is_not_null(), listings::suspended))
         .first(conn)
         .await
-        .optional()
-        .map(|found| found.unwrap_or(false))
+        .optional()?;
+    Ok(match found {
+        Some((true, _)) => Some(OffMarket::Hidden),
+        Some((false, true)) => Some(OffMarket::Suspended),
+        _ => None,
+    })
+}
+
+/// Hides the listing with `reason` at `at`, or (`None`) restores it; bumps its version, and
+/// stamps it so that the in-memory copies read it again.
+pub async fn set_hidden(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    hidden: Option<(DateTime<Utc>, &str)>,
+    now: DateTime<Utc>,
+) -> QueryResult<ListingRow> {
+    diesel::update(listings::table.find(id))
+        .set((
+            listings::hidden_at.eq(hidden.map(|(at, _)| at)),
+            listings::hidden_reason.eq(hidden.map(|(_, reason)| reason)),
+            listings::version.eq(listings::version + 1),
+            listings::updated_at.eq(now),
+        ))
+        .returning(ListingRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The hidden listings, most recently hidden first.
+pub async fn hidden(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<ListingRow>> {
+    listings::table
+        .filter(listings::hidden_at.is_not_null())
+        .order((listings::hidden_at.desc(), listings::id.desc()))
+        .limit(limit)
+        .select(ListingRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Whether a listing of the passport is hidden: its material is not offered again meanwhile.
+pub async fn passport_has_hidden(
+    conn: &mut AsyncPgConnection,
+    passport_id: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        listings::table
+            .filter(listings::passport_id.eq(passport_id))
+            .filter(listings::hidden_at.is_not_null()),
+    ))
+    .get_result(conn)
+    .await
 }
 
 /// Marks every listing of an organisation as (no longer) suspended, stamping each so that the
@@ -243,7 +304,7 @@ pub async fn search_words(conn: &mut AsyncPgConnection, passport_id: Uuid) -> Qu
 }
 
 /// A listing with its pickup point on the unit sphere as stored (`pickup_earth`) and whether
-/// its organisation is suspended, for the instance's copy of the open stock.
+/// it is off the market (suspended or hidden), for the instance's copy of the open stock.
 pub type StockRow = (ListingRow, f64, f64, f64, bool);
 
 type EarthColumn = diesel::expression::SqlLiteral<Double>;
@@ -264,8 +325,8 @@ pub async fn each_open_lot(
     let (x, y, z) = earth();
     let mut rows = listings::table
         .filter(listings::status.eq_any(OPEN_STATUSES))
-        .filter(listings::suspended.eq(false))
-        .select((ListingRow::as_select(), x, y, z, listings::suspended))
+        .filter(listings::off_market.eq(false))
+        .select((ListingRow::as_select(), x, y, z, listings::off_market))
         .load_stream::<StockRow>(conn)
         .await?;
     while let Some(row) = rows.try_next().await? {
@@ -282,7 +343,7 @@ pub async fn stock_changed_since(
     let (x, y, z) = earth();
     listings::table
         .filter(listings::change_txid.ge(since_txid))
-        .select((ListingRow::as_select(), x, y, z, listings::suspended))
+        .select((ListingRow::as_select(), x, y, z, listings::off_market))
         .load(conn)
         .await
 }
@@ -590,10 +651,11 @@ fn bind_point(s: &mut Prepared, lat: f64, lon: f64) -> String {
     format!("cube(ARRAY[{x}, {y}, {z}])")
 }
 
-/// The filters on a lot's own columns (`l`), each ` AND …`. A suspended organisation's lots
-/// are never found (the partial indexes of open lots leave them out too).
+/// The filters on a lot's own columns (`l`), each ` AND …`. Lots off the market (a suspended
+/// organisation's, or hidden by the broker) are never found (the partial indexes of open lots
+/// leave them out too).
 fn lot_filters(s: &mut Prepared, query: &SearchQuery) {
-    s.sql(" AND NOT l.suspended");
+    s.sql(" AND NOT l.off_market");
     if let Some(by) = query.available_by {
         s.sql(" AND l.available_from <= ")
             .bind(Bind::Timestamptz(by));
@@ -645,7 +707,7 @@ fn statement_limit(limit: i64) -> i64 {
 const LISTING_COLUMNS: &str = "l.id, l.passport_id, l.organisation_id, l.category_id, l.title, l.status, \
     l.unit, l.quantity, l.quantity_available, l.mass_g_per_unit, l.available_from, l.available_until, \
     l.pickup_lat, l.pickup_lon, l.pickup_address, l.district_id, l.price_amount, l.price_currency, \
-    l.condition_rank, l.note, l.version, l.created_at, l.updated_at";
+    l.condition_rank, l.note, l.version, l.created_at, l.updated_at, l.hidden_at, l.hidden_reason";
 
 /// The statement for `query`, `fetch` rows at most; `scan` bounds the nearest-first scan.
 fn search_statement(query: &SearchQuery, fetch: i64, scan: i64) -> Prepared {

@@ -427,8 +427,11 @@ pub struct OfferRow {
     pub condition_rank: i16,
     pub search_text: String,
     pub dimensions: Option<serde_json::Value>,
-    /// Its organisation is suspended: out of matching until reinstated.
-    pub suspended: bool,
+    /// Off the market (its organisation suspended, or hidden by the broker): out of matching
+    /// until reinstated or restored.
+    pub off_market: bool,
+    /// Hidden by the broker (the reason it is off the market, before a suspension).
+    pub hidden: bool,
 }
 
 /// The columns of an [`OfferRow`], in its order.
@@ -453,7 +456,8 @@ macro_rules! offer_columns {
             passports::content
                 .retrieve_as_object("dimensions")
                 .nullable(),
-            listings::suspended,
+            listings::off_market,
+            listings::hidden_at.is_not_null(),
         )
     };
 }
@@ -472,7 +476,7 @@ pub async fn offers_changed_since(
     if open_only {
         query = query
             .filter(listings::status.eq_any(["announced", "available"]))
-            .filter(listings::suspended.eq(false));
+            .filter(listings::off_market.eq(false));
     }
     query.select(offer_columns!()).load(conn).await
 }

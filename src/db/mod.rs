@@ -1,6 +1,7 @@
 //! Storage: diesel models and queries, the migration runner and the local-cluster starter.
 
 pub mod accounts;
+pub mod audit;
 pub mod categories;
 pub mod cluster;
 pub mod districts;

@@ -36,7 +36,7 @@ pub async fn open_listings(
         .inner_join(categories::table)
         .left_join(districts::table)
         .filter(listings::status.eq_any(OPEN_STATUSES))
-        .filter(listings::suspended.eq(false))
+        .filter(listings::off_market.eq(false))
         .order(listings::id)
         .limit(limit + 1)
         .select((

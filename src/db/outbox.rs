@@ -251,6 +251,17 @@ pub struct OutboxRow {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
+/// One outbox row, locked until the transaction ends.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OutboxRow>> {
+    outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Outbox rows of a status, newest first, before `before`.
 pub async fn with_status(
     conn: &mut AsyncPgConnection,

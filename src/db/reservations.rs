@@ -71,7 +71,7 @@ pub async fn take(
             .filter(listings::id.eq(listing_id))
             .filter(listings::status.eq_any(["announced", "available"]))
             .filter(listings::quantity_available.ge(quantity))
-            .filter(listings::suspended.eq(false)),
+            .filter(listings::off_market.eq(false)),
     )
     .set((
         listings::quantity_available.eq(listings::quantity_available - quantity),

@@ -11,6 +11,20 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    audit_log (id) {
+        id -> Uuid,
+        at -> Timestamptz,
+        broker_id -> Uuid,
+        action -> Text,
+        object_kind -> Text,
+        object_id -> Nullable<Uuid>,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     bundles (id) {
         id -> Uuid,
         wish_id -> Uuid,
@@ -206,6 +220,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         change_txid -> Int8,
         suspended -> Bool,
+        hidden_at -> Nullable<Timestamptz>,
+        hidden_reason -> Nullable<Text>,
+        off_market -> Bool,
     }
 }
 
@@ -426,6 +443,9 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         suspended -> Bool,
+        hidden_at -> Nullable<Timestamptz>,
+        hidden_reason -> Nullable<Text>,
+        off_market -> Bool,
     }
 }
 
@@ -464,6 +484,7 @@ diesel::joinable!(wishes -> organisations (organisation_id));
 diesel::joinable!(wishes -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
     bundles,
     categories,
     currency,

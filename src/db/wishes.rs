@@ -37,6 +37,11 @@ pub struct WishRow {
     pub updated_at: DateTime<Utc>,
     /// Its organisation is suspended: out of matching until reinstated.
     pub suspended: bool,
+    /// When the broker hid it (moderation), and why; both or neither.
+    pub hidden_at: Option<DateTime<Utc>>,
+    pub hidden_reason: Option<String>,
+    /// Suspended or hidden: out of matching.
+    pub off_market: bool,
 }
 
 /// Every field a client sets, for inserts and for whole-row updates after a patch.
@@ -175,7 +180,7 @@ pub async fn changed_since(
     if active_only {
         query = query
             .filter(wishes::status.eq(WishStatus::Active.as_str()))
-            .filter(wishes::suspended.eq(false));
+            .filter(wishes::off_market.eq(false));
     }
     query.load(conn).await
 }
@@ -216,6 +221,38 @@ pub async fn lock_shared(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryRes
         .select(WishRow::as_select())
         .order(wishes::id)
         .for_share()
+        .load(conn)
+        .await
+}
+
+/// Hides the wish with `reason` at `at`, or (`None`) restores it; bumps its version, and
+/// stamps it so that the matchers read it again.
+pub async fn set_hidden(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    hidden: Option<(DateTime<Utc>, &str)>,
+    now: DateTime<Utc>,
+) -> QueryResult<WishRow> {
+    diesel::update(wishes::table.find(id))
+        .set((
+            wishes::hidden_at.eq(hidden.map(|(at, _)| at)),
+            wishes::hidden_reason.eq(hidden.map(|(_, reason)| reason)),
+            wishes::version.eq(wishes::version + 1),
+            wishes::updated_at.eq(now),
+        ))
+        .returning(WishRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The hidden wishes that are not deleted, most recently hidden first.
+pub async fn hidden(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<WishRow>> {
+    wishes::table
+        .filter(wishes::hidden_at.is_not_null())
+        .filter(wishes::status.eq(WishStatus::Active.as_str()))
+        .order((wishes::hidden_at.desc(), wishes::id.desc()))
+        .limit(limit)
+        .select(WishRow::as_select())
         .load(conn)
         .await
 }

@@ -63,6 +63,7 @@ pub(crate) fn assert_every_move<S, E, R>(
 }
 
 pub mod account;
+pub mod audit;
 pub mod clock;
 pub mod custody;
 pub mod district;
@@ -71,6 +72,7 @@ pub mod geo;
 pub mod ledger;
 pub mod listing;
 pub mod matching;
+pub mod moderation;
 pub mod outbox;
 pub mod passport;
 pub mod quantity;

@@ -1,7 +1,7 @@
 //! Accounts and organisations: registration, tokens, the current user and profiles.
 
 use super::extract::{Authenticated, ClientAddr, Paged};
-use super::json::Json;
+use super::json::{Json, OptionalJson};
 use super::problem::Problem;
 use crate::app::accounts::{self, Me, Organisation, OrganisationProfile, TokenPair};
 use crate::app::error::AppError;
@@ -10,7 +10,9 @@ use crate::app::Ctx;
 use crate::domain::account::{
     Locale, OrganisationKind, OrganisationStatus, Registration, RegistrationInput,
 };
+use crate::domain::audit::Reason;
 use crate::domain::geo::Location;
+use crate::domain::validation::FieldErrors;
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{get, post, web, HttpResponse};
 use secrecy::{ExposeSecret, SecretString};
@@ -71,6 +73,14 @@ pub struct TokenRequest {
 pub struct RefreshRequest {
     #[schema(value_type = String)]
     refresh_token: SecretString,
+}
+
+/// Why a broker suspends an organisation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuspendRequest {
+    /// 1 to 500 characters; kept in the audit log and told to the organisation.
+    reason: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -274,21 +284,25 @@ async fn verify_organisation(
         &auth.0,
         id.into_inner(),
         OrganisationStatus::Verified,
+        None,
     )
     .await?;
     Ok(HttpResponse::Ok().json(organisation))
 }
 
 /// Suspend an organisation (brokers only): it keeps its data but may no longer list, wish or
-/// reserve until verified again. Its owners are told.
+/// reserve until verified again. Its owners are told, with the reason when one is given; the
+/// reason is kept in the audit log. The body may be left out.
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Organisation id")),
+    request_body = Option<SuspendRequest>,
     responses(
         (status = 200, body = Organisation),
         (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`reason` empty or longer than 500 characters", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/organisations/{id}/suspend")]
@@ -296,12 +310,20 @@ async fn suspend_organisation(
     ctx: web::Data<Ctx>,
     auth: Authenticated,
     id: web::Path<Uuid>,
+    body: OptionalJson<SuspendRequest>,
 ) -> Result<HttpResponse, AppError> {
+    let reason = body
+        .0
+        .and_then(|body| body.reason)
+        .map(|reason| Reason::parse(&reason))
+        .transpose()
+        .map_err(|invalid| FieldErrors::single("/reason", invalid))?;
     let organisation = accounts::organisations::set_organisation_status(
         &ctx,
         &auth.0,
         id.into_inner(),
         OrganisationStatus::Suspended,
+        reason,
     )
     .await?;
     Ok(HttpResponse::Ok().json(organisation))

@@ -39,6 +39,30 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// A request body that may be left out: with no body at all (or `null`) it is `None`; with
+/// one, it is read as [`Json`] reads it (media type, size, fields).
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let headers = req.headers();
+        let length = headers
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        let chunked = headers.contains_key(actix_web::http::header::TRANSFER_ENCODING);
+        if length == Some(0) || (length.is_none() && !chunked) {
+            return Box::pin(async { Ok(OptionalJson(None)) });
+        }
+        let body = Json::<Option<T>>::from_request(req, payload);
+        Box::pin(async move { Ok(OptionalJson(body.await?.0)) })
+    }
+}
+
 /// Whether the JSON text has a NUL character in a string (`\u0000`, the backslash itself not
 /// escaped): PostgreSQL stores no NUL in text, so such input is refused before it gets there.
 fn has_nul(bytes: &[u8]) -> bool {

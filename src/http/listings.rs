@@ -42,7 +42,7 @@ fn answer(status: StatusCode, listing: Listing) -> HttpResponse {
     responses(
         (status = 201, body = Listing, headers(("ETag" = String, description = "The listing's version"))),
         (status = 403, description = "Not verified, or not the passport's holder, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A hazard is not cleared", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A hazard is not cleared, or the broker has hidden a listing of the passport", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -161,7 +161,7 @@ async fn search(
     params(("id" = Uuid, Path, description = "Listing id")),
     responses(
         (status = 200, body = Listing, headers(("ETag" = String, description = "The listing's version"))),
-        (status = 404, description = "No such listing", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such listing, or it is hidden by the broker and you are neither its owner, a party to a reservation of it nor a broker", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/listings/{id}")]
@@ -188,7 +188,7 @@ async fn get_listing(
     responses(
         (status = 200, body = Listing),
         (status = 403, description = "Not the owner, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No longer open", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No longer open, or hidden by the broker", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
@@ -215,7 +215,7 @@ async fn update(
     responses(
         (status = 200, body = Listing),
         (status = 403, description = "Not the owner, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not open", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not open, or hidden by the broker", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/listings/{id}/withdraw")]

@@ -2,6 +2,7 @@
 //! problem+json. Handlers extract, call one use case, and answer.
 
 pub mod accounts;
+pub mod audit;
 pub mod catalog;
 pub mod cors;
 pub mod extract;
@@ -11,6 +12,7 @@ pub mod idempotency;
 pub mod json;
 pub mod ledger;
 pub mod listings;
+pub mod moderation;
 pub mod notifications;
 pub mod open_data;
 pub mod ops;
@@ -103,7 +105,9 @@ fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .configure(reservations::routes)
             .configure(flows::routes)
             .configure(notifications::routes)
-            .configure(ledger::routes),
+            .configure(ledger::routes)
+            .configure(audit::routes)
+            .configure(moderation::routes),
     );
 }
 

@@ -32,7 +32,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     responses(
         (status = 201, body = Reservation, headers(("Idempotency-Replayed" = String, description = "`true` on a replayed answer"))),
         (status = 403, description = "Not verified, or the organisation (or the listing's) is suspended", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such listing or match", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such listing or match, or the listing is hidden by the broker", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not enough left, not open, own listing, or funds do not suffice", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or the key reused with another request", body = Problem, content_type = "application/problem+json"),
     )

@@ -112,6 +112,7 @@ async fn get_wish(
         (status = 200, body = Wish),
         (status = 403, description = "The organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such wish of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Hidden by the broker", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
@@ -140,6 +141,7 @@ async fn update(
         (status = 204, description = "Deleted"),
         (status = 403, description = "The organisation is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such wish of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Hidden by the broker", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/wishes/{id}")]

@@ -1,5 +1,6 @@
-//! The broker's console: organisations to verify or suspend, failed mails, the currency, the
-//! taxonomy and the districts (`/console`), and the stream analysis (`/console/flows`): the
+//! The broker's console: organisations to verify or suspend, failed mails, moderation (hiding
+//! and restoring listings and wishes), the audit log, the currency, the taxonomy and the
+//! districts (`/console`), and the stream analysis (`/console/flows`): the
 //! Sankey of flows between districts, the districts by outflow, inflow or listed stock, the
 //! pipeline and the forecast, each with its numbers as a table and a CSV download.
 
@@ -7,12 +8,16 @@ use super::page::{render, see_other, PageError};
 use super::session::{Submitted, Visitor};
 use super::views::{self, CategoryOption, DistrictOption};
 use crate::app::accounts::organisations;
+use crate::app::audit::{self, AuditQuery};
 use crate::app::error::AppError;
 use crate::app::flows::{self, Pipeline, Sankey, SupplyForecast};
 use crate::app::ledger::currency;
+use crate::app::moderation;
 use crate::app::outbox;
 use crate::app::Ctx;
 use crate::domain::account::OrganisationStatus;
+use crate::domain::audit::Reason;
+use crate::domain::validation::FieldErrors;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use minijinja::context;
@@ -23,7 +28,12 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize)]
 pub struct NoticeQuery {
     notice: Option<String>,
+    /// Where the audit log's page starts (the `next_cursor` of the page before).
+    audit_cursor: Option<String>,
 }
+
+/// How many audit entries the console shows at a time.
+const AUDIT_PAGE: u32 = 50;
 
 /// A note of what was just done, from a known key only.
 pub(super) fn notice_text(visitor: &Visitor, key: Option<&str>) -> Option<&'static str> {
@@ -68,6 +78,15 @@ pub async fn console(
         serde_json::to_string_pretty(&currency::current(&ctx).await?).unwrap_or_default();
     let categories = CategoryOption::all(&ctx, visitor.lang).await?;
     let districts = DistrictOption::load(&ctx, true).await?;
+    let hidden = moderation::hidden(&ctx, actor, 100).await?;
+    let audit = audit::list(
+        &ctx,
+        actor,
+        &AuditQuery::default(),
+        query.audit_cursor.as_deref(),
+        AUDIT_PAGE,
+    )
+    .await?;
     render(
         &visitor,
         me.as_ref(),
@@ -81,6 +100,10 @@ pub async fn console(
             currency => currency,
             categories => categories,
             districts => districts,
+            hidden => hidden,
+            audit => audit.items,
+            audit_next => audit.next_cursor,
+            audit_paged => query.audit_cursor.is_some(),
         },
     )
 }
@@ -105,14 +128,78 @@ pub async fn set_status(
         .status
         .parse()
         .map_err(|_| AppError::BadRequest("unknown status".into()))?;
-    if !form.0.reason.trim().is_empty() {
-        tracing::info!(organisation = %id, reason = form.0.reason.trim(), "the broker gave a reason");
-    }
-    organisations::set_organisation_status(&ctx, actor, id.into_inner(), status).await?;
+    let reason = optional_reason(&form.0.reason)?;
+    organisations::set_organisation_status(&ctx, actor, id.into_inner(), status, reason).await?;
     Ok(see_other(&format!(
         "/console?notice={}#organisations",
         status.as_str()
     )))
+}
+
+/// A reason from a form, where an empty field means none.
+fn optional_reason(raw: &str) -> Result<Option<Reason>, AppError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    Reason::parse(raw)
+        .map(Some)
+        .map_err(|invalid| FieldErrors::single("/reason", invalid).into())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HideForm {
+    /// `listing` or `wish`.
+    kind: String,
+    id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /console/moderation/hide`: hide a listing or a wish, by its id, with a reason.
+pub async fn hide(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    form: Submitted<HideForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    let form = form.0;
+    let id: Uuid =
+        form.id.trim().parse().map_err(|_| {
+            AppError::BadRequest("give the id of a listing or a wish (a UUID)".into())
+        })?;
+    let reason = Reason::parse(&form.reason)
+        .map_err(|invalid| AppError::from(FieldErrors::single("/reason", invalid)))?;
+    match form.kind.as_str() {
+        "listing" => {
+            moderation::hide_listing(&ctx, actor, id, reason).await?;
+        }
+        "wish" => {
+            moderation::hide_wish(&ctx, actor, id, reason).await?;
+        }
+        _ => return Err(AppError::BadRequest("kind must be listing or wish".into()).into()),
+    }
+    Ok(see_other("/console?notice=hidden#moderation"))
+}
+
+/// `POST /console/moderation/{kind}/{id}/restore`.
+pub async fn restore(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    path: web::Path<(String, Uuid)>,
+    _form: Submitted<super::stock::Empty>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    let (kind, id) = path.into_inner();
+    match kind.as_str() {
+        "listing" => {
+            moderation::restore_listing(&ctx, actor, id, None).await?;
+        }
+        "wish" => {
+            moderation::restore_wish(&ctx, actor, id, None).await?;
+        }
+        _ => return Err(AppError::NotFound("listing or wish").into()),
+    }
+    Ok(see_other("/console?notice=restored#moderation"))
 }
 
 /// `POST /console/outbox/{id}/retry`.
@@ -432,4 +519,27 @@ pub async fn flows_csv(
             format!("attachment; filename=\"kringloop-{chart}.csv\""),
         ))
         .body(csv))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::audit::{AuditAction, AuditObject};
+    use crate::web::i18n::{strings, Lang};
+
+    #[test]
+    fn the_audit_log_names_every_action_and_object_in_both_languages() {
+        for lang in [Lang::Nl, Lang::En] {
+            let words = strings(lang);
+            for action in AuditAction::ALL {
+                assert!(
+                    words.contains_key(format!("audit_{action}").as_str()),
+                    "{action}"
+                );
+            }
+            for object in AuditObject::ALL {
+                let key = format!("audit_object_{object}");
+                assert!(words.contains_key(key.as_str()), "{object}");
+            }
+        }
+    }
 }

@@ -46,6 +46,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/console/outbox/{id}/retry",
             web::post().to(console::retry_mail),
         )
+        .route("/console/moderation/hide", web::post().to(console::hide))
+        .route(
+            "/console/moderation/{kind}/{id}/restore",
+            web::post().to(console::restore),
+        )
         .route("/console/flows", web::get().to(console::flows_page))
         .route("/console/flows.csv", web::get().to(console::flows_csv))
         .route("/workspace", web::get().to(workspace::overview))

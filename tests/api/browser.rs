@@ -26,10 +26,24 @@ async fn the_broker_verifies_an_organisation_and_reads_the_flows() {
         .unwrap();
     let newcomer = app.register("info@nieuwe-makers.test", "makerspace").await;
     let newcomer_org = newcomer["organisation"]["id"].as_str().unwrap().to_owned();
+    // Something hidden, so that the moderation list is on the page that is checked.
+    let hidden = ListingBuilder::doors().create(&app, &market.donor).await;
+    let hide = app
+        .post(
+            &format!(
+                "/api/v1/admin/listings/{}/hide",
+                hidden["id"].as_str().unwrap()
+            ),
+            Some(&market.broker),
+            &serde_json::json!({"reason": "duplicate of another lot"}),
+        )
+        .await;
+    assert_eq!(hide.status, 200, "{}", hide.body);
 
     let browser = Browser::open(&app.base).await;
     browser.sign_in("broker@gemeente.test", PASSWORD).await;
     browser.goto("/console").await;
+    assert_eq!(browser.count("#hidden-list tr[data-hidden]").await, 1);
     let row = format!("#verify-queue tr[data-organisation='{newcomer_org}']");
     assert!(browser
         .text(&row)
@@ -44,6 +58,13 @@ async fn the_broker_verifies_an_organisation_and_reads_the_flows() {
         browser.count(&row).await,
         0,
         "still waiting after verifying"
+    );
+    assert_eq!(
+        browser
+            .count("#audit-log tr[data-action='verify_organisation']")
+            .await,
+        3,
+        "the market's two verifications and this one"
     );
     let organisation = app
         .get(

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod accounts;
+mod audit;
 mod auth;
 mod browser;
 mod catalog;
@@ -15,6 +16,7 @@ mod ledger;
 mod mail;
 mod matcher_race;
 mod migrations;
+mod moderation;
 mod notices;
 mod notifications;
 mod openapi;

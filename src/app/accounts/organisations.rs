@@ -3,6 +3,7 @@
 
 use super::{Me, Member, Organisation, OrganisationProfile, User};
 use crate::app::actor::Actor;
+use crate::app::audit::Audit;
 use crate::app::engine::matcher::{self, Subject};
 use crate::app::error::{is_unique_violation, stored, AppError, AppResult, Conflict};
 use crate::app::notices::{Notice, OrganisationNews, PartySuspended};
@@ -17,6 +18,7 @@ use crate::db::{Atomic, Conn};
 use crate::domain::account::{
     Email, Locale, OrgRole, OrganisationKind, OrganisationStatus, Password, Registration,
 };
+use crate::domain::audit::{AuditAction, Reason};
 use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -176,15 +178,17 @@ pub async fn list_organisations(
     Ok(Page::new(items, more, |o| o.id.to_string()))
 }
 
-/// The broker verifies or suspends an organisation; its owners are told. Suspending takes its
-/// listings and wishes out of search, matching and open data (their matches are retracted)
-/// and tells the other side of each open reservation; lifting it brings them back. Both in
-/// the one transaction that changes the status.
+/// The broker verifies or suspends an organisation; its owners are told (with the broker's
+/// reason, when one is given). Suspending takes its listings and wishes out of search, matching
+/// and open data (their matches are retracted) and tells the other side of each open
+/// reservation; lifting it brings them back. All in the one transaction that changes the
+/// status and writes the audit entry; asking for the status it has changes nothing.
 pub async fn set_organisation_status(
     ctx: &Ctx,
     actor: &Actor,
     id: Uuid,
     status: OrganisationStatus,
+    reason: Option<Reason>,
 ) -> AppResult<Organisation> {
     actor.require_broker()?;
     let now = ctx.now();
@@ -198,6 +202,7 @@ pub async fn set_organisation_status(
             if current.status == status.as_str() {
                 return Ok((current, Vec::new()));
             }
+            let before = Organisation::try_from(current.clone())?;
             let suspended = status == OrganisationStatus::Suspended;
             let jobs = if suspended != (current.status == OrganisationStatus::Suspended.as_str()) {
                 follow_suspension(conn, id, suspended, now).await?
@@ -216,12 +221,24 @@ pub async fn set_organisation_status(
                 .filter(|user| user.org_role == OrgRole::Owner.as_str())
                 .map(|user| user.id)
                 .collect();
+            let action = match status {
+                OrganisationStatus::Verified => AuditAction::VerifyOrganisation,
+                OrganisationStatus::Unverified => AuditAction::UnverifyOrganisation,
+                OrganisationStatus::Suspended => AuditAction::SuspendOrganisation,
+            };
+            Audit::new(action, Some(id))
+                .before(&before)
+                .after(&Organisation::try_from(updated.clone())?)
+                .reason(reason.as_ref().map(Reason::as_str))
+                .record(conn, actor, now)
+                .await?;
             let notice = Notice::organisation(
                 status,
                 OrganisationNews {
                     organisation_id: id,
                     name: updated.name.clone(),
                     status,
+                    reason: reason.as_ref().map(|r| r.as_str().to_owned()),
                 },
             );
             notify(

@@ -40,7 +40,7 @@ use crate::domain::quantity::{Quantity, Unit};
 use crate::domain::wish::WishStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use tokio::sync::{Mutex, Notify};
 use uuid::Uuid;
 
@@ -63,9 +63,10 @@ struct State {
     wish_meta: HashMap<Uuid, WishMeta>,
     offer_meta: HashMap<Uuid, OfferMeta>,
     tree: CategoryTree,
-    /// Wishes and listings of suspended organisations: out of the indexes, and any match of
-    /// theirs retracted, until the broker reinstates the organisation.
-    suspended: HashSet<Uuid>,
+    /// Wishes and listings off the market (hidden by the broker, or of a suspended
+    /// organisation), with why: out of the indexes, and any match of theirs retracted, until
+    /// the broker restores them.
+    off_market: HashMap<Uuid, RetractionCause>,
     /// Rows stamped at or above this transaction id are read again at the next catch-up;
     /// `None` until the first (full) load.
     watermark: Option<i64>,
@@ -175,8 +176,8 @@ impl State {
     /// the next catch-up reads it again, as it is then.
     fn follow_wish(&mut self, row: &WishRow) -> AppResult<Option<Wish>> {
         let id = row.id;
-        self.follow_suspension(id, row.suspended);
-        if stored::<WishStatus>(&row.status)? != WishStatus::Active || row.suspended {
+        self.follow_market(id, off_market(row.hidden_at.is_some(), row.suspended));
+        if stored::<WishStatus>(&row.status)? != WishStatus::Active || row.off_market {
             self.wishes.remove(id);
             self.wish_meta.remove(&id);
             return Ok(None);
@@ -196,10 +197,10 @@ impl State {
     fn follow_offer(&mut self, row: OfferRow) -> AppResult<(Offer, String)> {
         let id = row.id;
         let title = row.title.clone();
-        let suspended = row.suspended;
-        self.follow_suspension(id, suspended);
+        let off = off_market(row.hidden, row.off_market);
+        self.follow_market(id, off);
         let offer = offer_of(row)?;
-        if offer.status.is_open() && offer.quantity_available > 0 && !suspended {
+        if offer.status.is_open() && offer.quantity_available > 0 && off.is_none() {
             self.offers.insert(offer.clone());
             self.offer_meta.insert(
                 id,
@@ -214,12 +215,37 @@ impl State {
         Ok((offer, title))
     }
 
-    fn follow_suspension(&mut self, id: Uuid, suspended: bool) {
-        if suspended {
-            self.suspended.insert(id);
-        } else {
-            self.suspended.remove(&id);
-        }
+    fn follow_market(&mut self, id: Uuid, off: Option<RetractionCause>) {
+        match off {
+            Some(cause) => self.off_market.insert(id, cause),
+            None => self.off_market.remove(&id),
+        };
+    }
+
+    /// Why the pair is off the market, when either side is (the broker's hiding first).
+    fn off_market_of(&self, wish_id: &Uuid, listing_id: &Uuid) -> Option<RetractionCause> {
+        let causes = [
+            self.off_market.get(wish_id),
+            self.off_market.get(listing_id),
+        ];
+        causes
+            .iter()
+            .flatten()
+            .find(|cause| ***cause == RetractionCause::Hidden)
+            .or(causes.iter().flatten().next())
+            .map(|cause| **cause)
+    }
+}
+
+/// Why a wish or listing is off the market: the broker hid it, or its organisation is
+/// suspended (`off` is either).
+fn off_market(hidden: bool, off: bool) -> Option<RetractionCause> {
+    if hidden {
+        Some(RetractionCause::Hidden)
+    } else if off {
+        Some(RetractionCause::Suspended)
+    } else {
+        None
     }
 }
 
@@ -397,8 +423,7 @@ async fn work(
                     wish: wishes.get(wish_id),
                     offer,
                     stored: stored.remove(wish_id),
-                    suspended: state.suspended.contains(wish_id)
-                        || state.suspended.contains(&listing_id),
+                    off_market: state.off_market_of(wish_id, &listing_id),
                 };
                 decide(conn, state, pair, Side::Listing, now).await?;
             }
@@ -432,8 +457,7 @@ async fn work(
                     wish: wishes.get(&wish_id),
                     offer: offers.get(listing_id),
                     stored: stored.remove(listing_id),
-                    suspended: state.suspended.contains(&wish_id)
-                        || state.suspended.contains(listing_id),
+                    off_market: state.off_market_of(&wish_id, listing_id),
                 };
                 decide(conn, state, pair, Side::Wish, now).await?;
             }
@@ -453,8 +477,8 @@ struct Pair<'a> {
     wish: Option<&'a Wish>,
     offer: Option<&'a (Offer, String)>,
     stored: Option<MatchRow>,
-    /// An organisation on either side is suspended.
-    suspended: bool,
+    /// Why either side is off the market, when it is.
+    off_market: Option<RetractionCause>,
 }
 
 /// Stores the pair's match when it fits, retracts a live one when it does not.
@@ -466,11 +490,9 @@ async fn decide(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let offer = pair.offer.map(|(offer, _)| offer);
-    let cause = if pair.suspended {
-        Some(RetractionCause::Suspended)
-    } else {
-        retraction_cause(pair.wish, offer, changed, &state.tree, now)
-    };
+    let cause = pair
+        .off_market
+        .or_else(|| retraction_cause(pair.wish, offer, changed, &state.tree, now));
     match cause {
         None => {
             if let (Some(wish), Some(offer)) = (pair.wish, offer) {

@@ -70,6 +70,9 @@ fn row_of(found: Found<'_, Shown>) -> ListingRow {
         version: shown.version,
         created_at: shown.created_at,
         updated_at: shown.updated_at,
+        // The stock keeps no hidden lot.
+        hidden_at: None,
+        hidden_reason: None,
     }
 }
 
@@ -239,14 +242,15 @@ fn apply(stock: &mut Stock<Shown>, change: Change) {
     }
 }
 
-fn change_of((row, x, y, z, suspended): StockRow) -> Change {
+fn change_of((row, x, y, z, off_market): StockRow) -> Change {
     let (Ok(status), Ok(unit), false) = (
         row.status.parse::<ListingStatus>(),
         row.unit.parse::<Unit>(),
-        suspended,
+        off_market,
     ) else {
-        // The table's checks allow no other statuses or units; a suspended organisation's lots
-        // are out of the stock until it is reinstated.
+        // The table's checks allow no other statuses or units; lots off the market (a
+        // suspended organisation's, or hidden by the broker) are out of the stock until
+        // reinstated or restored.
         return Change::Forget(row.id);
     };
     let lot = Lot {

@@ -3,10 +3,12 @@
 
 use super::{Currency, CurrencySettings};
 use crate::app::actor::Actor;
+use crate::app::audit::Audit;
 use crate::app::error::{AppError, AppResult, Conflict};
 use crate::app::Ctx;
 use crate::db::ledger as q;
 use crate::db::{Atomic, Conn};
+use crate::domain::audit::AuditAction;
 use crate::domain::ledger::{CurrencyConfig, CurrencyInput, IssuancePolicy};
 use crate::domain::validation::FieldErrors;
 
@@ -68,6 +70,7 @@ pub async fn configure(
         if current.version != if_match {
             return Err(AppError::PreconditionFailed);
         }
+        let before = load_currency(conn).await?;
         if config.changes_meaning_of_amounts(&current.code, current.decimals)
             && q::any_transfer(conn).await?
         {
@@ -103,7 +106,13 @@ pub async fn configure(
         )
         .await?;
         q::replace_issuance_rates(conn, &rates).await?;
-        load_currency(conn).await
+        let after = load_currency(conn).await?;
+        Audit::new(AuditAction::ConfigureCurrency, None)
+            .before(&before)
+            .after(&after)
+            .record(conn, actor, now)
+            .await?;
+        Ok(after)
     })
     .await
 }

@@ -11,14 +11,16 @@ pub mod money;
 pub mod transfer;
 
 use super::actor::Actor;
+use super::audit::Audit;
 use super::engine::payments::Payment;
 use super::error::{AppError, AppResult};
 use super::idempotency::{self, Answer, KeyedRequest};
 use super::paging::{id_cursor, page_size, split, Page};
 use super::Ctx;
-use crate::db::ledger::{self as q, TransferRow};
+use crate::db::ledger as q;
 pub use crate::db::ledger::{DEMURRAGE_ACCOUNT, ISSUANCE_ACCOUNT};
-use crate::db::{Atomic, Conn};
+use crate::db::Atomic;
+use crate::domain::audit::AuditAction;
 use crate::domain::ledger::{
     check_payment, note, Amount, IssuancePolicy, TransferKind, MAX_CREDIT_LIMIT,
 };
@@ -201,12 +203,6 @@ pub async fn my_entries(
     Ok(Page::new(items, more, |entry| entry.id.to_string()))
 }
 
-/// The answer with a transfer in it, in the currency's code.
-async fn transfer_answer_read(conn: &mut Conn, status: u16, row: TransferRow) -> AppResult<Answer> {
-    let currency = q::currency(conn).await?;
-    transfer_answer(status, row, &currency.code)
-}
-
 /// `POST /transfers`: a verified organisation pays another.
 pub async fn pay(
     ctx: &Ctx,
@@ -269,7 +265,13 @@ pub async fn mint(
     conn.transaction::<_, AppError, _>(async move |conn| {
         idempotency::once(conn, key, now, async |conn| {
             let row = issue(conn, to, amount, &reason, None, now).await?;
-            transfer_answer_read(conn, 201, row).await
+            let currency = q::currency(conn).await?;
+            Audit::new(AuditAction::IssueMoney, Some(to))
+                .after(&Transfer::view(row.clone(), &currency.code)?)
+                .reason(Some(&reason))
+                .record(conn, actor, now)
+                .await?;
+            transfer_answer(201, row, &currency.code)
         })
         .await
     })
@@ -293,7 +295,17 @@ pub async fn reverse_transfer(
     conn.transaction::<_, AppError, _>(async move |conn| {
         idempotency::once(conn, key, now, async |conn| {
             let row = reverse(conn, id, &reason, now).await?;
-            transfer_answer_read(conn, 201, row).await
+            let currency = q::currency(conn).await?;
+            let original = q::find_transfer(conn, id)
+                .await?
+                .ok_or(AppError::NotFound("transfer"))?;
+            Audit::new(AuditAction::ReverseTransfer, Some(id))
+                .before(&Transfer::view(original, &currency.code)?)
+                .after(&Transfer::view(row.clone(), &currency.code)?)
+                .reason(Some(&reason))
+                .record(conn, actor, now)
+                .await?;
+            transfer_answer(201, row, &currency.code)
         })
         .await
     })
@@ -322,10 +334,19 @@ pub async fn set_credit_limit(
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
+        q::lock_accounts(conn, &[organisation_id]).await?;
+        let before = q::account(conn, organisation_id)
+            .await?
+            .ok_or(AppError::NotFound("organisation"))?;
         let row = q::set_credit_limit(conn, organisation_id, input.credit_limit, now)
             .await
             .map_err(refused)?
             .ok_or(AppError::NotFound("organisation"))?;
+        Audit::new(AuditAction::SetCreditLimit, Some(organisation_id))
+            .before(&serde_json::json!({"credit_limit": before.credit_limit}))
+            .after(&serde_json::json!({"credit_limit": row.credit_limit}))
+            .record(conn, actor, now)
+            .await?;
         let currency = q::currency(conn).await?;
         Ok(account_view(organisation_id, Some(row), &currency))
     })

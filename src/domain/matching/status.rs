@@ -97,6 +97,8 @@ pub enum RetractionCause {
     WishChanged,
     /// The broker suspended the organisation on either side.
     Suspended,
+    /// The broker hid the listing or the wish.
+    Hidden,
 }
 
 impl RetractionCause {
@@ -114,6 +116,7 @@ text_enum!(RetractionCause {
     Changed => "changed",
     WishChanged => "wish_changed",
     Suspended => "suspended",
+    Hidden => "hidden",
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

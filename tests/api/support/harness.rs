@@ -516,6 +516,12 @@ impl TestApp {
         rows.into_iter().map(|row| row.id.to_string()).collect()
     }
 
+    /// Runs one statement on the test's database; the number of rows it touched.
+    pub async fn sql(&self, statement: &str) -> Result<usize, diesel::result::Error> {
+        let mut conn = AsyncPgConnection::establish(&self.db_url).await.unwrap();
+        diesel::sql_query(statement).execute(&mut conn).await
+    }
+
     pub async fn sql_count(&self, query: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct Count {
