@@ -1,4 +1,5 @@
-//! The `kringloop` command: serve (the default), migrate, create-broker, seed, openapi.
+//! The `kringloop` command: serve (the default), migrate, create-broker, seed, openapi,
+//! verify, import.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -53,6 +54,12 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Check an exported passport (kringloop-passport/2) offline: exits 0 when its custody
+    /// chain, content and embedded files hold, 1 naming the first event that does not.
+    Verify {
+        /// The export, as `GET /api/v1/passports/{id}/export` gave it; `-` reads stdin.
+        file: PathBuf,
+    },
     /// Load data: a small demo city (`--demo`) or synthetic stock (`--synthetic N`).
     Seed {
         /// Load the demo city, or what of it is missing; districts already loaded are kept.
@@ -81,12 +88,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", http::openapi_json());
         return Ok(());
     }
+    if let Command::Verify { file } = &command {
+        return verify(file);
+    }
     let settings = Settings::load(cli.config.as_deref()).context("reading the configuration")?;
     telemetry::init(settings.log_format);
     let runtime = actix_web::rt::System::new();
     match command {
         Command::Serve => runtime.block_on(startup::serve(settings)),
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::Verify { .. } => Ok(()),
         Command::Migrate => runtime.block_on(on_database(&settings, async |url| {
             let applied = db::migrate::run_pending(url.expose_secret()).await?;
             if applied.is_empty() {
@@ -177,6 +187,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Ok(())
             }))
+        }
+    }
+}
+
+/// `kringloop verify FILE`: the verdict on an export, read from a file or stdin.
+fn verify(file: &std::path::Path) -> anyhow::Result<()> {
+    let text = if file == std::path::Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading stdin")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let export: serde_json::Value =
+        serde_json::from_str(&text).context("the export is not JSON")?;
+    let verdict =
+        kringloop::domain::passport_export::verify(&export).map_err(anyhow::Error::msg)?;
+    match &verdict.broken_at {
+        None => {
+            println!(
+                "valid: {} events, head {}{}, {} file(s) checked",
+                verdict.events,
+                verdict.head.as_deref().unwrap_or("(none)"),
+                if verdict.content_bound {
+                    ""
+                } else {
+                    " (no event fixes the content: a chain begun before content hashes)"
+                },
+                verdict.files_checked
+            );
+            Ok(())
+        }
+        Some(broken) => {
+            let at = match (broken.seq, broken.kind) {
+                (Some(seq), Some(kind)) => format!("event {seq} ({kind})"),
+                (Some(seq), None) => format!("event {seq}"),
+                _ => "outside the chain".to_owned(),
+            };
+            let reason = serde_json::to_value(broken.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            anyhow::bail!("broken at {at}: {reason}: {}", broken.detail)
         }
     }
 }

@@ -73,6 +73,7 @@ pub mod listing;
 pub mod matching;
 pub mod outbox;
 pub mod passport;
+pub mod passport_export;
 pub mod quantity;
 pub mod reservation;
 pub mod stock;

@@ -9,6 +9,7 @@ use crate::app::passports::{self, Custody, Passport, PassportExport};
 use crate::app::Ctx;
 use crate::domain::custody::CustodyKind;
 use crate::domain::passport::{Document, PassportContent};
+use crate::domain::passport_export::Verdict;
 use actix_web::http::header::ETag;
 use actix_web::{get, post, web, HttpResponse};
 use uuid::Uuid;
@@ -17,6 +18,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create)
         .service(list_own)
         .service(import)
+        .service(verify)
         .service(get_passport)
         .service(custody)
         .service(export)
@@ -73,8 +75,10 @@ async fn list_own(
         .json(passports::list_own(&ctx, &auth.0, page.cursor.as_deref(), page.limit()?).await?))
 }
 
-/// Import a passport from its export form (`kringloop-passport/1`) as a new passport of the
-/// organisation; its chain starts with an `imported` event.
+/// Import a passport from its export form as a new passport of the organisation; its chain
+/// starts with an `imported` event. A `kringloop-passport/2` export must verify (422
+/// `chain_broken` otherwise) and its code and chain head go into that event;
+/// `kringloop-passport/1` (content alone) is still read.
 #[utoipa::path(
     tag = "passports",
     security(("bearer" = [])),
@@ -93,6 +97,22 @@ async fn import(
 ) -> Result<HttpResponse, AppError> {
     let passport = passports::import(&ctx, &auth.0, body.0).await?;
     Ok(answer(actix_web::http::StatusCode::CREATED, passport))
+}
+
+/// Check an exported passport (`kringloop-passport/2`) offline: the chain's links, the
+/// content and documents each event fixed, and the bytes of embedded files. Needs no account
+/// and reads nothing stored; the answer names the first event that does not hold.
+#[utoipa::path(
+    tag = "passports",
+    request_body = PassportExport,
+    responses(
+        (status = 200, description = "The verdict, valid or not", body = Verdict),
+        (status = 422, description = "Not a format-2 export", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/passports/verify")]
+async fn verify(body: Json<serde_json::Value>) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(passports::verify(&body.0)?))
 }
 
 /// A passport with its custody events: public once listed, always for its holder.

@@ -20,6 +20,7 @@ mod openapi;
 mod operations;
 mod pages;
 mod paging;
+mod passports;
 mod problems;
 mod reservations;
 mod search;
