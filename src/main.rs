@@ -54,6 +54,27 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Import a pre-demolition inventory (CSV or XLSX, columns as in
+    /// GET /api/v1/passports/inventory/columns) as passports and listings of a verified
+    /// organisation, in one transaction; progress on stderr.
+    Import {
+        /// The sheet.
+        file: PathBuf,
+        /// The organisation the elements belong to: its id or exact name.
+        #[arg(long)]
+        organisation: String,
+        /// Where the lots are collected (with --lon); the organisation's place when absent.
+        #[arg(long, requires = "lon", allow_negative_numbers = true)]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat", allow_negative_numbers = true)]
+        lon: Option<f64>,
+        /// The pickup address.
+        #[arg(long)]
+        address: Option<String>,
+        /// Import the valid rows and list the bad ones, instead of nothing when one is bad.
+        #[arg(long)]
+        valid_rows_only: bool,
+    },
     /// Check an exported passport (kringloop-passport/2) offline: exits 0 when its custody
     /// chain, content and embedded files hold, 1 naming the first event that does not.
     Verify {
@@ -129,6 +150,54 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(explain)?;
                 println!("broker {} created (user id {})", user.email, user.id);
+                Ok(())
+            }))
+        }
+        Command::Import {
+            file,
+            organisation,
+            lat,
+            lon,
+            address,
+            valid_rows_only,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            runtime.block_on(on_database(&settings, async |url| {
+                let ctx = migrated_context(&settings, url).await?;
+                let actor = app::inventory::organisation_actor(&ctx, &organisation)
+                    .await
+                    .map_err(explain)?;
+                let options = app::inventory::ImportOptions {
+                    pickup: lat.zip(lon).map(|(lat, lon)| {
+                        (kringloop::domain::geo::Location { lat, lon }, address.clone())
+                    }),
+                    valid_rows_only,
+                };
+                let started = std::time::Instant::now();
+                let mut progress: Option<Progress> = None;
+                let report = app::inventory::import(&ctx, &actor, &bytes, options, |done, total| {
+                    progress
+                        .get_or_insert_with(|| Progress::new(total as i64, "inventory rows"))
+                        .at(done as i64)
+                })
+                .await
+                .map_err(explain)?;
+                if let Some(progress) = &progress {
+                    progress.finish();
+                }
+                for skipped in &report.skipped {
+                    eprintln!("skipped {}: {}", skipped.pointer, skipped.detail);
+                }
+                println!(
+                    "{} passports ({} listed, {} of them announced) from {} rows in {:.1} s; import {}",
+                    report.created,
+                    report.listed,
+                    report.announced,
+                    report.rows,
+                    started.elapsed().as_secs_f64(),
+                    report.import_id
+                );
                 Ok(())
             }))
         }
@@ -251,18 +320,19 @@ async fn migrated_context(settings: &Settings, url: &SecretString) -> anyhow::Re
     startup::context(settings, url, Arc::new(SystemClock))
 }
 
-/// A use case's error as a sentence for the terminal; validation errors field by field.
+/// A use case's error as a sentence for the terminal; validation errors field by field (a
+/// line each when there are many, as a sheet's are).
 fn explain(error: app::error::AppError) -> anyhow::Error {
     match error {
-        app::error::AppError::Validation(errors) => anyhow::anyhow!(
-            "{}",
-            errors
+        app::error::AppError::Validation(errors) => {
+            let lines: Vec<String> = errors
                 .into_vec()
                 .iter()
                 .map(|e| format!("{}: {}", e.pointer.trim_start_matches('/'), e.detail))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
+                .collect();
+            let separator = if lines.len() > 3 { "\n" } else { "; " };
+            anyhow::anyhow!("{}", lines.join(separator))
+        }
         other => anyhow::anyhow!("{other}"),
     }
 }

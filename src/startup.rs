@@ -144,6 +144,7 @@ pub fn context(
             digest_hour: settings.digest_hour.min(23),
         },
         latest_migration: db::migrate::latest_version(),
+        max_upload_bytes: settings.max_upload_bytes,
     })
 }
 

@@ -247,6 +247,7 @@ async fn create_from(
                     custody_seq: 0,
                     created_at: now,
                     updated_at: now,
+                    import_id: None,
                 },
             )
             .await?;

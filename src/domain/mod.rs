@@ -68,6 +68,7 @@ pub mod custody;
 pub mod district;
 pub mod flows;
 pub mod geo;
+pub mod inventory;
 pub mod ledger;
 pub mod listing;
 pub mod matching;

@@ -11,6 +11,7 @@ mod deployment;
 mod flows;
 mod holds;
 mod hostile_input;
+mod inventory;
 mod ledger;
 mod mail;
 mod migrations;
