@@ -63,7 +63,8 @@ pub struct SkippedCell {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ImportReport {
-    /// Shared by the passports of this sheet: `GET /passports/imports/{id}/labels.svg`.
+    /// Shared by the passports of this sheet: `GET /passports/imports/{id}/labels` prints
+    /// their labels.
     pub import_id: Uuid,
     pub rows: usize,
     pub created: usize,

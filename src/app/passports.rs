@@ -9,6 +9,7 @@ use crate::db::categories as categories_q;
 use crate::db::passports::{self as q, NewPassportRow, PassportRow};
 use crate::db::{Atomic, Conn};
 use crate::domain::custody::{self, content_hash, CustodyEvent, CustodyKind, GENESIS};
+use crate::domain::label::Label;
 use crate::domain::passport::{validate_document, Document, PassportContent, PassportContext};
 use crate::domain::passport_export::{
     self, ExportedFile, Verdict, CONTENT_HASH_FIELD, FORMAT_V1, FORMAT_V2,
@@ -282,6 +283,40 @@ pub async fn get(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Passpo
     let mut conn = ctx.conn().await?;
     let row = visible(&mut conn, actor, id).await?;
     view(&mut conn, row).await
+}
+
+/// The passport's public address: where its label's QR code leads.
+pub fn public_address(ctx: &Ctx, id: Uuid) -> String {
+    format!("{}/api/v1/passports/{id}", ctx.public_url)
+}
+
+/// The label of a passport the actor may see.
+pub async fn label(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Label> {
+    let mut conn = ctx.conn().await?;
+    let row = visible(&mut conn, actor, id).await?;
+    Ok(Label {
+        url: public_address(ctx, row.id),
+        name: content_of(&row)?.name,
+        code: row.code,
+    })
+}
+
+/// The labels of every passport one inventory sheet made for the actor's organisation.
+pub async fn import_labels(ctx: &Ctx, actor: &Actor, import_id: Uuid) -> AppResult<Vec<Label>> {
+    let mut conn = ctx.conn().await?;
+    let rows = q::of_import(&mut conn, actor.organisation_id, import_id).await?;
+    if rows.is_empty() {
+        return Err(AppError::NotFound("import"));
+    }
+    rows.into_iter()
+        .map(|row| {
+            Ok(Label {
+                url: public_address(ctx, row.id),
+                name: content_of(&row)?.name,
+                code: row.code,
+            })
+        })
+        .collect()
 }
 
 pub async fn custody(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Custody> {

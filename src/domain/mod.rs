@@ -69,6 +69,7 @@ pub mod district;
 pub mod flows;
 pub mod geo;
 pub mod inventory;
+pub mod label;
 pub mod ledger;
 pub mod listing;
 pub mod matching;

@@ -19,8 +19,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_own)
         .service(import)
         .service(verify)
+        .service(import_labels)
         .service(get_passport)
         .service(custody)
+        .service(label)
         .service(export)
         .service(attach_document);
 }
@@ -132,6 +134,55 @@ async fn get_passport(
 ) -> Result<HttpResponse, AppError> {
     let passport = passports::get(&ctx, auth.0.as_ref(), id.into_inner()).await?;
     Ok(answer(actix_web::http::StatusCode::OK, passport))
+}
+
+/// A printable label (SVG, 70 × 37 mm, for A4 sheets of 3 × 8): a QR code leading to the
+/// passport, its code and name. Same read rights as the passport.
+#[utoipa::path(
+    tag = "passports",
+    params(("id" = Uuid, Path, description = "Passport id")),
+    responses(
+        (status = 200, body = String, content_type = "image/svg+xml"),
+        (status = 404, description = "No such passport, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/passports/{id}/label.svg")]
+async fn label(
+    ctx: web::Data<Ctx>,
+    auth: MaybeAuthenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let label = passports::label(&ctx, auth.0.as_ref(), id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .body(crate::domain::label::label_svg(&label)))
+}
+
+/// The labels of a whole inventory import (the `import_id` of its report) as A4 sheets of
+/// 3 × 8, one HTML page that prints a sheet per page. The importing organisation's only.
+#[utoipa::path(
+    tag = "passports",
+    security(("bearer" = [])),
+    params(("import_id" = Uuid, Path, description = "The import's id")),
+    responses(
+        (status = 200, body = String, content_type = "text/html"),
+        (status = 404, description = "No such import of your organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/passports/imports/{import_id}/labels")]
+async fn import_labels(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    import_id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let import_id = import_id.into_inner();
+    let labels = passports::import_labels(&ctx, &auth.0, import_id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(crate::domain::label::sheets_html(
+            &format!("Labels {import_id}"),
+            &labels,
+        )))
 }
 
 /// The hash-chained custody events and whether the chain verifies.

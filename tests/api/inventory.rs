@@ -204,6 +204,44 @@ async fn a_valid_sheet_becomes_passports_and_announced_listings_whose_chains_ver
         .await;
     assert_eq!(verdict.body["valid"], true, "{}", verdict.body);
     assert_eq!(verdict.body["events"], 2);
+
+    // Labels: one per passport, with the read rights of its passport; a sheet per import.
+    let code = doors["code"].as_str().unwrap();
+    let svg = app
+        .client
+        .get(app.url(&format!("/api/v1/passports/{id}/label.svg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svg.status(), 200);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let svg = svg.text().await.unwrap();
+    assert!(
+        svg.contains(code) && svg.contains(r#"width="70mm""#),
+        "{svg}"
+    );
+    let sink = made.body["passports"][1]["passport_id"].as_str().unwrap();
+    let unlisted = app
+        .get(&format!("/api/v1/passports/{sink}/label.svg"), None)
+        .await;
+    unlisted.assert_problem(404, "not-found");
+    let import = made.body["import_id"].as_str().unwrap();
+    let sheet = app
+        .get_text(
+            &format!("/api/v1/passports/imports/{import}/labels"),
+            &market.donor.token,
+        )
+        .await;
+    assert!(
+        sheet.contains(code) && sheet.contains(made.body["passports"][1]["code"].as_str().unwrap())
+    );
+    assert!(sheet.contains("size: A4"));
+    app.get(
+        &format!("/api/v1/passports/imports/{import}/labels"),
+        Some(&market.maker.token),
+    )
+    .await
+    .assert_problem(404, "not-found");
 }
 
 /// A line of CSV split into its fields (quotes removed).
