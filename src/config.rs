@@ -41,6 +41,8 @@ pub struct Settings {
     pub login_window_secs: i64,
     /// Largest JSON body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest upload accepted (an inventory sheet), in bytes.
+    pub max_upload_bytes: usize,
     /// The code of the city's local currency (three capital letters).
     pub local_currency: String,
     /// Mail delivery: attempts before a mail is left failed, the first wait between
@@ -112,6 +114,7 @@ struct Defaults {
     login_max_failures_per_address: i64,
     login_window_secs: i64,
     max_body_bytes: usize,
+    max_upload_bytes: usize,
     local_currency: &'static str,
     mail_max_attempts: i32,
     mail_backoff_secs: i64,
@@ -140,6 +143,7 @@ const DEFAULTS: Defaults = Defaults {
     login_max_failures_per_address: 50,
     login_window_secs: 900,
     max_body_bytes: 256 * 1024,
+    max_upload_bytes: 20 * 1024 * 1024,
     local_currency: "KRL",
     mail_max_attempts: 8,
     mail_backoff_secs: 30,

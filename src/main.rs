@@ -1,4 +1,5 @@
-//! The `kringloop` command: serve (the default), migrate, create-broker, seed, openapi.
+//! The `kringloop` command: serve (the default), migrate, create-broker, seed, openapi,
+//! verify, import.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -53,6 +54,33 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Import a pre-demolition inventory (CSV or XLSX, columns as in
+    /// GET /api/v1/passports/inventory/columns) as passports and listings of a verified
+    /// organisation, in one transaction; progress on stderr.
+    Import {
+        /// The sheet.
+        file: PathBuf,
+        /// The organisation the elements belong to: its id or exact name.
+        #[arg(long)]
+        organisation: String,
+        /// Where the lots are collected (with --lon); the organisation's place when absent.
+        #[arg(long, requires = "lon", allow_negative_numbers = true)]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat", allow_negative_numbers = true)]
+        lon: Option<f64>,
+        /// The pickup address.
+        #[arg(long)]
+        address: Option<String>,
+        /// Import the valid rows and list the bad ones, instead of nothing when one is bad.
+        #[arg(long)]
+        valid_rows_only: bool,
+    },
+    /// Check an exported passport (kringloop-passport/2) offline: exits 0 when its custody
+    /// chain, content and embedded files hold, 1 naming the first event that does not.
+    Verify {
+        /// The export, as `GET /api/v1/passports/{id}/export` gave it; `-` reads stdin.
+        file: PathBuf,
+    },
     /// Load data: a small demo city (`--demo`) or synthetic stock (`--synthetic N`).
     Seed {
         /// Load the demo city, or what of it is missing; districts already loaded are kept.
@@ -81,12 +109,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", http::openapi_json());
         return Ok(());
     }
+    if let Command::Verify { file } = &command {
+        return verify(file);
+    }
     let settings = Settings::load(cli.config.as_deref()).context("reading the configuration")?;
     telemetry::init(settings.log_format);
     let runtime = actix_web::rt::System::new();
     match command {
         Command::Serve => runtime.block_on(startup::serve(settings)),
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::Verify { .. } => Ok(()),
         Command::Migrate => runtime.block_on(on_database(&settings, async |url| {
             let applied = db::migrate::run_pending(url.expose_secret()).await?;
             if applied.is_empty() {
@@ -119,6 +150,54 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(explain)?;
                 println!("broker {} created (user id {})", user.email, user.id);
+                Ok(())
+            }))
+        }
+        Command::Import {
+            file,
+            organisation,
+            lat,
+            lon,
+            address,
+            valid_rows_only,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            runtime.block_on(on_database(&settings, async |url| {
+                let ctx = migrated_context(&settings, url).await?;
+                let actor = app::inventory::organisation_actor(&ctx, &organisation)
+                    .await
+                    .map_err(explain)?;
+                let options = app::inventory::ImportOptions {
+                    pickup: lat.zip(lon).map(|(lat, lon)| {
+                        (kringloop::domain::geo::Location { lat, lon }, address.clone())
+                    }),
+                    valid_rows_only,
+                };
+                let started = std::time::Instant::now();
+                let mut progress: Option<Progress> = None;
+                let report = app::inventory::import(&ctx, &actor, &bytes, options, |done, total| {
+                    progress
+                        .get_or_insert_with(|| Progress::new(total as i64, "inventory rows"))
+                        .at(done as i64)
+                })
+                .await
+                .map_err(explain)?;
+                if let Some(progress) = &progress {
+                    progress.finish();
+                }
+                for skipped in &report.skipped {
+                    eprintln!("skipped {}: {}", skipped.pointer, skipped.detail);
+                }
+                println!(
+                    "{} passports ({} listed, {} of them announced) from {} rows in {:.1} s; import {}",
+                    report.created,
+                    report.listed,
+                    report.announced,
+                    report.rows,
+                    started.elapsed().as_secs_f64(),
+                    report.import_id
+                );
                 Ok(())
             }))
         }
@@ -181,6 +260,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `kringloop verify FILE`: the verdict on an export, read from a file or stdin.
+fn verify(file: &std::path::Path) -> anyhow::Result<()> {
+    let text = if file == std::path::Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading stdin")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let export: serde_json::Value =
+        serde_json::from_str(&text).context("the export is not JSON")?;
+    let verdict =
+        kringloop::domain::passport_export::verify(&export).map_err(anyhow::Error::msg)?;
+    match &verdict.broken_at {
+        None => {
+            println!(
+                "valid: {} events, head {}{}, {} file(s) checked",
+                verdict.events,
+                verdict.head.as_deref().unwrap_or("(none)"),
+                if verdict.content_bound {
+                    ""
+                } else {
+                    " (no event fixes the content: a chain begun before content hashes)"
+                },
+                verdict.files_checked
+            );
+            Ok(())
+        }
+        Some(broken) => {
+            let at = match (broken.seq, broken.kind) {
+                (Some(seq), Some(kind)) => format!("event {seq} ({kind})"),
+                (Some(seq), None) => format!("event {seq}"),
+                _ => "outside the chain".to_owned(),
+            };
+            let reason = serde_json::to_value(broken.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            anyhow::bail!("broken at {at}: {reason}: {}", broken.detail)
+        }
+    }
+}
+
 /// Opens the database for a command (using the cluster of a running server when there is
 /// one), runs `work`, and stops the cluster afterwards only when this command started it.
 async fn on_database(
@@ -200,18 +320,19 @@ async fn migrated_context(settings: &Settings, url: &SecretString) -> anyhow::Re
     startup::context(settings, url, Arc::new(SystemClock))
 }
 
-/// A use case's error as a sentence for the terminal; validation errors field by field.
+/// A use case's error as a sentence for the terminal; validation errors field by field (a
+/// line each when there are many, as a sheet's are).
 fn explain(error: app::error::AppError) -> anyhow::Error {
     match error {
-        app::error::AppError::Validation(errors) => anyhow::anyhow!(
-            "{}",
-            errors
+        app::error::AppError::Validation(errors) => {
+            let lines: Vec<String> = errors
                 .into_vec()
                 .iter()
                 .map(|e| format!("{}: {}", e.pointer.trim_start_matches('/'), e.detail))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
+                .collect();
+            let separator = if lines.len() > 3 { "\n" } else { "; " };
+            anyhow::anyhow!("{}", lines.join(separator))
+        }
         other => anyhow::anyhow!("{other}"),
     }
 }

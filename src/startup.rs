@@ -145,6 +145,7 @@ pub fn context(
             instant_cap: InstantCap::new(settings.mail_instant_per_wish),
         },
         latest_migration: db::migrate::latest_version(),
+        max_upload_bytes: settings.max_upload_bytes,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod error;
 pub mod feed;
 pub mod flows;
 pub mod idempotency;
+pub mod inventory;
 pub mod ledger;
 pub mod listings;
 pub mod moderation;
@@ -77,6 +78,8 @@ pub struct Ctx {
     pub map_tiles: Option<String>,
     /// The newest migration this build embeds; `/readyz` checks that it was applied.
     pub latest_migration: String,
+    /// Largest upload (an inventory sheet) accepted, in bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl Ctx {

@@ -8,8 +8,12 @@ use super::{districts, Ctx};
 use crate::db::categories as categories_q;
 use crate::db::passports::{self as q, NewPassportRow, PassportRow};
 use crate::db::{Atomic, Conn};
-use crate::domain::custody::{self, CustodyEvent, CustodyKind, GENESIS};
+use crate::domain::custody::{self, content_hash, CustodyEvent, CustodyKind, GENESIS};
+use crate::domain::label::Label;
 use crate::domain::passport::{validate_document, Document, PassportContent, PassportContext};
+use crate::domain::passport_export::{
+    self, ExportedFile, Verdict, CONTENT_HASH_FIELD, FORMAT_V1, FORMAT_V2,
+};
 use crate::domain::validation::FieldErrors;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use chrono::{DateTime, Datelike, Utc};
@@ -17,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// The name of the export format.
-pub const EXPORT_FORMAT: &str = "kringloop-passport/1";
+/// The name of the export format written now; [`FORMAT_V1`] is still imported.
+pub const EXPORT_FORMAT: &str = FORMAT_V2;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Passport {
@@ -51,14 +55,35 @@ pub struct Custody {
     pub events: Vec<CustodyEvent>,
 }
 
-/// The documented, portable form of a passport.
+/// The documented, portable form of a passport (see `docs/passport-chain.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PassportExport {
-    /// Always `kringloop-passport/1`.
-    #[schema(example = "kringloop-passport/1")]
+    /// `kringloop-passport/2` as exported now; `kringloop-passport/1` (content alone) is
+    /// still imported.
+    #[schema(example = "kringloop-passport/2")]
     pub format: String,
+    /// The passport's code (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     pub passport: PassportContent,
+    /// The whole custody chain, oldest first (format 2).
+    #[serde(default)]
+    pub custody: Vec<CustodyEvent>,
+    /// The passport's files: their hashes, and their bytes when asked (format 2).
+    #[serde(default)]
+    pub files: Vec<ExportedFile>,
+}
+
+/// The hash of a passport's content as a content-setting event records it.
+pub(crate) fn content_sha256(content: &PassportContent) -> AppResult<String> {
+    let value = serde_json::to_value(content).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(content_hash(&value))
+}
+
+/// The content hash of a stored passport, read the way an export writes it.
+pub(crate) fn row_content_sha256(row: &PassportRow) -> AppResult<String> {
+    content_sha256(&content_of(row)?)
 }
 
 fn content_of(row: &PassportRow) -> AppResult<PassportContent> {
@@ -172,6 +197,18 @@ pub async fn create(
     content: PassportContent,
     kind: CustodyKind,
 ) -> AppResult<Passport> {
+    create_from(ctx, actor, content, kind, None).await
+}
+
+/// Creates a passport; `source` (the code and chain head of an imported export) goes into its
+/// first event.
+async fn create_from(
+    ctx: &Ctx,
+    actor: &Actor,
+    content: PassportContent,
+    kind: CustodyKind,
+    source: Option<serde_json::Value>,
+) -> AppResult<Passport> {
     actor.require_verified()?;
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
@@ -185,7 +222,8 @@ pub async fn create(
     let organisation_id = actor.organisation_id;
     let row = conn
         .transaction::<_, AppError, _>(async move |conn| {
-            let stored = serde_json::to_value(&content).map_err(|e| AppError::Internal(e.into()))?;
+            let stored =
+                serde_json::to_value(&content).map_err(|e| AppError::Internal(e.into()))?;
             let code = new_code();
             let row = q::insert(
                 conn,
@@ -210,10 +248,16 @@ pub async fn create(
                     custody_seq: 0,
                     created_at: now,
                     updated_at: now,
+                    import_id: None,
                 },
             )
             .await?;
-            let payload = serde_json::json!({"code": row.code, "name": content.name.trim(), "category": content.category});
+            let mut payload = serde_json::json!({"code": row.code, "name": content.name.trim(),
+                                                 "category": content.category,
+                                                 CONTENT_HASH_FIELD: content_sha256(&content)?});
+            if let Some(source) = source {
+                payload["source"] = source;
+            }
             record_custody(conn, &row, kind, Some(organisation_id), payload, now).await?;
             Ok(row)
         })
@@ -241,6 +285,40 @@ pub async fn get(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Passpo
     view(&mut conn, row).await
 }
 
+/// The passport's public address: where its label's QR code leads.
+pub fn public_address(ctx: &Ctx, id: Uuid) -> String {
+    format!("{}/api/v1/passports/{id}", ctx.public_url)
+}
+
+/// The label of a passport the actor may see.
+pub async fn label(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Label> {
+    let mut conn = ctx.conn().await?;
+    let row = visible(&mut conn, actor, id).await?;
+    Ok(Label {
+        url: public_address(ctx, row.id),
+        name: content_of(&row)?.name,
+        code: row.code,
+    })
+}
+
+/// The labels of every passport one inventory sheet made for the actor's organisation.
+pub async fn import_labels(ctx: &Ctx, actor: &Actor, import_id: Uuid) -> AppResult<Vec<Label>> {
+    let mut conn = ctx.conn().await?;
+    let rows = q::of_import(&mut conn, actor.organisation_id, import_id).await?;
+    if rows.is_empty() {
+        return Err(AppError::NotFound("import"));
+    }
+    rows.into_iter()
+        .map(|row| {
+            Ok(Label {
+                url: public_address(ctx, row.id),
+                name: content_of(&row)?.name,
+                code: row.code,
+            })
+        })
+        .collect()
+}
+
 pub async fn custody(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Custody> {
     let mut conn = ctx.conn().await?;
     let row = visible(&mut conn, actor, id).await?;
@@ -255,24 +333,59 @@ pub async fn custody(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Cu
 pub async fn export(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<PassportExport> {
     let mut conn = ctx.conn().await?;
     let row = visible(&mut conn, actor, id).await?;
+    let custody = events_of(q::custody(&mut conn, row.id).await?)?;
     Ok(PassportExport {
         format: EXPORT_FORMAT.to_owned(),
+        code: Some(row.code.clone()),
         passport: content_of(&row)?,
+        custody,
+        files: Vec::new(),
     })
 }
 
+fn format_error(detail: String) -> AppError {
+    FieldErrors::single(
+        "/format",
+        crate::domain::validation::Invalid::new("unknown_format", detail),
+    )
+    .into()
+}
+
+/// Checks an exported passport (format 2) offline: no database, no rights needed.
+pub fn verify(export: &serde_json::Value) -> AppResult<Verdict> {
+    passport_export::verify(export).map_err(format_error)
+}
+
+/// Imports an export as a new passport of the actor's organisation. A format-2 export must
+/// verify; its code and chain head are kept in the new chain's first event.
 pub async fn import(ctx: &Ctx, actor: &Actor, export: PassportExport) -> AppResult<Passport> {
-    if export.format != EXPORT_FORMAT {
-        return Err(FieldErrors::single(
-            "/format",
-            crate::domain::validation::Invalid::new(
-                "unknown_format",
-                format!("must be {EXPORT_FORMAT:?}"),
-            ),
-        )
-        .into());
-    }
-    create(ctx, actor, export.passport, CustodyKind::Imported).await
+    let source = match export.format.as_str() {
+        FORMAT_V1 => None,
+        FORMAT_V2 => {
+            let value = serde_json::to_value(&export).map_err(|e| AppError::Internal(e.into()))?;
+            let verdict = verify(&value)?;
+            if let Some(broken) = verdict.broken_at {
+                let pointer = broken
+                    .seq
+                    .map_or("/files".to_owned(), |seq| format!("/custody/{}", seq - 1));
+                return Err(FieldErrors::single(
+                    &pointer,
+                    crate::domain::validation::Invalid::new(
+                        "chain_broken",
+                        format!("the custody chain does not hold: {}", broken.detail),
+                    ),
+                )
+                .into());
+            }
+            Some(serde_json::json!({"code": export.code, "head": verdict.head}))
+        }
+        _ => {
+            return Err(format_error(format!(
+                "must be {FORMAT_V2:?} or {FORMAT_V1:?}"
+            )))
+        }
+    };
+    create_from(ctx, actor, export.passport, CustodyKind::Imported, source).await
 }
 
 /// The actor's own passports, oldest first.
@@ -306,11 +419,15 @@ pub async fn attach_document(
     let mut conn = ctx.conn().await?;
     let row = conn
         .transaction::<_, AppError, _>(async move |conn| {
-            let row = q::lock(conn, id).await?.ok_or(AppError::NotFound("passport"))?;
+            let row = q::lock(conn, id)
+                .await?
+                .ok_or(AppError::NotFound("passport"))?;
             if row.organisation_id != actor.organisation_id {
                 let visible = actor.is_broker || q::is_listed(conn, id).await?;
                 return Err(if visible {
-                    AppError::Forbidden("only the organisation that holds the passport may change it")
+                    AppError::Forbidden(
+                        "only the organisation that holds the passport may change it",
+                    )
                 } else {
                     AppError::NotFound("passport")
                 });
@@ -322,12 +439,25 @@ pub async fn attach_document(
                 errors.push("", "too_many", "a passport holds at most 50 documents");
             }
             errors.finish()?;
-            let payload = serde_json::json!({"url": document.url, "sha256": document.sha256, "kind": document.kind, "clears": document.clears});
+            let mut payload = serde_json::json!({"url": document.url, "sha256": document.sha256,
+                                                 "kind": document.kind, "clears": document.clears});
             content.documents.push(document);
-            let stored = serde_json::to_value(&content).map_err(|e| AppError::Internal(e.into()))?;
+            payload[CONTENT_HASH_FIELD] = content_sha256(&content)?.into();
+            let stored =
+                serde_json::to_value(&content).map_err(|e| AppError::Internal(e.into()))?;
             q::update_content(conn, id, &stored, content.check_listable().is_ok(), now).await?;
-            record_custody(conn, &row, CustodyKind::DocumentAttached, Some(actor.organisation_id), payload, now).await?;
-            q::find(conn, id).await?.ok_or(AppError::NotFound("passport"))
+            record_custody(
+                conn,
+                &row,
+                CustodyKind::DocumentAttached,
+                Some(actor.organisation_id),
+                payload,
+                now,
+            )
+            .await?;
+            q::find(conn, id)
+                .await?
+                .ok_or(AppError::NotFound("passport"))
         })
         .await?;
     view(&mut conn, row).await

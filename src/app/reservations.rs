@@ -10,7 +10,7 @@ use super::ledger;
 use super::notices::{Notice, ReservationNews};
 use super::notifications::{members, notify};
 use super::paging::{id_cursor, page_size, split, Page};
-use super::passports::{new_code, record_custody};
+use super::passports::{new_code, record_custody, row_content_sha256};
 use super::Ctx;
 use crate::db::accounts as accounts_q;
 use crate::db::flows::{self as flows_q, FlowRow};
@@ -24,6 +24,7 @@ use crate::domain::flows;
 use crate::domain::ledger::Amount;
 use crate::domain::listing::{ListingEvent, ListingStatus};
 use crate::domain::matching::status::{MatchEvent, MatchStatus};
+use crate::domain::passport_export::CONTENT_HASH_FIELD;
 use crate::domain::quantity::Quantity;
 use crate::domain::reservation::{
     hold_expires_at, may_acknowledge, Confirmation, ReservationEvent, ReservationStatus,
@@ -573,7 +574,8 @@ pub async fn hand_over(
                         CustodyKind::Split,
                         Some(row.donor_id),
                         serde_json::json!({"from_passport": source.id, "quantity": row.quantity,
-                                           "unit": row.unit}),
+                                           "unit": row.unit, "code": part.code,
+                                           CONTENT_HASH_FIELD: row_content_sha256(&part)?}),
                         now,
                     )
                     .await?;

@@ -155,6 +155,20 @@ pub async fn find_organisation(
         .optional()
 }
 
+/// An organisation by its exact name (the first made, should two share it).
+pub async fn find_organisation_by_name(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::name.eq(name))
+        .select(OrganisationRow::as_select())
+        .order(organisations::created_at)
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn lock_organisation(
     conn: &mut AsyncPgConnection,
     id: Uuid,

@@ -142,6 +142,14 @@ pub async fn eural_hazardous(
         .optional()
 }
 
+/// The whole European List of Waste: each code and whether it is hazardous.
+pub async fn eural_all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, bool)>> {
+    eural_codes::table
+        .select((eural_codes::code, eural_codes::hazardous))
+        .load(conn)
+        .await
+}
+
 /// Those of `codes` that are not on the European List of Waste.
 pub async fn unknown_eural_codes(
     conn: &mut AsyncPgConnection,

@@ -104,6 +104,20 @@ pub async fn insert(
         .await
 }
 
+/// Inserts many listings in statements of up to 2 000 rows.
+pub async fn insert_many(
+    conn: &mut AsyncPgConnection,
+    rows: &[NewListingRow<'_>],
+) -> QueryResult<()> {
+    for chunk in rows.chunks(2_000) {
+        diesel::insert_into(listings::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ListingRow>> {
     listings::table
         .find(id)

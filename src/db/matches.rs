@@ -329,6 +329,35 @@ pub async fn propose_bundle(
 
 /// Queues a subject for the matcher, in the caller's transaction, and wakes the matchers of
 /// every instance when it commits.
+/// Queues a job for each of many subjects of one kind, and tells the matchers once.
+pub async fn enqueue_jobs(
+    conn: &mut AsyncPgConnection,
+    subject: &str,
+    subject_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    for chunk in subject_ids.chunks(10_000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|id| {
+                (
+                    match_jobs::subject.eq(subject),
+                    match_jobs::subject_id.eq(*id),
+                    match_jobs::created_at.eq(now),
+                )
+            })
+            .collect();
+        diesel::insert_into(match_jobs::table)
+            .values(values)
+            .execute(conn)
+            .await?;
+    }
+    diesel::sql_query("NOTIFY kringloop_match_jobs")
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 pub async fn enqueue_job(
     conn: &mut AsyncPgConnection,
     subject: &str,

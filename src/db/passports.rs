@@ -5,6 +5,7 @@ use crate::domain::custody::CustodyEvent;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -51,6 +52,8 @@ pub struct NewPassportRow<'a> {
     pub custody_seq: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The inventory sheet that made it, if one did.
+    pub import_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -74,6 +77,129 @@ pub async fn insert(
         .returning(PassportRow::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Inserts many passports in statements of up to 2 000 rows (PostgreSQL takes 65 535
+/// parameters a statement).
+pub async fn insert_many(
+    conn: &mut AsyncPgConnection,
+    rows: &[NewPassportRow<'_>],
+) -> QueryResult<()> {
+    for chunk in rows.chunks(2_000) {
+        diesel::insert_into(passports::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Appends the events of many passports whose heads the caller sets itself (new passports
+/// whose rows were written with their final head).
+pub async fn insert_custody_many(
+    conn: &mut AsyncPgConnection,
+    events: &[(Uuid, &CustodyEvent)],
+) -> QueryResult<()> {
+    for chunk in events.chunks(5_000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(passport_id, event)| {
+                (
+                    custody_events::id.eq(Uuid::now_v7()),
+                    custody_events::passport_id.eq(*passport_id),
+                    custody_events::seq.eq(event.seq),
+                    custody_events::kind.eq(event.kind.as_str()),
+                    custody_events::organisation_id.eq(event.organisation_id),
+                    custody_events::payload.eq(&event.payload),
+                    custody_events::at.eq(event.at),
+                    custody_events::prev_hash.eq(&event.prev_hash),
+                    custody_events::hash.eq(&event.hash),
+                )
+            })
+            .collect();
+        diesel::insert_into(custody_events::table)
+            .values(values)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// An organisation's passports made by one inventory sheet, in sheet order.
+pub async fn of_import(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    import_id: Uuid,
+) -> QueryResult<Vec<PassportRow>> {
+    passports::table
+        .filter(passports::organisation_id.eq(organisation_id))
+        .filter(passports::import_id.eq(import_id))
+        .select(PassportRow::as_select())
+        .order(passports::id)
+        .load(conn)
+        .await
+}
+
+/// An organisation's passports whose material comes from `site` (all when `None`), oldest
+/// first.
+pub async fn of_site(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    site: Option<&str>,
+) -> QueryResult<Vec<PassportRow>> {
+    let mut query = passports::table
+        .filter(passports::organisation_id.eq(organisation_id))
+        .select(PassportRow::as_select())
+        .order(passports::id)
+        .into_boxed();
+    if let Some(site) = site {
+        query = query.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("content->'origin'->>'site' = ")
+                .bind::<diesel::sql_types::Text, _>(site.to_owned()),
+        );
+    }
+    query.load(conn).await
+}
+
+/// A passport's offer as an inventory sheet shows it: amount, unit, available_from and when
+/// the listing was made.
+pub type Offer = (i64, String, DateTime<Utc>, DateTime<Utc>);
+
+/// The latest listing of each passport.
+pub async fn latest_offers(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, Offer>> {
+    let rows: Vec<(Uuid, Offer)> = listings::table
+        .filter(listings::passport_id.eq_any(ids))
+        .select((
+            listings::passport_id,
+            (
+                listings::quantity,
+                listings::unit,
+                listings::available_from,
+                listings::created_at,
+            ),
+        ))
+        .order((listings::passport_id, listings::created_at))
+        .load(conn)
+        .await?;
+    // Oldest first, so the latest of each passport is the one kept.
+    Ok(rows.into_iter().collect())
+}
+
+/// The payload of each passport's first custody event.
+pub async fn first_payloads(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, serde_json::Value>> {
+    let rows: Vec<(Uuid, serde_json::Value)> = custody_events::table
+        .filter(custody_events::passport_id.eq_any(ids))
+        .filter(custody_events::seq.eq(1))
+        .select((custody_events::passport_id, custody_events::payload))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<PassportRow>> {

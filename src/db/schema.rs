@@ -324,6 +324,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        import_id -> Nullable<Uuid>,
     }
 }
 

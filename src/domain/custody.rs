@@ -40,6 +40,7 @@ text_enum!(CustodyKind {
 
 /// One event as stored and as exported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CustodyEvent {
     pub seq: i32,
     pub kind: CustodyKind,
@@ -80,9 +81,21 @@ pub fn event_hash(
     payload: &Value,
     at: DateTime<Utc>,
 ) -> String {
-    let digest =
-        Sha256::digest(preimage(prev_hash, seq, kind, organisation_id, payload, at).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(preimage(prev_hash, seq, kind, organisation_id, payload, at).as_bytes())
+}
+
+/// Lower-case hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The hash a content-setting event records of the passport's content: SHA-256 of its
+/// canonical JSON (see `docs/passport-chain.md`).
+pub fn content_hash(content: &Value) -> String {
+    sha256_hex(canonical_json(content).as_bytes())
 }
 
 impl CustodyEvent {

@@ -149,6 +149,11 @@ pub struct Origin {
     pub site: Option<String>,
     pub building_year: Option<i32>,
     pub location: Option<Location>,
+    /// Where in the building the element is (floor, wing, room), as a pre-demolition
+    /// inventory records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "2nd floor, east wing")]
+    pub location_in_building: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -387,6 +392,12 @@ impl PassportContent {
         }
 
         optional_text(&mut errors, "/origin/site", &self.origin.site, 200);
+        optional_text(
+            &mut errors,
+            "/origin/location_in_building",
+            &self.origin.location_in_building,
+            200,
+        );
         if let Some(year) = self.origin.building_year {
             if !(1000..=context.current_year).contains(&year) {
                 errors.push(
@@ -500,6 +511,7 @@ mod tests {
                 site: Some("Binckhorst".into()),
                 building_year: Some(1968),
                 location: None,
+                location_in_building: None,
             },
             circularity: Circularity {
                 r_strategies: vec![RStrategy::Reuse],

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod flows;
 pub mod guard;
 pub mod idempotency;
+pub mod inventory;
 pub mod json;
 pub mod ledger;
 pub mod listings;
@@ -99,6 +100,7 @@ fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             ))
             .configure(accounts::routes)
             .configure(catalog::routes)
+            .configure(inventory::routes)
             .configure(passports::routes)
             .configure(listings::routes)
             .configure(wishes::routes)

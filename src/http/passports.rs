@@ -9,6 +9,7 @@ use crate::app::passports::{self, Custody, Passport, PassportExport};
 use crate::app::Ctx;
 use crate::domain::custody::CustodyKind;
 use crate::domain::passport::{Document, PassportContent};
+use crate::domain::passport_export::Verdict;
 use actix_web::http::header::ETag;
 use actix_web::{get, post, web, HttpResponse};
 use uuid::Uuid;
@@ -17,8 +18,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create)
         .service(list_own)
         .service(import)
+        .service(verify)
+        .service(import_labels)
         .service(get_passport)
         .service(custody)
+        .service(label)
         .service(export)
         .service(attach_document);
 }
@@ -73,8 +77,10 @@ async fn list_own(
         .json(passports::list_own(&ctx, &auth.0, page.cursor.as_deref(), page.limit()?).await?))
 }
 
-/// Import a passport from its export form (`kringloop-passport/1`) as a new passport of the
-/// organisation; its chain starts with an `imported` event.
+/// Import a passport from its export form as a new passport of the organisation; its chain
+/// starts with an `imported` event. A `kringloop-passport/2` export must verify (422
+/// `chain_broken` otherwise) and its code and chain head go into that event;
+/// `kringloop-passport/1` (content alone) is still read.
 #[utoipa::path(
     tag = "passports",
     security(("bearer" = [])),
@@ -95,6 +101,22 @@ async fn import(
     Ok(answer(actix_web::http::StatusCode::CREATED, passport))
 }
 
+/// Check an exported passport (`kringloop-passport/2`) offline: the chain's links, the
+/// content and documents each event fixed, and the bytes of embedded files. Needs no account
+/// and reads nothing stored; the answer names the first event that does not hold.
+#[utoipa::path(
+    tag = "passports",
+    request_body = PassportExport,
+    responses(
+        (status = 200, description = "The verdict, valid or not", body = Verdict),
+        (status = 422, description = "Not a format-2 export", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/passports/verify")]
+async fn verify(body: Json<serde_json::Value>) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(passports::verify(&body.0)?))
+}
+
 /// A passport with its custody events: public once listed, always for its holder.
 #[utoipa::path(
     tag = "passports",
@@ -112,6 +134,55 @@ async fn get_passport(
 ) -> Result<HttpResponse, AppError> {
     let passport = passports::get(&ctx, auth.0.as_ref(), id.into_inner()).await?;
     Ok(answer(actix_web::http::StatusCode::OK, passport))
+}
+
+/// A printable label (SVG, 70 × 37 mm, for A4 sheets of 3 × 8): a QR code leading to the
+/// passport, its code and name. Same read rights as the passport.
+#[utoipa::path(
+    tag = "passports",
+    params(("id" = Uuid, Path, description = "Passport id")),
+    responses(
+        (status = 200, body = String, content_type = "image/svg+xml"),
+        (status = 404, description = "No such passport, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/passports/{id}/label.svg")]
+async fn label(
+    ctx: web::Data<Ctx>,
+    auth: MaybeAuthenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let label = passports::label(&ctx, auth.0.as_ref(), id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .body(crate::domain::label::label_svg(&label)))
+}
+
+/// The labels of a whole inventory import (the `import_id` of its report) as A4 sheets of
+/// 3 × 8, one HTML page that prints a sheet per page. The importing organisation's only.
+#[utoipa::path(
+    tag = "passports",
+    security(("bearer" = [])),
+    params(("import_id" = Uuid, Path, description = "The import's id")),
+    responses(
+        (status = 200, body = String, content_type = "text/html"),
+        (status = 404, description = "No such import of your organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/passports/imports/{import_id}/labels")]
+async fn import_labels(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    import_id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let import_id = import_id.into_inner();
+    let labels = passports::import_labels(&ctx, &auth.0, import_id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(crate::domain::label::sheets_html(
+            &format!("Labels {import_id}"),
+            &labels,
+        )))
 }
 
 /// The hash-chained custody events and whether the chain verifies.

@@ -84,7 +84,10 @@ async fn hashing_past_its_budget_is_a_503_with_retry_after() {
     let mut settings = test_settings();
     settings.password_hashing_mib = 19;
     let app = Arc::new(TestApp::spawn_with(settings).await);
-    let answers = join_all((0..120).map(|i| {
+    // More than one hash at a time can finish within the 2 s a request waits for its turn, on
+    // an idle machine as on a busy one.
+    const BURST: usize = 600;
+    let answers = join_all((0..BURST).map(|i| {
         let app = app.clone();
         async move {
             app.post(
@@ -102,8 +105,8 @@ async fn hashing_past_its_budget_is_a_503_with_retry_after() {
     .await;
     let made = answers.iter().filter(|a| a.status == 201).count();
     let busy: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
-    assert_eq!(made + busy.len(), 120);
-    // One hash at a time, each some tens of ms: 120 cannot all get a turn within 2 s.
+    assert_eq!(made + busy.len(), BURST);
+    // One hash at a time, each some ms: not all of them get a turn within 2 s.
     assert!(
         made >= 1 && !busy.is_empty(),
         "{made} made, {} busy",

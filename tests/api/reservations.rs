@@ -240,6 +240,18 @@ async fn a_hand_over_splits_the_passport_to_the_demander() {
         )
         .await;
     assert_eq!(chain.body["verified"], true, "{}", chain.body);
+    // Its export verifies offline: the split event fixed the content it took along.
+    let export = app
+        .get(
+            &format!("/api/v1/passports/{received}/export"),
+            Some(&maker.token),
+        )
+        .await;
+    let verdict = app
+        .post("/api/v1/passports/verify", None, &export.body)
+        .await;
+    assert_eq!(verdict.body["valid"], true, "{}", verdict.body);
+    assert_eq!(verdict.body["content_bound"], true, "{}", verdict.body);
     let original = app
         .get(
             &format!("/api/v1/passports/{passport_id}/custody"),

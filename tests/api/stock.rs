@@ -171,7 +171,8 @@ async fn a_listed_passports_chain_verifies_and_round_trips_through_export() {
     let export = app
         .get(&format!("/api/v1/passports/{id}/export"), None)
         .await;
-    assert_eq!(export.body["format"], "kringloop-passport/1");
+    assert_eq!(export.body["format"], "kringloop-passport/2");
+    assert_eq!(export.body["custody"], custody.body["events"]);
     let imported = app
         .post(
             "/api/v1/passports/import",
@@ -190,8 +191,21 @@ async fn a_listed_passports_chain_verifies_and_round_trips_through_export() {
             Some(&contractor.token),
         )
         .await;
-    assert_eq!(again.body, export.body, "export → import → export is exact");
+    assert_eq!(
+        again.body["passport"], export.body["passport"],
+        "export → import → export keeps the content exactly"
+    );
     assert_eq!(imported.body["custody"][0]["kind"], "imported");
+    assert_eq!(
+        imported.body["custody"][0]["payload"]["source"],
+        json!({"code": passport["code"], "head": custody.body["events"][3]["hash"]})
+    );
+    // The first format (content alone) is still read.
+    let first = json!({"format": "kringloop-passport/1", "passport": export.body["passport"]});
+    let imported = app
+        .post("/api/v1/passports/import", Some(&contractor.token), &first)
+        .await;
+    assert_eq!(imported.status, 201, "{}", imported.body);
 }
 
 #[actix_web::test]

@@ -320,6 +320,19 @@ impl TestApp {
         Response::from(request.send().await.unwrap()).await
     }
 
+    /// A signed-in GET whose answer is text (a CSV sheet, an SVG): asserts 200.
+    pub async fn get_text(&self, path: &str, token: &str) -> String {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.text().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
         let mut request = self.client.post(self.url(path)).json(body);
         if let Some(token) = token {
