@@ -590,6 +590,33 @@ pub async fn balances_between(
         .await
 }
 
+/// Every organisation's account, by organisation name: (organisation id, name, balance, held,
+/// credit limit); and the issuance account's balance (minus all money issued less reversed).
+pub async fn overview(
+    conn: &mut AsyncPgConnection,
+) -> QueryResult<(Vec<(Uuid, String, i64, i64, i64)>, i64)> {
+    use super::schema::{ledger_accounts, organisations};
+    let accounts = ledger_accounts::table
+        .inner_join(organisations::table)
+        .order(organisations::name)
+        .select((
+            organisations::id,
+            organisations::name,
+            ledger_accounts::balance,
+            ledger_accounts::held,
+            ledger_accounts::credit_limit,
+        ))
+        .load(conn)
+        .await?;
+    let issuance: Option<i64> = ledger_accounts::table
+        .filter(ledger_accounts::system_name.eq("issuance"))
+        .select(ledger_accounts::balance)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok((accounts, issuance.unwrap_or(0)))
+}
+
 /// Every balance of a currency adds up to zero; per account, to the sum of its entries. For
 /// tests and the crash check: `(sum of balances, accounts whose balance is not the sum of
 /// their entries, accounts below their limit, accounts whose held is not their pending sum)`.

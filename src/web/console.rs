@@ -11,7 +11,7 @@ use crate::app::accounts::organisations;
 use crate::app::audit::{self, AuditQuery};
 use crate::app::error::AppError;
 use crate::app::flows::{self, Pipeline, Sankey, SupplyForecast};
-use crate::app::ledger::currency;
+use crate::app::ledger::{self, currency, CreditLimit};
 use crate::app::moderation;
 use crate::app::outbox;
 use crate::app::Ctx;
@@ -74,8 +74,8 @@ pub async fn console(
     let failed = outbox::outbox(&ctx, actor, Some("failed"), None, 100)
         .await?
         .items;
-    let currency =
-        serde_json::to_string_pretty(&currency::current(&ctx).await?).unwrap_or_default();
+    let currency = currency::current(&ctx).await?;
+    let money = ledger::overview(&ctx, actor).await?;
     let categories = CategoryOption::all(&ctx, visitor.lang).await?;
     let districts = DistrictOption::load(&ctx, true).await?;
     let hidden = moderation::hidden(&ctx, actor, 100).await?;
@@ -98,6 +98,7 @@ pub async fn console(
             others => others,
             failed => failed,
             currency => currency,
+            money => money,
             categories => categories,
             districts => districts,
             hidden => hidden,
@@ -200,6 +201,40 @@ pub async fn restore(
         _ => return Err(AppError::NotFound("listing or wish").into()),
     }
     Ok(see_other("/console?notice=restored#moderation"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreditForm {
+    /// In whole units of the currency, as the broker thinks of it.
+    credit_limit: String,
+}
+
+/// `POST /console/accounts/{organisation_id}/credit-limit`.
+pub async fn set_credit_limit(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    id: web::Path<Uuid>,
+    form: Submitted<CreditForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    let decimals = currency::current(&ctx).await?.decimals;
+    let units: i64 =
+        form.0.credit_limit.trim().parse().map_err(|_| {
+            AppError::BadRequest("the credit limit is a whole number of units".into())
+        })?;
+    let minor = units
+        .checked_mul(10_i64.pow(u32::try_from(decimals).unwrap_or(2)))
+        .ok_or_else(|| AppError::BadRequest("the credit limit is too large".into()))?;
+    ledger::set_credit_limit(
+        &ctx,
+        actor,
+        id.into_inner(),
+        CreditLimit {
+            credit_limit: minor,
+        },
+    )
+    .await?;
+    Ok(see_other("/console?notice=credit_set#currency"))
 }
 
 /// `POST /console/outbox/{id}/retry`.

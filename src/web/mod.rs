@@ -51,6 +51,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/console/moderation/{kind}/{id}/restore",
             web::post().to(console::restore),
         )
+        .route(
+            "/console/accounts/{id}/credit-limit",
+            web::post().to(console::set_credit_limit),
+        )
         .route("/console/flows", web::get().to(console::flows_page))
         .route("/console/flows.csv", web::get().to(console::flows_csv))
         .route("/workspace", web::get().to(workspace::overview))

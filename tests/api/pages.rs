@@ -407,3 +407,47 @@ async fn the_owner_changes_a_lot_and_answers_matches_through_pages() {
     assert!(workspace.body.contains("id=\"members\""));
     assert!(workspace.body.contains(Market::MAKER));
 }
+
+#[actix_web::test]
+async fn the_broker_reads_the_currency_and_sets_a_credit_limit_in_the_console() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    issue(&app, &market.broker, &market.maker.org, 12_500).await;
+    let mut broker = PageClient::new(&app.base);
+    broker.sign_in("broker@gemeente.test", PASSWORD).await;
+    let console = broker.get("/console").await;
+    assert_eq!(console.status, 200, "{}", console.body);
+    assert!(
+        console.body.contains("id=\"sum-of-balances\" class=\"ok\""),
+        "the ledger balances"
+    );
+    assert!(console.body.contains("125.00"), "the issued money is shown");
+    let maker_org = market.maker.org.clone();
+    let set = broker
+        .post(
+            &format!("/console/accounts/{maker_org}/credit-limit"),
+            &[("credit_limit", "40")],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    let account = app
+        .get("/api/v1/accounts/me", Some(&market.maker.token))
+        .await;
+    assert_eq!(account.body["credit_limit"], 4_000, "{}", account.body);
+
+    // Not for anyone else.
+    let mut maker = PageClient::new(&app.base);
+    maker.sign_in(&market.maker.email, PASSWORD).await;
+    maker.get("/workspace").await;
+    let refused = maker
+        .post(
+            &format!("/console/accounts/{maker_org}/credit-limit"),
+            &[("credit_limit", "100000")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let account = app
+        .get("/api/v1/accounts/me", Some(&market.maker.token))
+        .await;
+    assert_eq!(account.body["credit_limit"], 4_000);
+}

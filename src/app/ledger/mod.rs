@@ -352,3 +352,48 @@ pub async fn set_credit_limit(
     })
     .await
 }
+
+/// One organisation's account as the broker sees it beside the others.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountLine {
+    pub organisation_id: Uuid,
+    pub organisation: String,
+    pub balance: i64,
+    pub held: i64,
+    pub credit_limit: i64,
+}
+
+/// The currency as a whole (brokers): every organisation's account, what was issued (less
+/// reversals), and what all balances add up to (zero, or the ledger is broken).
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub accounts: Vec<AccountLine>,
+    pub issued: i64,
+    pub in_circulation: i64,
+    pub sum_of_balances: i64,
+}
+
+pub async fn overview(ctx: &Ctx, actor: &Actor) -> AppResult<Overview> {
+    actor.require_broker()?;
+    let mut conn = ctx.conn().await?;
+    let (rows, issuance_balance) = q::overview(&mut conn).await?;
+    let accounts: Vec<AccountLine> = rows
+        .into_iter()
+        .map(
+            |(organisation_id, organisation, balance, held, credit_limit)| AccountLine {
+                organisation_id,
+                organisation,
+                balance,
+                held,
+                credit_limit,
+            },
+        )
+        .collect();
+    let in_circulation: i64 = accounts.iter().map(|a| a.balance).sum();
+    Ok(Overview {
+        issued: -issuance_balance,
+        sum_of_balances: in_circulation + issuance_balance,
+        in_circulation,
+        accounts,
+    })
+}
