@@ -15,6 +15,7 @@ use crate::app::ledger::{self, currency, CreditLimit};
 use crate::app::moderation;
 use crate::app::outbox;
 use crate::app::Ctx;
+use crate::app::{categories, districts};
 use crate::domain::account::OrganisationStatus;
 use crate::domain::audit::Reason;
 use crate::domain::validation::FieldErrors;
@@ -235,6 +236,74 @@ pub async fn set_credit_limit(
     )
     .await?;
     Ok(see_other("/console?notice=credit_set#currency"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CategoryForm {
+    code: String,
+    #[serde(default)]
+    parent: String,
+    name_nl: String,
+    name_en: String,
+    #[serde(default)]
+    eural_codes: String,
+}
+
+/// `POST /console/categories`: a new category, under `parent` (a code) or at the root.
+pub async fn create_category(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    form: Submitted<CategoryForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    actor.require_broker()?;
+    let form = form.0;
+    let parent_id = match form.parent.trim() {
+        "" => None,
+        code => Some(
+            CategoryOption::all(&ctx, visitor.lang)
+                .await?
+                .into_iter()
+                .find(|c| c.code == code)
+                .map(|c| c.id)
+                .ok_or_else(|| AppError::BadRequest(format!("no category with the code {code}")))?,
+        ),
+    };
+    let input = categories::NewCategory {
+        code: form.code.trim().to_owned(),
+        parent_id,
+        name_nl: form.name_nl.trim().to_owned(),
+        name_en: form.name_en.trim().to_owned(),
+        eural_codes: form
+            .eural_codes
+            .split([',', ';'])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    categories::create(&ctx, actor, input).await?;
+    Ok(see_other("/console?notice=category_created#taxonomy"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DistrictsForm {
+    geojson: String,
+}
+
+/// `POST /console/districts`: replaces the districts with a pasted GeoJSON FeatureCollection
+/// (as `PUT /admin/districts`: those left out are retired, history keeps them).
+pub async fn replace_districts(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    form: Submitted<DistrictsForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    actor.require_broker()?;
+    let upload: serde_json::Value = serde_json::from_str(&form.0.geojson)
+        .map_err(|error| AppError::BadRequest(format!("not GeoJSON: {error}")))?;
+    districts::replace(&ctx, actor, upload).await?;
+    Ok(see_other("/console?notice=districts_replaced#districts"))
 }
 
 /// `POST /console/outbox/{id}/retry`.

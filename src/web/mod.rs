@@ -55,6 +55,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/console/accounts/{id}/credit-limit",
             web::post().to(console::set_credit_limit),
         )
+        .route(
+            "/console/categories",
+            web::post().to(console::create_category),
+        )
+        .route(
+            "/console/districts",
+            web::post().to(console::replace_districts),
+        )
         .route("/console/flows", web::get().to(console::flows_page))
         .route("/console/flows.csv", web::get().to(console::flows_csv))
         .route("/workspace", web::get().to(workspace::overview))

@@ -451,3 +451,59 @@ async fn the_broker_reads_the_currency_and_sets_a_credit_limit_in_the_console() 
         .await;
     assert_eq!(account.body["credit_limit"], 4_000);
 }
+
+#[actix_web::test]
+async fn the_broker_keeps_the_taxonomy_and_the_districts_in_the_console() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let mut broker = PageClient::new(&app.base);
+    broker.sign_in("broker@gemeente.test", PASSWORD).await;
+    broker.get("/console").await;
+    let made = broker
+        .post(
+            "/console/categories",
+            &[
+                ("code", "doors-sliding"),
+                ("parent", "doors-interior"),
+                ("name_nl", "Schuifdeuren"),
+                ("name_en", "Sliding doors"),
+                ("eural_codes", "17 02 01"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let categories = app.get("/api/v1/categories", None).await.body;
+    assert!(categories
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["code"] == "doors-sliding" && c["name_en"] == "Sliding doors"));
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/districts-den-haag.geojson");
+    let geojson = std::fs::read_to_string(path).unwrap();
+    broker.get("/console").await;
+    let replaced = broker
+        .post("/console/districts", &[("geojson", &geojson)])
+        .await;
+    assert_eq!(replaced.status, 303, "{}", replaced.body);
+    let districts = app.get("/api/v1/districts", None).await.body;
+    assert!(districts.as_array().unwrap().len() > 10);
+    // Nonsense is a page saying so, not a 500.
+    broker.get("/console").await;
+    let nonsense = broker
+        .post("/console/districts", &[("geojson", "{not json")])
+        .await;
+    assert_eq!(nonsense.status, 422);
+
+    let mut maker = PageClient::new(&app.base);
+    maker.sign_in(&market.maker.email, PASSWORD).await;
+    maker.get("/workspace").await;
+    let refused = maker
+        .post(
+            "/console/categories",
+            &[("code", "x-y"), ("name_nl", "X"), ("name_en", "X")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+}
