@@ -190,6 +190,27 @@ async fn a_makerspace_searches_the_map_saves_a_wish_follows_its_match_mail_and_r
     browser.check_page("reservation").await;
     let now = listing_now(&app, &lot).await;
     assert_eq!(now["quantity_available"], 2, "{now}");
+    // On a phone: the map and the lot's page fit the screen (no sideways scrolling).
+    browser.client.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [("/?q=eiken", "map-phone"), (link.as_str(), "lot-phone")] {
+        browser.goto(path).await;
+        let overflow = browser
+            .client
+            .execute(
+                "const w = window.innerWidth;
+                 const wide = [...document.querySelectorAll('body *')]
+                   .filter(e => e.getBoundingClientRect().right > w + 1)
+                   .slice(0, 5)
+                   .map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right));
+                 const over = document.documentElement.scrollWidth - w;
+                 return over > 0 ? over + ' ' + wide.join(', ') : 0;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(overflow, 0, "{name} scrolls sideways: {overflow}");
+        browser.check_page(name).await;
+    }
     let reservations = app
         .get("/api/v1/reservations", Some(&market.maker.token))
         .await;
