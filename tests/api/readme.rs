@@ -224,6 +224,11 @@ async fn the_readme_walk_through_runs_as_written() {
     let broker = "cargo run --release -- create-broker";
     assert!(script.contains(broker), "the walk-through makes a broker");
     script = script.replace(broker, &format!("{binary} create-broker"));
+    // Paths in the README are from the checkout's root.
+    script = script.replace(
+        "@../shared/",
+        &format!("@{}/../shared/", env!("CARGO_MANIFEST_DIR")),
+    );
     let api = "API=http://127.0.0.1:8080/api/v1";
     assert!(script.contains(api), "the walk-through sets $API");
     script = script.replace(api, &format!("API={}/api/v1", app.base));
@@ -232,10 +237,13 @@ async fn the_readme_walk_through_runs_as_written() {
         "echo; printf '%s\\n' \"$DONOR_ORG\" \"$PASSPORT\" \"$LISTING\" \"$MAKER_ORG\" \"$WISH\" \
          \"$MATCH\" \"$RES\" \"$D\"\n",
     );
+    // The walk-through writes files (an inventory, labels, an export) where it runs: a folder
+    // of its own, not the checkout.
+    let workdir = tempfile::tempdir().unwrap();
     let run = tokio::process::Command::new("bash")
         .arg("-c")
         .arg(&script)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(workdir.path())
         .env("DATABASE_URL", &app.db_url)
         .env("KRINGLOOP_DATA_DIR", tempfile::tempdir().unwrap().keep())
         .env("RUST_LOG", "warn")
