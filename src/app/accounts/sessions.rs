@@ -145,7 +145,7 @@ async fn authenticate(
     }
 }
 
-async fn start_session(
+pub(super) async fn start_session(
     ctx: &Ctx,
     conn: &mut Conn,
     user_id: Uuid,
