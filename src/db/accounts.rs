@@ -480,11 +480,21 @@ pub struct LoginBlocked {
     pub by_address: Vec<DateTime<Utc>>,
 }
 
-/// Claims a login attempt, atomically: under a lock per account and then one per client
-/// address (always in that order, so two claims never wait for each other crosswise), counts
-/// the failures since `since` and, when both are below their limits, records this attempt as a
-/// failure, which [`withdraw_login_failure`] takes back when the password turns out right. So
-/// however many attempts arrive at once, no more than the limit are ever checked.
+/// A claimed login attempt: its failure row, and how many failures into the account (from any
+/// address) came before it within the window.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt {
+    pub id: Uuid,
+    pub account_failures: i64,
+}
+
+/// Claims a login attempt, atomically: under a lock per (account, client address) and then one
+/// per client address (always in that order, so two claims never wait for each other
+/// crosswise), counts the failures since `since` into this account from this address, and from
+/// this address into any account, and, when both are below their limits, records this attempt
+/// as a failure, which [`withdraw_login_failure`] takes back when the password turns out
+/// right. So however many attempts arrive at once, no more than the limit are ever checked;
+/// and someone guessing from one address does not lock the owner out at another.
 #[allow(clippy::too_many_arguments)]
 pub async fn claim_login_attempt(
     conn: &mut AsyncPgConnection,
@@ -494,13 +504,14 @@ pub async fn claim_login_attempt(
     since: DateTime<Utc>,
     account_limit: i64,
     address_limit: i64,
-) -> QueryResult<Result<Uuid, LoginBlocked>> {
+) -> QueryResult<Result<LoginAttempt, LoginBlocked>> {
     let email = email.trim().to_lowercase();
     conn.transaction(async |conn| {
-        lock_key(conn, &format!("login-account:{email}")).await?;
+        lock_key(conn, &format!("login-account:{email}:{client_addr}")).await?;
         lock_key(conn, &format!("login-address:{client_addr}")).await?;
         let by_account: Vec<DateTime<Utc>> = login_failures::table
             .filter(lower(login_failures::email).eq(&email))
+            .filter(login_failures::client_addr.eq(client_addr))
             .filter(login_failures::failed_at.gt(since))
             .order(login_failures::failed_at.desc())
             .limit(account_limit)
@@ -521,6 +532,12 @@ pub async fn claim_login_attempt(
                 by_address,
             }));
         }
+        let account_failures: i64 = login_failures::table
+            .filter(lower(login_failures::email).eq(&email))
+            .filter(login_failures::failed_at.gt(since))
+            .count()
+            .get_result(conn)
+            .await?;
         let id = Uuid::now_v7();
         diesel::insert_into(login_failures::table)
             .values((
@@ -531,7 +548,10 @@ pub async fn claim_login_attempt(
             ))
             .execute(conn)
             .await?;
-        Ok(Ok(id))
+        Ok(Ok(LoginAttempt {
+            id,
+            account_failures,
+        }))
     })
     .await
 }

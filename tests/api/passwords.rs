@@ -258,3 +258,106 @@ async fn a_reset_lets_a_locked_out_owner_in() {
     let back = login_with(&app, "sanne@sloop.test", "kraanvogel op de slooplocatie").await;
     assert_eq!(back.status, 200, "{}", back.body);
 }
+
+async fn login_from(app: &TestApp, from: &[(&str, &str)], email: &str, password: &str) -> Response {
+    app.send(
+        reqwest::Method::POST,
+        "/api/v1/auth/token",
+        None,
+        Some(&json!({"email": email, "password": password})),
+        from,
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+    // Not trusted: every spoofed X-Forwarded-For is still the one peer address.
+    let mut settings = test_settings();
+    settings.login_max_failures_per_address = 3;
+    let app = TestApp::spawn_with(settings.clone()).await;
+    for i in 0..3 {
+        let from = format!("203.0.113.{i}");
+        login_from(
+            &app,
+            &[("x-forwarded-for", &from)],
+            &format!("guess{i}@sloop.test"),
+            "guess guess guess",
+        )
+        .await
+        .assert_problem(401, "invalid-credentials");
+    }
+    login_from(
+        &app,
+        &[("x-forwarded-for", "203.0.113.99")],
+        "guess9@sloop.test",
+        "guess guess guess",
+    )
+    .await
+    .assert_problem(429, "rate-limited");
+
+    // Trusted (the test client connects from the loopback address): each forwarded client
+    // has a budget of its own, and a client cannot pick its address by writing one to the
+    // left of what the proxy appended.
+    settings.trusted_proxies = vec!["127.0.0.0/8".into(), "::1".into()];
+    let app = TestApp::spawn_with(settings).await;
+    for i in 0..3 {
+        let chain = format!("198.51.100.{i}, 203.0.113.7");
+        login_from(
+            &app,
+            &[("x-forwarded-for", &chain)],
+            &format!("guess{i}@sloop.test"),
+            "guess guess guess",
+        )
+        .await
+        .assert_problem(401, "invalid-credentials");
+    }
+    login_from(
+        &app,
+        &[("x-forwarded-for", "203.0.113.7")],
+        "guess9@sloop.test",
+        "guess guess guess",
+    )
+    .await
+    .assert_problem(429, "rate-limited");
+    for from in [
+        &[("x-forwarded-for", "203.0.113.8")][..],
+        &[("forwarded", "for=\"[2001:db8::7]:4711\";proto=https")][..],
+        &[("forwarded", "for=192.0.2.60;proto=http, for=127.0.0.1")][..],
+    ] {
+        login_from(&app, from, "guess9@sloop.test", "guess guess guess")
+            .await
+            .assert_problem(401, "invalid-credentials");
+    }
+}
+
+#[actix_web::test]
+async fn an_attacker_at_one_address_does_not_lock_the_owner_out_at_another() {
+    let mut settings = test_settings();
+    settings.trusted_proxies = vec!["127.0.0.1".into(), "::1".into()];
+    settings.login_slowdown_ms = 150;
+    let app = TestApp::spawn_with(settings).await;
+    app.register("sanne@sloop.test", "contractor").await;
+    let attacker = [("x-forwarded-for", "203.0.113.66")];
+    let owner = [("x-forwarded-for", "198.51.100.7")];
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        login_from(&app, &attacker, "sanne@sloop.test", "guess guess guess")
+            .await
+            .assert_problem(401, "invalid-credentials");
+    }
+    // Each failure answered later than the one before: 0 + 150 + 300 + 450 + 600 ms.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    login_from(&app, &attacker, "sanne@sloop.test", "correct horse battery")
+        .await
+        .assert_problem(429, "rate-limited");
+    // The owner, elsewhere, is let in at once (a right password is not slowed down).
+    let started = std::time::Instant::now();
+    let owner_in = login_from(&app, &owner, "sanne@sloop.test", "correct horse battery").await;
+    assert_eq!(owner_in.status, 200, "{}", owner_in.body);
+    assert!(started.elapsed() < std::time::Duration::from_millis(1500));
+}
