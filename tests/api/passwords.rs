@@ -361,3 +361,52 @@ async fn an_attacker_at_one_address_does_not_lock_the_owner_out_at_another() {
     assert_eq!(owner_in.status, 200, "{}", owner_in.body);
     assert!(started.elapsed() < std::time::Duration::from_millis(1500));
 }
+
+#[actix_web::test]
+async fn the_reset_page_sets_a_new_password_once_and_ends_browser_sessions() {
+    let app = TestApp::spawn().await;
+    app.register("sanne@sloop.test", "contractor").await;
+    let mut signed_in = PageClient::new(&app.base);
+    signed_in
+        .sign_in("sanne@sloop.test", "correct horse battery")
+        .await;
+    assert_eq!(signed_in.get("/workspace").await.status, 200);
+
+    app.post(
+        "/api/v1/auth/password-reset",
+        None,
+        &json!({"email": "sanne@sloop.test"}),
+    )
+    .await;
+    let token = reset_tokens(&app, "sanne@sloop.test").await.remove(0);
+    let mut page = PageClient::new(&app.base);
+    let form = page.get(&format!("/reset?token={token}")).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains("name=\"password\""), "{}", form.body);
+
+    let weak = page
+        .post("/reset", &[("token", &token), ("password", "qwerty123456")])
+        .await;
+    assert_eq!(weak.status, 422, "{}", weak.body);
+    assert!(weak.body.contains("id=\"reset-error\""));
+    let done = page
+        .post(
+            "/reset",
+            &[
+                ("token", &token),
+                ("password", "kraanvogel op de slooplocatie"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("id=\"reset-done\""), "{}", done.body);
+
+    // The browser that was signed in is signed out; the link no longer works.
+    let after = signed_in.get("/workspace").await;
+    assert_eq!(after.status, 303, "{}", after.body);
+    let used = page.get(&format!("/reset?token={token}")).await;
+    assert_eq!(used.status, 404);
+    assert!(used.body.contains("id=\"reset-invalid\""));
+    page.sign_in("sanne@sloop.test", "kraanvogel op de slooplocatie")
+        .await;
+}
