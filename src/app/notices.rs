@@ -468,7 +468,6 @@ mod tests {
 /// hash is stored) and how long it holds.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PasswordResetNews {
-    pub name: String,
     pub token: String,
     pub valid_minutes: i64,
 }

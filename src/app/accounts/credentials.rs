@@ -85,7 +85,6 @@ pub async fn request_reset(ctx: &Ctx, email: &str) -> AppResult<()> {
         let expires_at = now + Duration::minutes(RESET_TTL_MINUTES);
         q::insert_password_reset(conn, id, user.id, &hash, now, expires_at).await?;
         let notice = Notice::PasswordReset(PasswordResetNews {
-            name: user.display_name.clone(),
             token,
             valid_minutes: RESET_TTL_MINUTES,
         });

@@ -493,7 +493,8 @@ mod tests {
                 // Every mail leads to the page of what it is about, not to the JSON API.
                 assert!(
                     text.contains("https://k.test/workspace")
-                        || text.contains("https://k.test/lots/"),
+                        || text.contains("https://k.test/lots/")
+                        || text.contains("https://k.test/reset?token="),
                     "{name} links to no page"
                 );
                 assert!(!text.contains("/api/v1/"), "{name} links to the API");
