@@ -35,10 +35,18 @@ pub struct Settings {
     pub db_pool_size: usize,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_days: i64,
-    /// Failed logins per account, and per client address, within the window before 429.
+    /// Failed logins per account from one client address, and per client address, within the
+    /// window before 429.
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_address: i64,
     pub login_window_secs: i64,
+    /// Each failed login into an account answers this much later per earlier failure into it
+    /// within the window (from any address; at most ten steps).
+    pub login_slowdown_ms: u64,
+    /// Proxies (addresses or CIDR ranges) whose `Forwarded` and `X-Forwarded-For` headers are
+    /// believed: a comma-separated list in the environment, a list in the file; empty, none.
+    #[serde(deserialize_with = "comma_separated")]
+    pub trusted_proxies: Vec<String>,
     /// Largest JSON body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Largest upload accepted (an inventory sheet), in bytes.
@@ -113,6 +121,8 @@ struct Defaults {
     login_max_failures_per_account: i64,
     login_max_failures_per_address: i64,
     login_window_secs: i64,
+    login_slowdown_ms: u64,
+    trusted_proxies: &'static str,
     max_body_bytes: usize,
     max_upload_bytes: usize,
     local_currency: &'static str,
@@ -142,6 +152,8 @@ const DEFAULTS: Defaults = Defaults {
     login_max_failures_per_account: 5,
     login_max_failures_per_address: 50,
     login_window_secs: 900,
+    login_slowdown_ms: 200,
+    trusted_proxies: "",
     max_body_bytes: 256 * 1024,
     max_upload_bytes: 20 * 1024 * 1024,
     local_currency: "KRL",

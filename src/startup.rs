@@ -115,6 +115,7 @@ pub fn context(
             login_max_failures_per_account: settings.login_max_failures_per_account,
             login_max_failures_per_address: settings.login_max_failures_per_address,
             login_window: Span::seconds(settings.login_window_secs),
+            login_slowdown: std::time::Duration::from_millis(settings.login_slowdown_ms),
             local_currency: settings.local_currency.clone(),
             reservation_hold: Span::hours(settings.reservation_hold_hours.max(1)),
             handover_confirm: Span::days(settings.handover_confirm_days.max(1)),

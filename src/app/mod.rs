@@ -43,6 +43,8 @@ pub struct Policy {
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_address: i64,
     pub login_window: Duration,
+    /// The wait added to a failed login per earlier failure into the same account.
+    pub login_slowdown: std::time::Duration,
     /// The code of the city's local currency, beside EUR.
     pub local_currency: String,
     /// How long a reservation holds its quantity before it is released.

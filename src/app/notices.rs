@@ -136,9 +136,22 @@ catalogue! {
     LedgerDemurrageCharged(TransferNews) = "ledger_demurrage_charged";
     /// The day's digestible notifications in one mail (queued by the mail engine).
     Digest(DigestNews) = "digest";
+    /// A link to choose a new password (to the account's address; mail only, see
+    /// [`Notice::ACCOUNT_KINDS`]).
+    PasswordReset(PasswordResetNews) = "password_reset";
 }
 
 impl Notice {
+    /// Kinds about the account itself, carrying a secret link: sent by mail only (never to the
+    /// in-app feed, which an access token alone can read), whatever the user's mail settings
+    /// and quiet hours.
+    pub const ACCOUNT_KINDS: &'static [&'static str] = &["password_reset"];
+
+    /// Whether `kind` is one of [`Notice::ACCOUNT_KINDS`].
+    pub fn account_kind(kind: &str) -> bool {
+        Self::ACCOUNT_KINDS.contains(&kind)
+    }
+
     /// Whether a daily digest may gather this notice, rather than a mail each.
     pub fn digestible(&self) -> bool {
         Self::digestible_kind(self.kind())
@@ -449,4 +462,12 @@ mod tests {
             "organisation_suspended"
         );
     }
+}
+
+/// A password reset as its account's owner is told of it: the secret of the link (only its
+/// hash is stored) and how long it holds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PasswordResetNews {
+    pub token: String,
+    pub valid_minutes: i64,
 }

@@ -29,7 +29,12 @@ pub async fn notify(
         .payload()
         .map_err(|error| Error::SerializationError(Box::new(error)))?;
     for recipient in recipients {
-        for channel in CHANNELS {
+        let channels: &[&str] = if Notice::account_kind(event) {
+            &CHANNELS[..1]
+        } else {
+            &CHANNELS
+        };
+        for &channel in channels {
             let dedupe_key = format!("{event}:{occurrence}:{recipient}:{channel}");
             let in_app = channel == "in_app";
             enqueue(

@@ -1,6 +1,8 @@
 //! Rows and queries for organisations, users, refresh tokens and login failures.
 
-use super::schema::{login_failures, organisations, refresh_tokens, registration_attempts, users};
+use super::schema::{
+    login_failures, organisations, password_resets, refresh_tokens, registration_attempts, users,
+};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -337,6 +339,129 @@ pub async fn revoke_family(
     .await
 }
 
+/// Revokes every live refresh token of a user: every session, API and browser alike, ends.
+pub async fn revoke_user_tokens(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .await
+}
+
+pub async fn set_password_hash(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Forgets the failed logins into an account (its owner proved it by a reset link).
+pub async fn clear_login_failures(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<()> {
+    let email = email.trim().to_lowercase();
+    diesel::delete(login_failures::table.filter(lower(login_failures::email).eq(&email)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// How many resets were asked for the user since `since`.
+pub async fn count_password_resets(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<i64> {
+    password_resets::table
+        .filter(password_resets::user_id.eq(user_id))
+        .filter(password_resets::created_at.gt(since))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+pub async fn insert_password_reset(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    user_id: Uuid,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(password_resets::table)
+        .values((
+            password_resets::id.eq(id),
+            password_resets::user_id.eq(user_id),
+            password_resets::token_hash.eq(token_hash),
+            password_resets::created_at.eq(now),
+            password_resets::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Uses up the reset with this token hash, once: the user it is for, when it was neither used
+/// nor expired; of two claims at once only one gets it.
+pub async fn use_password_reset(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Uuid>> {
+    diesel::update(
+        password_resets::table
+            .filter(password_resets::token_hash.eq(token_hash))
+            .filter(password_resets::used_at.is_null())
+            .filter(password_resets::expires_at.gt(now)),
+    )
+    .set(password_resets::used_at.eq(now))
+    .returning(password_resets::user_id)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// The user a reset with this token hash is for, while it can still be used.
+pub async fn password_reset_user(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Uuid>> {
+    password_resets::table
+        .filter(password_resets::token_hash.eq(token_hash))
+        .filter(password_resets::used_at.is_null())
+        .filter(password_resets::expires_at.gt(now))
+        .select(password_resets::user_id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Locks the user's row until the transaction ends.
+pub async fn lock_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<()> {
+    users::table
+        .find(user_id)
+        .select(users::id)
+        .for_update()
+        .first::<Uuid>(conn)
+        .await
+        .map(drop)
+}
+
 /// Takes an advisory lock on `key` until the caller's transaction ends: throttles that count
 /// and then record are decided one at a time per key.
 async fn lock_key(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
@@ -355,11 +480,21 @@ pub struct LoginBlocked {
     pub by_address: Vec<DateTime<Utc>>,
 }
 
-/// Claims a login attempt, atomically: under a lock per account and then one per client
-/// address (always in that order, so two claims never wait for each other crosswise), counts
-/// the failures since `since` and, when both are below their limits, records this attempt as a
-/// failure, which [`withdraw_login_failure`] takes back when the password turns out right. So
-/// however many attempts arrive at once, no more than the limit are ever checked.
+/// A claimed login attempt: its failure row, and how many failures into the account (from any
+/// address) came before it within the window.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt {
+    pub id: Uuid,
+    pub account_failures: i64,
+}
+
+/// Claims a login attempt, atomically: under a lock per (account, client address) and then one
+/// per client address (always in that order, so two claims never wait for each other
+/// crosswise), counts the failures since `since` into this account from this address, and from
+/// this address into any account, and, when both are below their limits, records this attempt
+/// as a failure, which [`withdraw_login_failure`] takes back when the password turns out
+/// right. So however many attempts arrive at once, no more than the limit are ever checked;
+/// and someone guessing from one address does not lock the owner out at another.
 #[allow(clippy::too_many_arguments)]
 pub async fn claim_login_attempt(
     conn: &mut AsyncPgConnection,
@@ -369,13 +504,14 @@ pub async fn claim_login_attempt(
     since: DateTime<Utc>,
     account_limit: i64,
     address_limit: i64,
-) -> QueryResult<Result<Uuid, LoginBlocked>> {
+) -> QueryResult<Result<LoginAttempt, LoginBlocked>> {
     let email = email.trim().to_lowercase();
     conn.transaction(async |conn| {
-        lock_key(conn, &format!("login-account:{email}")).await?;
+        lock_key(conn, &format!("login-account:{email}:{client_addr}")).await?;
         lock_key(conn, &format!("login-address:{client_addr}")).await?;
         let by_account: Vec<DateTime<Utc>> = login_failures::table
             .filter(lower(login_failures::email).eq(&email))
+            .filter(login_failures::client_addr.eq(client_addr))
             .filter(login_failures::failed_at.gt(since))
             .order(login_failures::failed_at.desc())
             .limit(account_limit)
@@ -396,6 +532,12 @@ pub async fn claim_login_attempt(
                 by_address,
             }));
         }
+        let account_failures: i64 = login_failures::table
+            .filter(lower(login_failures::email).eq(&email))
+            .filter(login_failures::failed_at.gt(since))
+            .count()
+            .get_result(conn)
+            .await?;
         let id = Uuid::now_v7();
         diesel::insert_into(login_failures::table)
             .values((
@@ -406,7 +548,10 @@ pub async fn claim_login_attempt(
             ))
             .execute(conn)
             .await?;
-        Ok(Ok(id))
+        Ok(Ok(LoginAttempt {
+            id,
+            account_failures,
+        }))
     })
     .await
 }

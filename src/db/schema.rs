@@ -337,6 +337,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_resets (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         family_id -> Uuid,
@@ -473,6 +484,7 @@ diesel::joinable!(passports -> categories (category_id));
 diesel::joinable!(passports -> districts (origin_district_id));
 diesel::joinable!(passports -> eural_codes (eural_code));
 diesel::joinable!(passports -> organisations (organisation_id));
+diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(reservations -> listings (listing_id));
 diesel::joinable!(reservations -> matches (match_id));
@@ -505,6 +517,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     outbox,
     passports,
+    password_resets,
     refresh_tokens,
     registration_attempts,
     reservations,

@@ -110,9 +110,88 @@ impl Password {
         Ok(Self(SecretString::from(raw.to_owned())))
     }
 
+    /// A password chosen anew (at registration, change or reset): as [`Password::parse`], and
+    /// not one of the most common passwords, a keyboard run or a repeated pattern, nor the
+    /// account's own e-mail address or name (`personal`: the address, the display name, the
+    /// organisation's name). Folded first: case, spaces and punctuation do not make it
+    /// another password, nor do digits added at the end.
+    pub fn parse_new(raw: &str, personal: &[&str]) -> Result<Self, Invalid> {
+        let password = Self::parse(raw)?;
+        let folded = fold(raw);
+        let core = folded.trim_end_matches(|c: char| c.is_ascii_digit());
+        let mut personal_words: Vec<String> = Vec::new();
+        for item in personal {
+            personal_words.push(fold(item));
+            if let Some((local, _)) = item.split_once('@') {
+                personal_words.push(fold(local));
+            }
+        }
+        if personal_words
+            .iter()
+            .filter(|word| word.chars().count() >= 3)
+            .any(|word| *word == folded || word == core)
+        {
+            return Err(Invalid::new(
+                "password_is_personal",
+                "must not be your e-mail address or your name",
+            ));
+        }
+        if is_common(&folded) || is_common(core) || is_run(&folded) {
+            return Err(Invalid::new(
+                "common_password",
+                "is one of the most common passwords and is guessed first; choose another, \
+                 for example a few words that do not belong together",
+            ));
+        }
+        Ok(password)
+    }
+
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
+}
+
+/// Lowercased letters and digits only.
+fn fold(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn is_common(folded: &str) -> bool {
+    static LIST: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        include_str!("common_passwords.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect()
+    });
+    // Digits alone ("1234567890", "0000000000") are guessed as early as any word.
+    folded.is_empty() || folded.chars().all(|c| c.is_ascii_digit()) || list.contains(folded)
+}
+
+/// A run along the alphabet, the digits or a keyboard row, or a short pattern repeated.
+fn is_run(folded: &str) -> bool {
+    const RUNS: &[&str] = &[
+        "abcdefghijklmnopqrstuvwxyz",
+        "zyxwvutsrqponmlkjihgfedcba",
+        "12345678901234567890",
+        "09876543210987654321",
+        "qwertyuiopasdfghjklzxcvbnm",
+        "azertyuiopqsdfghjklmwxcvbn",
+        "mnbvcxzlkjhgfdsapoiuytrewq",
+        "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
+    ];
+    if RUNS.iter().any(|run| run.contains(folded)) {
+        return true;
+    }
+    let chars: Vec<char> = folded.chars().collect();
+    (1..=4).any(|period| {
+        chars.len() > period && (period..chars.len()).all(|i| chars[i] == chars[i - period])
+    })
 }
 
 impl fmt::Debug for Password {
@@ -179,7 +258,13 @@ impl Registration {
     pub fn parse(input: RegistrationInput<'_>) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
         let email = errors.take("/email", Email::parse(input.email));
-        let password = errors.take("/password", Password::parse(input.password));
+        let password = errors.take(
+            "/password",
+            Password::parse_new(
+                input.password,
+                &[input.email, input.display_name, input.organisation_name],
+            ),
+        );
         let display_name = errors.take("/display_name", bounded_text(input.display_name, 1, 100));
         let name = errors.take(
             "/organisation/name",
@@ -289,6 +374,37 @@ mod tests {
                 "/organisation/location/lat"
             ]
         );
+    }
+
+    #[test]
+    fn common_and_personal_passwords_are_refused() {
+        for common in [
+            "password123",
+            "Wachtwoord!!",
+            "welkom2024!",
+            "1234567890",
+            "qwertyuiop",
+            "abcdefghijk",
+            "aaaaaaaaaaaa",
+            "abcabcabcabc",
+            "Passw0rd2024",
+            "i love you 12",
+        ] {
+            let refused = Password::parse_new(common, &[]).unwrap_err();
+            assert_eq!(refused.code, "common_password", "{common}");
+        }
+        let personal = ["sanne.devries@sloop.nl", "Sanne de Vries", "Sloop BV"];
+        for mine in [
+            "sanne.devries@sloop.nl",
+            "SanneDeVries",
+            "sanne de vries 2024",
+            "sanne.devries1",
+        ] {
+            let refused = Password::parse_new(mine, &personal).unwrap_err();
+            assert_eq!(refused.code, "password_is_personal", "{mine}");
+        }
+        assert!(Password::parse_new("correct horse battery", &personal).is_ok());
+        assert!(Password::parse_new("kraanvogel op de slooplocatie", &personal).is_ok());
     }
 
     #[test]

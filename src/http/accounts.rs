@@ -25,6 +25,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(token)
         .service(refresh)
         .service(logout)
+        .service(change_password)
+        .service(request_password_reset)
+        .service(reset_password)
         .service(current_user)
         .service(organisation_profile)
         .service(list_organisations)
@@ -194,6 +197,108 @@ async fn logout(
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
     accounts::sessions::logout(&ctx, &auth.0, body.0.refresh_token.expose_secret()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[schema(value_type = String, format = Password)]
+    current_password: SecretString,
+    /// 10 to 128 characters; not a common password, nor the e-mail address or a name of the
+    /// account.
+    #[schema(value_type = String, format = Password)]
+    new_password: SecretString,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    #[schema(example = "sanne@sloopbedrijf.nl")]
+    email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPasswordRequest {
+    /// The token from the reset link (`/reset?token=…`).
+    #[schema(value_type = String)]
+    token: SecretString,
+    #[schema(value_type = String, format = Password)]
+    new_password: SecretString,
+}
+
+/// Change the password, given the current one. Every session of the account ends (browser
+/// sessions too); the answer is a new session for the caller.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = ChangePasswordRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed; a new session", body = TokenPair),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The current password is wrong, or the new one is refused", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords being hashed at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password")]
+async fn change_password(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    body: Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.0;
+    let pair = accounts::credentials::change_password(
+        &ctx,
+        &auth.0,
+        body.current_password.expose_secret().to_owned(),
+        body.new_password.expose_secret(),
+    )
+    .await?;
+    Ok(no_store(pair))
+}
+
+/// Ask for a link to choose a new password. Sent to the address when an account has it; the
+/// answer is the same either way. The link works once, for an hour.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "If the address has an account, a link is on its way"),
+    )
+)]
+#[post("/auth/password-reset")]
+async fn request_password_reset(
+    ctx: web::Data<Ctx>,
+    body: Json<PasswordResetRequest>,
+) -> Result<HttpResponse, AppError> {
+    accounts::credentials::request_reset(&ctx, &body.0.email).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Choose a new password with the token of a reset link. Every session of the account ends
+/// and failed logins no longer lock it.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = NewPasswordRequest,
+    responses(
+        (status = 204, description = "The new password is set"),
+        (status = 422, description = "The link is used or expired, or the password is refused", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords being hashed at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password-reset/confirm")]
+async fn reset_password(
+    ctx: web::Data<Ctx>,
+    body: Json<NewPasswordRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.0;
+    accounts::credentials::reset_password(
+        &ctx,
+        body.token.expose_secret(),
+        body.new_password.expose_secret(),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

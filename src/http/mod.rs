@@ -137,6 +137,8 @@ pub struct ServerOptions {
     pub max_body_bytes: usize,
     /// Web origins whose pages may call the API, as [`cors::origins`] checked them.
     pub cors_origins: Vec<String>,
+    /// Whose forwarded headers tell the client's address (`KRINGLOOP_TRUSTED_PROXIES`).
+    pub trusted_proxies: extract::TrustedProxies,
     /// Where `/metrics` is served instead of on the main listener (`KRINGLOOP_METRICS_BIND`).
     pub metrics: Option<TcpListener>,
 }
@@ -155,6 +157,7 @@ impl ServerOptions {
             workers,
             max_body_bytes: settings.max_body_bytes,
             cors_origins: cors::origins(&settings.cors_origins)?,
+            trusted_proxies: extract::TrustedProxies::parse(&settings.trusted_proxies)?,
             metrics,
         })
     }
@@ -175,8 +178,10 @@ pub fn server(
         workers,
         max_body_bytes,
         cors_origins,
+        trusted_proxies,
         metrics: metrics_listener,
     } = options;
+    let trusted_proxies = web::Data::new(trusted_proxies);
     let mut metrics = PrometheusMetricsBuilder::new("kringloop")
         // Paths no route knows share one label; made-up methods share one (guard::known_method).
         .mask_unmatched_patterns("UNMATCHED");
@@ -196,6 +201,7 @@ pub fn server(
             .into_utoipa_app()
             .app_data(ctx.clone())
             .app_data(known.clone())
+            .app_data(trusted_proxies.clone())
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .app_data(web::QueryConfig::default().error_handler(problem::query_error))
             .app_data(web::PathConfig::default().error_handler(problem::path_error))

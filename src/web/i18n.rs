@@ -392,6 +392,12 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("audit_object_outbox", "Bericht", "Notification"),
     ("audit_object_listing", "Partij", "Lot"),
     ("audit_object_wish", "Wens", "Wish"),
+    ("reset_title", "Nieuw wachtwoord kiezen", "Choose a new password"),
+    ("reset_new_password", "Nieuw wachtwoord", "New password"),
+    ("reset_hint", "Minstens 10 tekens en geen veelgebruikt wachtwoord, e-mailadres of naam; een paar losse woorden werkt goed. Daarna bent u overal uitgelogd.", "At least 10 characters and not a common password, your e-mail address or name; a few unrelated words work well. Afterwards you are signed out everywhere."),
+    ("reset_submit", "Wachtwoord instellen", "Set password"),
+    ("reset_done", "Uw nieuwe wachtwoord is ingesteld. Log opnieuw in.", "Your new password is set. Sign in again."),
+    ("reset_invalid", "Deze link werkt niet meer: hij is al gebruikt of verlopen. Vraag een nieuwe aan.", "This link no longer works: it was used already or has expired. Ask for a new one."),
 ];
 
 /// The words of `lang`, by key.

@@ -14,6 +14,7 @@ pub mod console;
 pub mod error;
 pub mod i18n;
 pub mod page;
+pub mod password;
 pub mod session;
 pub mod stock;
 pub mod views;
@@ -34,6 +35,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(stock::login_form))
         .route("/login", web::post().to(stock::login))
         .route("/logout", web::post().to(stock::logout))
+        .route("/reset", web::get().to(password::reset_form))
+        .route("/reset", web::post().to(password::reset))
         .route("/lang/{code}", web::get().to(stock::language))
         .route("/assets/{name}", web::get().to(assets::serve))
         .route("/assets/vendor/{name}", web::get().to(assets::vendored))

@@ -21,6 +21,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/login.html"),
     ),
     ("map.html", include_str!("../../templates/pages/map.html")),
+    (
+        "reset.html",
+        include_str!("../../templates/pages/reset.html"),
+    ),
     ("lot.html", include_str!("../../templates/pages/lot.html")),
     (
         "console.html",

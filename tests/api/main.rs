@@ -25,6 +25,7 @@ mod operations;
 mod pages;
 mod paging;
 mod passports;
+mod passwords;
 mod problems;
 mod readme;
 mod reservations;

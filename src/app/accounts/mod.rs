@@ -3,6 +3,7 @@
 //! Signing up, the broker's verification and the platform's own organisation are in
 //! [`organisations`]; logging in, refreshing and logging out in [`sessions`].
 
+pub mod credentials;
 pub mod organisations;
 pub mod passwords;
 pub mod sessions;

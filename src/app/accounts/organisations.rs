@@ -321,8 +321,11 @@ pub async fn create_broker(
     organisation_name: &str,
 ) -> AppResult<User> {
     let mut errors = crate::domain::validation::FieldErrors::new();
+    let password = errors.take(
+        "/password",
+        Password::parse_new(password, &[email, display_name]),
+    );
     let email = errors.take("/email", Email::parse(email));
-    let password = errors.take("/password", Password::parse(password));
     let display_name = errors.take("/display_name", bounded_text(display_name, 1, 100));
     let organisation_name = errors.take("/organisation", bounded_text(organisation_name, 1, 200));
     let (Some(email), Some(password), Some(display_name), Some(organisation_name)) =

@@ -81,7 +81,8 @@ pub async fn sign_out(ctx: &Ctx, secret: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Checks e-mail address and password, throttling guessing per account and per address.
+/// Checks e-mail address and password, throttling guessing per (account, address) and per
+/// address, and slowing down failures into an account that is being guessed at.
 async fn authenticate(
     ctx: &Ctx,
     email: &str,
@@ -130,22 +131,26 @@ async fn authenticate(
         Ok(verified) => verified,
         Err(error) => {
             // Not checked at all (the service is busy): the attempt does not count.
-            q::withdraw_login_failure(&mut *ctx.conn().await?, attempt).await?;
+            q::withdraw_login_failure(&mut *ctx.conn().await?, attempt.id).await?;
             return Err(error);
         }
     };
-    let mut conn = ctx.conn().await?;
     match user {
         Some(user) if verified => {
-            q::withdraw_login_failure(&mut conn, attempt).await?;
+            q::withdraw_login_failure(&mut *ctx.conn().await?, attempt.id).await?;
             Ok(user.id)
         }
-        // The attempt stays recorded as a failure.
-        _ => Err(AppError::InvalidCredentials),
+        // The attempt stays recorded as a failure, and is answered the later the more
+        // failures into the account came before it (no connection held meanwhile).
+        _ => {
+            let steps = attempt.account_failures.clamp(0, 10) as u32;
+            tokio::time::sleep(policy.login_slowdown * steps).await;
+            Err(AppError::InvalidCredentials)
+        }
     }
 }
 
-async fn start_session(
+pub(super) async fn start_session(
     ctx: &Ctx,
     conn: &mut Conn,
     user_id: Uuid,

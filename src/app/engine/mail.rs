@@ -250,6 +250,8 @@ pub async fn deliver_due(ctx: &Ctx) -> AppResult<Delivered> {
                 lock_threads(conn, &rows).await?;
                 let cap = ctx.delivery.instant_cap;
                 for row in &rows {
+                    // Account mail (a reset link) goes out whatever the mail settings say.
+                    let account = Notice::account_kind(&row.event);
                     let held = Notice::digestible_kind(&row.event)
                         && (row.digest == "daily" || row.payload["digest"] == true);
                     if !Notice::KINDS.contains(&row.event.as_str()) {
@@ -258,14 +260,14 @@ pub async fn deliver_due(ctx: &Ctx) -> AppResult<Delivered> {
                         let error = format!("unknown notification kind {:?}", row.event);
                         q::set_attempt_failed(conn, row.id, OutboxStatus::Failed, now, &error).await?;
                         round.failed += 1;
-                    } else if !row.email_notifications {
+                    } else if !row.email_notifications && !account {
                         q::set_state(conn, row.id, OutboxStatus::Skipped, now).await?;
                         round.skipped += 1;
                     } else if held {
                         q::set_state(conn, row.id, OutboxStatus::Digest, now).await?;
                         round.held_for_digest += 1;
-                    } else if let Some(until) =
-                        quiet_until(now, row.quiet_start_hour, row.quiet_end_hour)
+                    } else if let Some(until) = quiet_until(now, row.quiet_start_hour, row.quiet_end_hour)
+                        .filter(|_| !account)
                     {
                         q::set_state(conn, row.id, OutboxStatus::Pending, until).await?;
                         round.put_off += 1;
@@ -491,7 +493,8 @@ mod tests {
                 // Every mail leads to the page of what it is about, not to the JSON API.
                 assert!(
                     text.contains("https://k.test/workspace")
-                        || text.contains("https://k.test/lots/"),
+                        || text.contains("https://k.test/lots/")
+                        || text.contains("https://k.test/reset?token="),
                     "{name} links to no page"
                 );
                 assert!(!text.contains("/api/v1/"), "{name} links to the API");

@@ -243,6 +243,8 @@ pub fn test_settings() -> Settings {
     settings.search_lag_ms = 0;
     // Every test signs up from 127.0.0.1; the throttle has tests of its own.
     settings.registrations_per_address_per_hour = 10_000;
+    // Failed logins answer at once; the slow-down has a test of its own.
+    settings.login_slowdown_ms = 0;
     settings
 }
 
