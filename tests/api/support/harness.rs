@@ -243,6 +243,8 @@ pub fn test_settings() -> Settings {
     settings.search_lag_ms = 0;
     // Every test signs up from 127.0.0.1; the throttle has tests of its own.
     settings.registrations_per_address_per_hour = 10_000;
+    // Uploaded files go to a folder of this test's own (never the working directory).
+    settings.data_dir = tempfile::tempdir().unwrap().keep();
     settings
 }
 
