@@ -289,9 +289,9 @@ pub async fn get(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Passpo
     view(&mut conn, row).await
 }
 
-/// The passport's public address: where its label's QR code leads.
+/// The passport's public address: its page, where its label's QR code leads.
 pub fn public_address(ctx: &Ctx, id: Uuid) -> String {
-    format!("{}/api/v1/passports/{id}", ctx.public_url)
+    format!("{}/passports/{id}", ctx.public_url)
 }
 
 /// The label of a passport the actor may see.

@@ -369,6 +369,18 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("audit_object_outbox", "Bericht", "Notification"),
     ("audit_object_listing", "Partij", "Lot"),
     ("audit_object_wish", "Wens", "Wish"),
+    // Passport pages: photos and the public passport.
+    ("passport_photos", "Foto's", "Photos"),
+    ("passport_no_photos", "Nog geen foto's.", "No photos yet."),
+    ("passport_no_hazards", "Geen", "None"),
+    ("passport_hazard_cleared", "vrijgegeven", "cleared"),
+    ("passport_hazard_uncleared", "niet vrijgegeven", "not cleared"),
+    ("passport_export", "Paspoort downloaden (kringloop-passport/2)", "Download the passport (kringloop-passport/2)"),
+    ("passport_public_page", "Openbare paspoortpagina", "Public passport page"),
+    ("photo_upload", "Foto toevoegen", "Add a photo"),
+    ("photo_file", "Foto (JPEG, PNG of WebP)", "Photo (JPEG, PNG or WebP)"),
+    ("photo_title", "Titel", "Title"),
+    ("photo_upload_button", "Uploaden", "Upload"),
 ];
 
 /// The words of `lang`, by key.

@@ -314,3 +314,81 @@ async fn files_have_their_passports_read_rights() {
     let (status, _, _) = upload(&app, &market.maker.token, id, "", "image/jpeg", jpeg(8, 8)).await;
     assert_eq!(status, 403);
 }
+
+#[actix_web::test]
+async fn the_public_passport_page_shows_photos_and_the_chain_once_listed_and_the_label_leads_there()
+{
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let passport = PassportBuilder::asbestos_doors()
+        .create(&app, &market.donor)
+        .await;
+    let id = passport["id"].as_str().unwrap();
+    let code = passport["code"].as_str().unwrap();
+    let (status, _, body) = upload(
+        &app,
+        &market.donor.token,
+        id,
+        "kind=photo&title=Voorkant",
+        "image/png",
+        png(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let file = json(&body);
+    let thumbnail = format!(
+        "/api/v1/passports/{id}/files/{}/thumbnail",
+        file["id"].as_str().unwrap()
+    );
+
+    let mut stranger = PageClient::new(&app.base);
+    assert_eq!(stranger.get(&format!("/passports/{id}")).await.status, 404);
+
+    // The label's QR code leads to the page (the SVG holds the URL only as a QR code, so the
+    // use case's address is checked).
+    assert_eq!(
+        kringloop::app::passports::public_address(&app.ctx, id.parse().unwrap()),
+        format!("https://kringloop.test/passports/{id}")
+    );
+
+    let clearance = serde_json::json!({"url": "https://example.org/vrijgave.pdf",
+        "sha256": "b".repeat(64), "kind": "clearance", "clears": ["asbestos"]});
+    let attached = app
+        .post(
+            &format!("/api/v1/passports/{id}/documents"),
+            Some(&market.donor.token),
+            &clearance,
+        )
+        .await;
+    assert_eq!(attached.status, 200, "{}", attached.body);
+    let listing = ListingBuilder::of(&passport)
+        .create(&app, &market.donor)
+        .await;
+
+    let page = stranger.get(&format!("/passports/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(code));
+    assert!(page.body.contains("Oak doors with asbestos seals"));
+    // Pages escape "/" in attributes.
+    let escaped = |path: &str| path.replace('/', "&#x2f;");
+    assert!(page.body.contains(&escaped(&thumbnail)), "{}", page.body);
+    assert!(page.body.contains("id=\"custody-verified\" class=\"ok\""));
+    assert!(page.body.contains("id=\"passport-hazards\""));
+    assert!(page.body.contains("asbestos"));
+
+    // The lot page shows the thumbnail and links the passport's page.
+    let lot = stranger
+        .get(&format!("/lots/{}", listing["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(lot.status, 200);
+    assert!(lot.body.contains("id=\"lot-photos\""), "{}", lot.body);
+    assert!(
+        lot.body.contains(&format!(
+            "{}/thumbnail\"",
+            escaped(thumbnail.trim_end_matches("/thumbnail"))
+        )),
+        "{}",
+        lot.body
+    );
+    assert!(lot.body.contains(&format!("href=\"/passports/{id}\"")));
+}
