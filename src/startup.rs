@@ -2,6 +2,7 @@
 //! context, serving, and shutting down cleanly.
 
 use crate::app::accounts::passwords::Passwords;
+use crate::app::engine::files::DiskStore;
 use crate::app::engine::mail::{DeliveryPolicy, InstantCap, Mailer};
 use crate::app::engine::payments::Payments;
 use crate::app::engine::stock::StockCopy;
@@ -147,6 +148,7 @@ pub fn context(
         },
         latest_migration: db::migrate::latest_version(),
         max_upload_bytes: settings.max_upload_bytes,
+        files: Arc::new(DiskStore::new(settings.data_dir.join("files"))),
     })
 }
 

@@ -8,6 +8,9 @@ pub enum AppError {
     Validation(FieldErrors),
     #[error("{0}")]
     BadRequest(String),
+    /// An upload whose bytes are not of a type taken here, or not of the type it says.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{0}")]
     Unauthenticated(&'static str),
     #[error("e-mail address or password is wrong")]

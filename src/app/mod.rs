@@ -25,6 +25,7 @@ pub mod notifications;
 pub mod open_data;
 pub mod outbox;
 pub mod paging;
+pub mod passport_files;
 pub mod passports;
 pub mod reservations;
 pub mod seed;
@@ -82,6 +83,8 @@ pub struct Ctx {
     pub latest_migration: String,
     /// Largest upload (an inventory sheet) accepted, in bytes.
     pub max_upload_bytes: usize,
+    /// Where uploaded files' bytes are kept.
+    pub files: Arc<dyn engine::files::FileStore>,
 }
 
 impl Ctx {

@@ -86,7 +86,7 @@ pub(crate) fn row_content_sha256(row: &PassportRow) -> AppResult<String> {
     content_sha256(&content_of(row)?)
 }
 
-fn content_of(row: &PassportRow) -> AppResult<PassportContent> {
+pub(crate) fn content_of(row: &PassportRow) -> AppResult<PassportContent> {
     serde_json::from_value(row.content.clone()).map_err(|error| {
         AppError::Internal(anyhow::anyhow!(
             "stored passport {} does not parse: {error}",
@@ -113,7 +113,7 @@ fn events_of(rows: Vec<crate::db::passports::CustodyRow>) -> AppResult<Vec<Custo
         .collect()
 }
 
-async fn view(conn: &mut Conn, row: PassportRow) -> AppResult<Passport> {
+pub(crate) async fn view(conn: &mut Conn, row: PassportRow) -> AppResult<Passport> {
     let content = content_of(&row)?;
     let custody = events_of(q::custody(conn, row.id).await?)?;
     Ok(Passport {
@@ -267,7 +267,11 @@ async fn create_from(
 
 /// The passport when the actor may see it: its owner and brokers always, anyone once it has
 /// been listed. Otherwise it does not exist for them.
-async fn visible(conn: &mut Conn, actor: Option<&Actor>, id: Uuid) -> AppResult<PassportRow> {
+pub(crate) async fn visible(
+    conn: &mut Conn,
+    actor: Option<&Actor>,
+    id: Uuid,
+) -> AppResult<PassportRow> {
     let row = q::find(conn, id)
         .await?
         .ok_or(AppError::NotFound("passport"))?;
@@ -285,9 +289,9 @@ pub async fn get(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Passpo
     view(&mut conn, row).await
 }
 
-/// The passport's public address: where its label's QR code leads.
+/// The passport's public address: its page, where its label's QR code leads.
 pub fn public_address(ctx: &Ctx, id: Uuid) -> String {
-    format!("{}/api/v1/passports/{id}", ctx.public_url)
+    format!("{}/passports/{id}", ctx.public_url)
 }
 
 /// The label of a passport the actor may see.
@@ -330,16 +334,23 @@ pub async fn custody(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<Cu
     })
 }
 
-pub async fn export(ctx: &Ctx, actor: Option<&Actor>, id: Uuid) -> AppResult<PassportExport> {
+/// The passport's export; `embed_files` puts each file's bytes in it too.
+pub async fn export(
+    ctx: &Ctx,
+    actor: Option<&Actor>,
+    id: Uuid,
+    embed_files: bool,
+) -> AppResult<PassportExport> {
     let mut conn = ctx.conn().await?;
     let row = visible(&mut conn, actor, id).await?;
     let custody = events_of(q::custody(&mut conn, row.id).await?)?;
+    let files = exported_files(ctx, &mut conn, row.id, embed_files).await?;
     Ok(PassportExport {
         format: EXPORT_FORMAT.to_owned(),
         code: Some(row.code.clone()),
         passport: content_of(&row)?,
         custody,
-        files: Vec::new(),
+        files,
     })
 }
 
@@ -419,46 +430,102 @@ pub async fn attach_document(
     let mut conn = ctx.conn().await?;
     let row = conn
         .transaction::<_, AppError, _>(async move |conn| {
-            let row = q::lock(conn, id)
-                .await?
-                .ok_or(AppError::NotFound("passport"))?;
-            if row.organisation_id != actor.organisation_id {
-                let visible = actor.is_broker || q::is_listed(conn, id).await?;
-                return Err(if visible {
-                    AppError::Forbidden(
-                        "only the organisation that holds the passport may change it",
-                    )
-                } else {
-                    AppError::NotFound("passport")
-                });
-            }
-            let mut content = content_of(&row)?;
-            let mut errors = FieldErrors::new();
-            validate_document(&document, &content.hazards, "", &mut errors);
-            if content.documents.len() >= 50 {
-                errors.push("", "too_many", "a passport holds at most 50 documents");
-            }
-            errors.finish()?;
-            let mut payload = serde_json::json!({"url": document.url, "sha256": document.sha256,
-                                                 "kind": document.kind, "clears": document.clears});
-            content.documents.push(document);
-            payload[CONTENT_HASH_FIELD] = content_sha256(&content)?.into();
-            let stored =
-                serde_json::to_value(&content).map_err(|e| AppError::Internal(e.into()))?;
-            q::update_content(conn, id, &stored, content.check_listable().is_ok(), now).await?;
-            record_custody(
-                conn,
-                &row,
-                CustodyKind::DocumentAttached,
-                Some(actor.organisation_id),
-                payload,
-                now,
-            )
-            .await?;
-            q::find(conn, id)
-                .await?
-                .ok_or(AppError::NotFound("passport"))
+            attach_in(conn, actor, id, document, now).await
         })
         .await?;
     view(&mut conn, row).await
+}
+
+/// The passport when the actor's organisation holds it; otherwise 403 if they may see it, 404
+/// if not.
+pub(crate) async fn held(
+    conn: &mut Conn,
+    actor: &Actor,
+    row: PassportRow,
+) -> AppResult<PassportRow> {
+    if row.organisation_id == actor.organisation_id {
+        return Ok(row);
+    }
+    let visible = actor.is_broker || q::is_listed(conn, row.id).await?;
+    Err(if visible {
+        AppError::Forbidden("only the organisation that holds the passport may change it")
+    } else {
+        AppError::NotFound("passport")
+    })
+}
+
+/// Attaches a document inside the caller's transaction: checks it, adds it to the content and
+/// records it (with its hash) in the custody chain. Returns the updated row.
+pub(crate) async fn attach_in(
+    conn: &mut Conn,
+    actor: &Actor,
+    id: Uuid,
+    document: Document,
+    now: DateTime<Utc>,
+) -> AppResult<PassportRow> {
+    let row = q::lock(conn, id)
+        .await?
+        .ok_or(AppError::NotFound("passport"))?;
+    let row = held(conn, actor, row).await?;
+    let mut content = content_of(&row)?;
+    let mut errors = FieldErrors::new();
+    validate_document(&document, &content.hazards, "", &mut errors);
+    if content.documents.len() >= 50 {
+        errors.push("", "too_many", "a passport holds at most 50 documents");
+    }
+    errors.finish()?;
+    let mut payload = serde_json::json!({"url": document.url, "sha256": document.sha256,
+                                         "kind": document.kind, "clears": document.clears});
+    content.documents.push(document);
+    payload[CONTENT_HASH_FIELD] = content_sha256(&content)?.into();
+    let stored = serde_json::to_value(&content).map_err(|e| AppError::Internal(e.into()))?;
+    q::update_content(conn, id, &stored, content.check_listable().is_ok(), now).await?;
+    record_custody(
+        conn,
+        &row,
+        CustodyKind::DocumentAttached,
+        Some(actor.organisation_id),
+        payload,
+        now,
+    )
+    .await?;
+    q::find(conn, id)
+        .await?
+        .ok_or(AppError::NotFound("passport"))
+}
+
+/// Where the bytes of a passport's file are kept in the file store.
+pub(crate) fn file_key(passport_id: Uuid, id: Uuid) -> String {
+    format!("passports/{passport_id}/{id}")
+}
+
+/// The files of a passport as its export lists them, with their bytes when `embed`.
+async fn exported_files(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    passport_id: Uuid,
+    embed: bool,
+) -> AppResult<Vec<ExportedFile>> {
+    use base64::Engine;
+    let mut files = Vec::new();
+    for row in q::files(conn, passport_id).await? {
+        let data = if embed {
+            let bytes = ctx
+                .files
+                .get(&file_key(passport_id, row.id))
+                .await
+                .map_err(AppError::Internal)?
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("file {} missing", row.id)))?;
+            Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+        } else {
+            None
+        };
+        files.push(ExportedFile {
+            sha256: row.sha256,
+            media_type: row.media_type,
+            size: row.size,
+            data,
+        });
+    }
+    Ok(files)
 }

@@ -1,6 +1,6 @@
 //! Rows and queries for passports and their custody chain.
 
-use super::schema::{custody_events, listings, passports};
+use super::schema::{custody_events, listings, passport_files, passports};
 use crate::domain::custody::CustodyEvent;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -357,5 +357,54 @@ pub async fn set_holder(
         ))
         .returning(PassportRow::as_returning())
         .get_result(conn)
+        .await
+}
+
+/// A file uploaded to a passport (its bytes are in the file store).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = passport_files, check_for_backend(diesel::pg::Pg))]
+pub struct PassportFileRow {
+    pub id: Uuid,
+    pub passport_id: Uuid,
+    pub sha256: String,
+    pub media_type: String,
+    pub size: i64,
+    pub has_thumbnail: bool,
+    pub title: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_file(conn: &mut AsyncPgConnection, row: &PassportFileRow) -> QueryResult<()> {
+    diesel::insert_into(passport_files::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn file(
+    conn: &mut AsyncPgConnection,
+    passport_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<PassportFileRow>> {
+    passport_files::table
+        .filter(passport_files::passport_id.eq(passport_id))
+        .filter(passport_files::id.eq(id))
+        .select(PassportFileRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A passport's files, oldest first.
+pub async fn files(
+    conn: &mut AsyncPgConnection,
+    passport_id: Uuid,
+) -> QueryResult<Vec<PassportFileRow>> {
+    passport_files::table
+        .filter(passport_files::passport_id.eq(passport_id))
+        .order(passport_files::id.asc())
+        .select(PassportFileRow::as_select())
+        .load(conn)
         .await
 }

@@ -68,6 +68,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    passport_files (id) {
+        id -> Uuid,
+        passport_id -> Uuid,
+        sha256 -> Text,
+        media_type -> Text,
+        size -> Int8,
+        has_thumbnail -> Bool,
+        title -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     custody_events (id) {
         id -> Uuid,
         passport_id -> Uuid,
@@ -464,6 +477,7 @@ diesel::table! {
 diesel::joinable!(bundles -> wishes (wish_id));
 diesel::joinable!(custody_events -> organisations (organisation_id));
 diesel::joinable!(custody_events -> passports (passport_id));
+diesel::joinable!(passport_files -> passports (passport_id));
 diesel::joinable!(flow_rollups -> categories (category_id));
 diesel::joinable!(flows -> categories (category_id));
 diesel::joinable!(flows -> passports (passport_id));
@@ -502,6 +516,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     categories,
     currency,
     custody_events,
+    passport_files,
     districts,
     eural_codes,
     flow_rollups,

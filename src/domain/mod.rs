@@ -81,5 +81,6 @@ pub mod passport_export;
 pub mod quantity;
 pub mod reservation;
 pub mod stock;
+pub mod upload;
 pub mod validation;
 pub mod wish;

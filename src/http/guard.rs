@@ -3,7 +3,7 @@
 //! logs' values); a NUL character anywhere in the path or the query string (`%00`), which
 //! PostgreSQL cannot store or compare as text, is refused before any handler sees it; and
 //! every answer says `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` when it
-//! answered a signed-in request (it may be personal).
+//! answered a signed-in request (it may be personal) unless the handler said `private`.
 
 use super::problem::{HttpProblem, ProblemType};
 use actix_web::body::{EitherBody, MessageBody};
@@ -90,7 +90,12 @@ pub async fn safe_headers(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if signed_in {
+    // A handler may let the client alone keep what it answered (`private`, as files do).
+    let private = headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("private"));
+    if signed_in && !private {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(response)

@@ -1,17 +1,24 @@
 //! Material passports and their custody chain.
 
 use super::extract::{etag, Authenticated, MaybeAuthenticated};
+use super::inventory::read_upload;
 use super::json::Json;
 use super::problem::Problem;
 use crate::app::error::AppError;
 use crate::app::paging::{Page, PageQuery};
+use crate::app::passport_files::{self, FileBytes, FileKind, PassportFile};
 use crate::app::passports::{self, Custody, Passport, PassportExport};
 use crate::app::Ctx;
 use crate::domain::custody::CustodyKind;
 use crate::domain::passport::{Document, PassportContent};
 use crate::domain::passport_export::Verdict;
-use actix_web::http::header::ETag;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::http::header::{
+    ETag, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    X_CONTENT_TYPE_OPTIONS,
+};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -24,7 +31,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(custody)
         .service(label)
         .service(export)
-        .service(attach_document);
+        .service(attach_document)
+        .service(upload_file)
+        .service(list_files)
+        .service(get_file)
+        .service(get_thumbnail);
 }
 
 fn answer(status: actix_web::http::StatusCode, passport: Passport) -> HttpResponse {
@@ -217,8 +228,183 @@ async fn export(
     ctx: web::Data<Ctx>,
     auth: MaybeAuthenticated,
     id: web::Path<Uuid>,
+    query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(passports::export(&ctx, auth.0.as_ref(), id.into_inner()).await?))
+    let embed = match query.files.as_deref() {
+        None | Some("list") => false,
+        Some("embed") => true,
+        Some(_) => return Err(AppError::BadRequest("files must be list or embed".into())),
+    };
+    Ok(HttpResponse::Ok()
+        .json(passports::export(&ctx, auth.0.as_ref(), id.into_inner(), embed).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `embed` puts each file's bytes (base64) in the export; `list` (the default) only their
+    /// hashes.
+    pub files: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// `photo` (the default; an image) or `document` (a PDF or an image).
+    #[param(inline)]
+    #[serde(default)]
+    pub kind: FileKind,
+    /// A title for the document, at most 200 characters.
+    pub title: Option<String>,
+}
+
+/// Upload a photo (JPEG, PNG, WebP) or a document (PDF) to the holder's passport: the raw
+/// bytes as the body. The type is read from the bytes (a Content-Type that disagrees is 415);
+/// images are decoded and encoded again, which strips their metadata (EXIF with its GPS
+/// position), and get a thumbnail. The stored file's SHA-256 becomes a document of the passport
+/// and so an event of its custody chain.
+#[utoipa::path(
+    tag = "passports",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Passport id"), UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes (image/jpeg, image/png, image/webp or application/pdf)"),
+    responses(
+        (status = 201, body = PassportFile),
+        (status = 403, description = "Not the holder, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the upload limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a JPEG, PNG, WebP or PDF, or not the type the request says", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A photo that is not an image or does not decode, or too many documents", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/passports/{id}/files")]
+async fn upload_file(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    id: web::Path<Uuid>,
+    query: web::Query<UploadQuery>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let bytes = read_upload(payload, ctx.max_upload_bytes).await?;
+    let declared = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let query = query.into_inner();
+    let file = passport_files::upload(
+        &ctx,
+        &auth.0,
+        id.into_inner(),
+        bytes.to_vec(),
+        declared,
+        query.kind,
+        query.title,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(file))
+}
+
+/// A passport's files, oldest first. Same read rights as the passport.
+#[utoipa::path(
+    tag = "passports",
+    params(("id" = Uuid, Path, description = "Passport id")),
+    responses(
+        (status = 200, body = Vec<PassportFile>),
+        (status = 404, description = "No such passport, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/passports/{id}/files")]
+async fn list_files(
+    ctx: web::Data<Ctx>,
+    auth: MaybeAuthenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    Ok(
+        HttpResponse::Ok()
+            .json(passport_files::list(&ctx, auth.0.as_ref(), id.into_inner()).await?),
+    )
+}
+
+fn serve(request: &HttpRequest, file: FileBytes, download: bool) -> HttpResponse {
+    let tag = format!("\"{}\"", file.sha256);
+    let unchanged = request
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let mut response = if unchanged {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((CACHE_CONTROL, "private, max-age=86400"))
+        .insert_header((ETAG, tag))
+        .insert_header((X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    if download {
+        let name: String = file
+            .title
+            .as_deref()
+            .unwrap_or("document")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || " ._-".contains(*c))
+            .collect();
+        response.insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}.pdf\"", name.trim()),
+        ));
+    }
+    if unchanged {
+        return response.finish();
+    }
+    response.content_type(file.media_type).body(file.bytes)
+}
+
+/// A file's bytes, with the passport's read rights. `ETag` is its SHA-256, `Cache-Control:
+/// private`; PDFs come as attachments.
+#[utoipa::path(
+    tag = "passports",
+    params(("id" = Uuid, Path, description = "Passport id"), ("file_id" = Uuid, Path, description = "File id")),
+    responses(
+        (status = 200, description = "The bytes", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, description = "No such file, or its passport not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/passports/{id}/files/{file_id}")]
+async fn get_file(
+    ctx: web::Data<Ctx>,
+    auth: MaybeAuthenticated,
+    path: web::Path<(Uuid, Uuid)>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (id, file_id) = path.into_inner();
+    let file = passport_files::read(&ctx, auth.0.as_ref(), id, file_id, false).await?;
+    let pdf = file.media_type == "application/pdf";
+    Ok(serve(&request, file, pdf))
+}
+
+/// An image's thumbnail (JPEG, at most 320 px a side), with the passport's read rights.
+#[utoipa::path(
+    tag = "passports",
+    params(("id" = Uuid, Path, description = "Passport id"), ("file_id" = Uuid, Path, description = "File id")),
+    responses(
+        (status = 200, description = "The thumbnail", body = Vec<u8>, content_type = "image/jpeg"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, description = "No such file or no thumbnail (a PDF), or its passport not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/passports/{id}/files/{file_id}/thumbnail")]
+async fn get_thumbnail(
+    ctx: web::Data<Ctx>,
+    auth: MaybeAuthenticated,
+    path: web::Path<(Uuid, Uuid)>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (id, file_id) = path.into_inner();
+    let file = passport_files::read(&ctx, auth.0.as_ref(), id, file_id, true).await?;
+    Ok(serve(&request, file, false))
 }
 
 /// Attach a document to the holder's passport; a `clearance` naming a hazard clears it.

@@ -293,6 +293,10 @@ impl From<&AppError> for HttpProblem {
                 )
             }
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, ProblemType::BadRequest),
+            AppError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ProblemType::UnsupportedMediaType,
+            ),
             AppError::Unauthenticated(_) => {
                 (StatusCode::UNAUTHORIZED, ProblemType::Unauthenticated)
             }

@@ -65,6 +65,7 @@ impl ResponseError for PageError {
                     StatusCode::FORBIDDEN
                 }
                 AppError::NotFound(_) => StatusCode::NOT_FOUND,
+                AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 AppError::Conflict { .. } => StatusCode::CONFLICT,
                 AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
                 AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,

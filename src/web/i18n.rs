@@ -398,6 +398,14 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("reset_submit", "Wachtwoord instellen", "Set password"),
     ("reset_done", "Uw nieuwe wachtwoord is ingesteld. Log opnieuw in.", "Your new password is set. Sign in again."),
     ("reset_invalid", "Deze link werkt niet meer: hij is al gebruikt of verlopen. Vraag een nieuwe aan.", "This link no longer works: it was used already or has expired. Ask for a new one."),
+    // Passport pages: photos and the public passport.
+    ("passport_photos", "Foto's", "Photos"),
+    ("passport_no_photos", "Nog geen foto's.", "No photos yet."),
+    ("passport_no_hazards", "Geen", "None"),
+    ("passport_hazard_cleared", "vrijgegeven", "cleared"),
+    ("passport_hazard_uncleared", "niet vrijgegeven", "not cleared"),
+    ("passport_export", "Paspoort downloaden (kringloop-passport/2)", "Download the passport (kringloop-passport/2)"),
+    ("passport_public_page", "Openbare paspoortpagina", "Public passport page"),
 ];
 
 /// The words of `lang`, by key.

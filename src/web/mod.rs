@@ -14,6 +14,7 @@ pub mod console;
 pub mod error;
 pub mod i18n;
 pub mod page;
+pub mod passports;
 pub mod password;
 pub mod session;
 pub mod stock;
@@ -31,6 +32,7 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(stock::map))
         .route("/lots/{id}", web::get().to(stock::lot))
+        .route("/passports/{id}", web::get().to(passports::public))
         .route("/lots/{id}/reserve", web::post().to(stock::reserve))
         .route("/login", web::get().to(stock::login_form))
         .route("/login", web::post().to(stock::login))

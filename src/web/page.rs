@@ -48,6 +48,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("wish.html", include_str!("../../templates/pages/wish.html")),
     (
+        "passport_public.html",
+        include_str!("../../templates/pages/passport_public.html"),
+    ),
+    (
         "listing.html",
         include_str!("../../templates/pages/listing.html"),
     ),

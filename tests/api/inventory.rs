@@ -199,6 +199,7 @@ async fn a_valid_sheet_becomes_passports_and_announced_listings_whose_chains_ver
     let export = app
         .get(&format!("/api/v1/passports/{id}/export"), None)
         .await;
+    assert_eq!(export.status, 200, "{}", export.body);
     let verdict = app
         .post("/api/v1/passports/verify", None, &export.body)
         .await;

@@ -24,6 +24,7 @@ mod openapi;
 mod operations;
 mod pages;
 mod paging;
+mod passport_files;
 mod passports;
 mod passwords;
 mod problems;

@@ -6,7 +6,9 @@
 //! - [`payments`]: the lanes that commit payments to one account together.
 //! - [`mail`]: rendering notifications and delivering them over SMTP, digests included.
 //! - [`tokens`]: the keys that sign and check access tokens, and refresh tokens.
+//! - [`files`]: where uploaded files' bytes are kept (the data folder).
 
+pub mod files;
 pub mod mail;
 pub mod matcher;
 pub mod payments;

@@ -245,6 +245,8 @@ pub fn test_settings() -> Settings {
     settings.registrations_per_address_per_hour = 10_000;
     // Failed logins answer at once; the slow-down has a test of its own.
     settings.login_slowdown_ms = 0;
+    // Uploaded files go to a folder of this test's own (never the working directory).
+    settings.data_dir = tempfile::tempdir().unwrap().keep();
     settings
 }
 
