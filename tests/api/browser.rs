@@ -41,6 +41,8 @@ async fn the_broker_verifies_an_organisation_and_reads_the_flows() {
     assert_eq!(hide.status, 200, "{}", hide.body);
 
     let browser = Browser::open(&app.base).await;
+    browser.goto("/login").await;
+    browser.check_page("login").await;
     browser.sign_in("broker@gemeente.test", PASSWORD).await;
     browser.goto("/console").await;
     assert_eq!(browser.count("#hidden-list tr[data-hidden]").await, 1);
@@ -315,5 +317,13 @@ async fn a_contractor_makes_a_passport_with_a_hazard_clears_it_and_offers_the_lo
     let passport = &passports.body["items"][0];
     assert_eq!(passport["listable"], true, "{passport}");
     assert_eq!(passport["documents"][0]["clears"][0], "asbest");
+    // The passport's public page, where its label's QR code leads; and the account.
+    let id = passport["id"].as_str().unwrap();
+    browser.goto(&format!("/passports/{id}")).await;
+    assert!(browser.text("h1").await.contains("Plafondplaten"));
+    browser.check_page("passport-public").await;
+    browser.goto("/workspace/account").await;
+    browser.wait_for("#balance").await;
+    browser.check_page("account").await;
     browser.close().await;
 }
