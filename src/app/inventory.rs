@@ -12,7 +12,7 @@ use crate::db::listings::{self as listings_q, NewListingRow};
 use crate::db::matches as matches_q;
 use crate::db::passports::{self as q, NewPassportRow};
 use crate::db::Atomic;
-use crate::domain::custody::{CustodyEvent, CustodyKind};
+use crate::domain::custody::{CustodyEvent, CustodyKind, GENESIS};
 use crate::domain::geo::Location;
 use crate::domain::inventory::{self, cell, column_of, Element, Header, COLUMNS};
 use crate::domain::listing::ListingStatus;
@@ -452,7 +452,11 @@ async fn write_step(
         .zip(step)
         .map(|(m, (_, element))| {
             let content = &element.content;
-            let head = m.events.last().expect("a chain has its first event");
+            // Every chain made above has its first event; an empty one would stand at genesis.
+            let (head_hash, head_seq) = m
+                .events
+                .last()
+                .map_or((GENESIS, 0), |head| (head.hash.as_str(), head.seq));
             NewPassportRow {
                 id: m.id,
                 code: &m.code,
@@ -470,8 +474,8 @@ async fn write_step(
                 origin_lat: Some(place.pickup.lat),
                 origin_lon: Some(place.pickup.lon),
                 origin_district_id: place.district,
-                custody_head: &head.hash,
-                custody_seq: head.seq,
+                custody_head: head_hash,
+                custody_seq: head_seq,
                 created_at: now,
                 updated_at: now,
                 import_id: Some(place.import_id),

@@ -25,11 +25,15 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The dark modules of the QR code as one SVG path, one unit a module, and the code's width.
+/// The dark modules of the QR code as one SVG path, one unit a module, and the code's width;
+/// an empty path (and the smallest width) for a URL too long for any QR code, so that the label
+/// still carries the passport's code and name.
 fn qr_path(url: &str) -> (String, usize) {
-    let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
+    let Ok(code) = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
         .or_else(|_| QrCode::with_error_correction_level(url.as_bytes(), EcLevel::L))
-        .expect("a passport URL fits a QR code");
+    else {
+        return (String::new(), 21);
+    };
     let width = code.width();
     let mut path = String::new();
     for (i, color) in code.to_colors().into_iter().enumerate() {

@@ -36,15 +36,6 @@ pub struct NoticeQuery {
 /// How many audit entries the console shows at a time.
 const AUDIT_PAGE: u32 = 50;
 
-/// A note of what was just done, from a known key only.
-pub(super) fn notice_text(visitor: &Visitor, key: Option<&str>) -> Option<&'static str> {
-    let key = key?;
-    if !key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-        return None;
-    }
-    Some(views::t(visitor, &format!("notice_{key}"))).filter(|text| !text.is_empty())
-}
-
 /// `GET /console`.
 pub async fn console(
     ctx: web::Data<Ctx>,
@@ -94,7 +85,7 @@ pub async fn console(
         "console.html",
         views::t(&visitor, "console_title"),
         context! {
-            notice => notice_text(&visitor, query.notice.as_deref()),
+            notice => views::notice_text(&visitor, query.notice.as_deref()),
             waiting => waiting,
             others => others,
             failed => failed,

@@ -21,6 +21,15 @@ pub fn t(visitor: &Visitor, key: &str) -> &'static str {
     i18n::strings(visitor.lang).get(key).copied().unwrap_or("")
 }
 
+/// A note of what was just done (`?notice=key` after a form), from a known key only.
+pub fn notice_text(visitor: &Visitor, key: Option<&str>) -> Option<&'static str> {
+    let key = key?;
+    if !key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        return None;
+    }
+    Some(t(visitor, &format!("notice_{key}"))).filter(|text| !text.is_empty())
+}
+
 /// The signed-in visitor's user and organisation, for the frame of the page.
 pub async fn me(ctx: &Ctx, visitor: &Visitor) -> Result<Option<Me>, PageError> {
     match &visitor.actor {

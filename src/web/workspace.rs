@@ -3,7 +3,6 @@
 //! dispute, cancel) and its account. Every form calls the same use case as the API, so the
 //! same rules and the same object-level checks hold.
 
-use super::console::notice_text;
 use super::page::{field_errors, render, render_with, see_other, PageError};
 use super::session::{Submitted, Visitor};
 use super::views::{self, CategoryOption, DistrictOption, LotView, PassportView};
@@ -234,7 +233,7 @@ pub async fn overview(
         "workspace.html",
         views::t(&visitor, "workspace_title"),
         context! {
-            notice => notice_text(&visitor, query.notice.as_deref()),
+            notice => views::notice_text(&visitor, query.notice.as_deref()),
             organisation => organisation,
             verified => verified,
             passports => passports,
@@ -483,7 +482,7 @@ async fn passport_page(
             p => view,
             form => form,
             errors => errors,
-            notice => notice_text(visitor, notice),
+            notice => views::notice_text(visitor, notice),
             units => views::UNITS,
             local_currency => ctx.policy.local_currency.clone(),
         },
@@ -783,7 +782,7 @@ pub async fn wish(
         context! {
             w => view,
             bundles => bundles,
-            notice => notice_text(&visitor, query.notice.as_deref()),
+            notice => views::notice_text(&visitor, query.notice.as_deref()),
             matches => matches.into_iter().map(|m| match_view(m, &titles, &visitor)).collect::<Vec<_>>(),
         },
     )
@@ -970,7 +969,7 @@ pub async fn reservation(
         &title,
         context! {
             r => view,
-            notice => notice_text(&visitor, query.notice.as_deref()),
+            notice => views::notice_text(&visitor, query.notice.as_deref()),
             error => None::<String>,
         },
     )
@@ -1092,7 +1091,7 @@ pub async fn account(
             entries => entries,
             next_page => next_page,
             settings => feed::settings(&ctx, actor).await?,
-            notice => notice_text(&visitor, query.notice.as_deref()),
+            notice => views::notice_text(&visitor, query.notice.as_deref()),
         },
     )
 }
