@@ -86,6 +86,15 @@ pub struct Settings {
     /// data may be read from any origin.
     #[serde(deserialize_with = "comma_separated")]
     pub cors_origins: Vec<String>,
+    /// Keeps uploaded files (photos, PDFs) in this bucket of an S3-compatible store (MinIO,
+    /// AWS S3, ...) instead of under `data_dir/files`. The bucket must exist.
+    pub s3_bucket: Option<String>,
+    /// The store's address (`http://minio:9000`); AWS's own when absent.
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region (`us-east-1` when absent; MinIO accepts any).
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<SecretString>,
+    pub s3_secret_access_key: Option<SecretString>,
 }
 
 /// A list given as one comma-separated string (as environment variables are) or as a list.

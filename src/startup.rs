@@ -2,7 +2,7 @@
 //! context, serving, and shutting down cleanly.
 
 use crate::app::accounts::passwords::Passwords;
-use crate::app::engine::files::DiskStore;
+use crate::app::engine::files::{DiskStore, FileStore, S3Config, S3Store};
 use crate::app::engine::mail::{DeliveryPolicy, InstantCap, Mailer};
 use crate::app::engine::payments::Payments;
 use crate::app::engine::stock::StockCopy;
@@ -148,8 +148,25 @@ pub fn context(
         },
         latest_migration: db::migrate::latest_version(),
         max_upload_bytes: settings.max_upload_bytes,
-        files: Arc::new(DiskStore::new(settings.data_dir.join("files"))),
+        files: file_store(settings)?,
     })
+}
+
+/// Where uploaded files are kept: the S3 bucket when one is configured, else the data folder.
+pub fn file_store(settings: &Settings) -> anyhow::Result<Arc<dyn FileStore>> {
+    match settings.s3_bucket.as_deref().map(str::trim) {
+        Some(bucket) if !bucket.is_empty() => Ok(Arc::new(
+            S3Store::new(S3Config {
+                bucket: bucket.to_owned(),
+                endpoint: settings.s3_endpoint.clone().filter(|e| !e.trim().is_empty()),
+                region: settings.s3_region.clone().filter(|r| !r.trim().is_empty()),
+                access_key_id: settings.s3_access_key_id.clone(),
+                secret_access_key: settings.s3_secret_access_key.clone(),
+            })
+            .context("KRINGLOOP_S3_* does not describe a usable store")?,
+        )),
+        _ => Ok(Arc::new(DiskStore::new(settings.data_dir.join("files")))),
+    }
 }
 
 /// `kringloop serve`: database, migrations, HTTP, background jobs; stops on SIGINT/SIGTERM
@@ -172,6 +189,10 @@ async fn serve_on(settings: &Settings, url: &SecretString) -> anyhow::Result<()>
         tracing::info!(?applied, "applied migrations");
     }
     let ctx = web::Data::new(context(settings, url, Arc::new(SystemClock))?);
+    ctx.files
+        .check()
+        .await
+        .context("the store for uploaded files is not usable")?;
     let listener =
         TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
     let workers = settings

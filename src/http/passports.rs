@@ -326,7 +326,9 @@ async fn list_files(
     )
 }
 
-fn serve(request: &HttpRequest, file: FileBytes, download: bool) -> HttpResponse {
+/// A stored file as an answer: its SHA-256 as `ETag` (304 when the client has it), private
+/// caching for a day, PDFs as attachments when `download`. The pages serve files this way too.
+pub(crate) fn serve(request: &HttpRequest, file: FileBytes, download: bool) -> HttpResponse {
     let tag = format!("\"{}\"", file.sha256);
     let unchanged = request
         .headers()

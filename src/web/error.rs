@@ -38,6 +38,8 @@ pub enum PageError {
     Csrf,
     #[error("the form could not be read")]
     BadForm,
+    #[error("the file is larger than {limit_mib} MiB")]
+    TooLarge { limit_mib: usize },
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -54,6 +56,7 @@ impl ResponseError for PageError {
             PageError::SignIn { .. } => StatusCode::SEE_OTHER,
             PageError::Csrf => StatusCode::FORBIDDEN,
             PageError::BadForm => StatusCode::BAD_REQUEST,
+            PageError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             PageError::App(error) => match error {
                 AppError::Validation(_) | AppError::BadRequest(_) => {
                     StatusCode::UNPROCESSABLE_ENTITY

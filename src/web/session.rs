@@ -170,14 +170,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for Submitted<T> {
                 .find(|(name, _)| name == "csrf")
                 .map(|(_, value)| value.as_str())
                 .unwrap_or_default();
-            if sent.is_empty() || !expected_tokens(&req).iter().any(|t| same(t, sent)) {
-                return Err(PageError::Csrf);
-            }
+            check_form_token(&req, sent)?;
             serde_urlencoded::from_bytes(&body)
                 .map(Submitted)
                 .map_err(|_| PageError::BadForm)
         })
     }
+}
+
+/// Checks the CSRF token a form sent (for forms not read by [`Submitted`], such as file
+/// uploads): it must come from our own site and carry this browser's token.
+pub fn check_form_token(req: &HttpRequest, sent: &str) -> Result<(), PageError> {
+    refuse_cross_site(req)?;
+    if sent.is_empty() || !expected_tokens(req).iter().any(|t| same(t, sent)) {
+        return Err(PageError::Csrf);
+    }
+    Ok(())
 }
 
 /// The tokens a form of this browser may carry.

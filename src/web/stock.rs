@@ -208,6 +208,15 @@ async fn lot_page(
     let custody = passports::custody(ctx, actor, listing.passport_id)
         .await
         .ok();
+    let photos: Vec<super::passports::FileView> = if passport.is_some() {
+        super::passports::FileView::all(ctx, actor, listing.passport_id)
+            .await?
+            .into_iter()
+            .filter(|f| f.thumbnail.is_some())
+            .collect()
+    } else {
+        Vec::new()
+    };
     // The use case rounds the point (and leaves out the address) for whoever may not see it.
     let lot = LotView::of(listing, &names, false);
     let reserve = actor.is_some_and(|a| a.require_verified().is_ok())
@@ -228,6 +237,7 @@ async fn lot_page(
         context! {
             lot => lot,
             passport => passport.as_ref().map(views::PassportView::of),
+            photos => photos,
             custody => custody.as_ref().map(|c| c.events.clone()).unwrap_or_default(),
             custody_verified => custody.as_ref().is_some_and(|c| c.verified),
             reserve => reserve,

@@ -454,6 +454,7 @@ async fn passport_page(
         return Err(AppError::NotFound("passport").into());
     }
     let me = views::me(ctx, visitor).await?;
+    let files = super::passports::FileView::all(ctx, Some(actor), id).await?;
     let view = PassportView::of(&passport);
     let form = form.unwrap_or_else(|| LotForm {
         amount: "1".into(),
@@ -480,6 +481,7 @@ async fn passport_page(
         &title,
         context! {
             p => view,
+            files => files,
             form => form,
             errors => errors,
             notice => views::notice_text(visitor, notice),

@@ -1,8 +1,8 @@
 //! The three users in a real headless Chromium: the broker verifies an organisation and reads
 //! the flows; a makerspace searches the map, saves a wish, follows its match mail and
-//! reserves; a contractor makes a passport with a hazard, clears it and offers the lot. Every
-//! page is checked for console errors, requests to other origins and accessibility, and
-//! photographed under `target/screenshots/`.
+//! reserves; a contractor makes a passport with a hazard, clears it, adds a photo and offers
+//! the lot. Every page is checked for console errors, requests to other origins and
+//! accessibility, and photographed under `target/screenshots/`.
 
 use crate::support::*;
 use kringloop::app::engine::mail as delivery;
@@ -245,7 +245,7 @@ async fn district_at(app: &TestApp, point: (f64, f64)) -> String {
 }
 
 #[actix_web::test]
-async fn a_contractor_makes_a_passport_with_a_hazard_clears_it_and_offers_the_lot() {
+async fn a_contractor_makes_a_passport_with_a_hazard_clears_it_adds_a_photo_and_offers_the_lot() {
     let app = TestApp::spawn().await;
     let market = Market::in_districts(&app).await;
     let browser = Browser::open(&app.base).await;
@@ -299,6 +299,40 @@ async fn a_contractor_makes_a_passport_with_a_hazard_clears_it_and_offers_the_lo
         .await;
     assert!(!browser.text("#flash").await.is_empty());
     assert_eq!(browser.count("#uncleared").await, 0);
+
+    // A photo from the phone: uploaded, its thumbnail shown on the passport's page.
+    let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([(x % 200) as u8, (y % 200) as u8, 120])
+    }))
+    .save_with_format(photo.path(), image::ImageFormat::Png)
+    .unwrap();
+    browser.attach("#upload-file", photo.path()).await;
+    browser.fill("#upload-title", "Plafond, zuidzijde").await;
+    browser
+        .click_to("#upload-form button[type=submit]", "notice=file_uploaded")
+        .await;
+    browser.wait_for("#passport-files img").await;
+    let mut shown = false;
+    for _ in 0..50 {
+        shown = browser
+            .client
+            .execute(
+                "const img = document.querySelector('#passport-files img'); \
+                 img.scrollIntoView(); return img.complete && img.naturalWidth > 0;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap_or(false);
+        if shown {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(shown, "the thumbnail did not load");
+    browser.check_page("passport-photo").await;
 
     browser.fill("#amount", "40").await;
     browser.select("#unit", "piece").await;

@@ -7,6 +7,8 @@ use image::{DynamicImage, ImageFormat, RgbImage};
 use serde_json::Value;
 use std::io::Cursor;
 
+const PASSWORD: &str = "correct horse battery";
+
 fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let image = DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
@@ -337,7 +339,7 @@ async fn the_public_passport_page_shows_photos_and_the_chain_once_listed_and_the
     assert_eq!(status, 201);
     let file = json(&body);
     let thumbnail = format!(
-        "/api/v1/passports/{id}/files/{}/thumbnail",
+        "/passports/{id}/files/{}/thumbnail",
         file["id"].as_str().unwrap()
     );
 
@@ -382,13 +384,176 @@ async fn the_public_passport_page_shows_photos_and_the_chain_once_listed_and_the
         .await;
     assert_eq!(lot.status, 200);
     assert!(lot.body.contains("id=\"lot-photos\""), "{}", lot.body);
-    assert!(
-        lot.body.contains(&format!(
-            "{}/thumbnail\"",
-            escaped(thumbnail.trim_end_matches("/thumbnail"))
-        )),
-        "{}",
-        lot.body
-    );
+    assert!(lot.body.contains(&escaped(&thumbnail)), "{}", lot.body);
     assert!(lot.body.contains(&format!("href=\"/passports/{id}\"")));
+}
+
+#[actix_web::test]
+async fn the_holder_uploads_a_photo_from_the_workspace_page_and_only_those_who_may_see_it() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let passport = PassportBuilder::doors().create(&app, &market.donor).await;
+    let id = passport["id"].as_str().unwrap();
+    let page = format!("/workspace/passports/{id}");
+
+    let mut donor = PageClient::new(&app.base);
+    donor.sign_in(&market.donor.email, PASSWORD).await;
+    let before = donor.get(&page).await;
+    assert_eq!(before.status, 200);
+    assert!(before.body.contains("enctype=\"multipart/form-data\""));
+
+    // Without this browser's token the upload is refused, and nothing is stored.
+    let token = std::mem::replace(&mut donor.csrf, "forged".into());
+    let forged = donor
+        .post_multipart(
+            &format!("{page}/files"),
+            &[("kind", "photo")],
+            ("door.jpg", "image/jpeg", &jpeg_with_gps()),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    donor.csrf = token;
+
+    // Text with a photo's name is refused by its bytes.
+    let text = donor
+        .post_multipart(
+            &format!("{page}/files"),
+            &[("kind", "photo")],
+            ("door.jpg", "image/jpeg", b"not a photo at all"),
+        )
+        .await;
+    assert_eq!(text.status, 415, "{}", text.body);
+    donor.get(&page).await;
+
+    let sent = donor
+        .post_multipart(
+            &format!("{page}/files"),
+            &[("kind", "photo"), ("title", "Voorkant")],
+            ("door.jpg", "image/jpeg", &jpeg_with_gps()),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert!(sent.location().contains("notice=file_uploaded"));
+
+    let files = app
+        .get(
+            &format!("/api/v1/passports/{id}/files"),
+            Some(&market.donor.token),
+        )
+        .await;
+    assert_eq!(files.body.as_array().unwrap().len(), 1, "{}", files.body);
+    let file_id = files.body[0]["id"].as_str().unwrap();
+    let custody = app
+        .get(
+            &format!("/api/v1/passports/{id}/custody"),
+            Some(&market.donor.token),
+        )
+        .await;
+    let last = custody.body["events"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["payload"]["sha256"], files.body[0]["sha256"]);
+
+    // The page shows the thumbnail, served to the holder's session (the passport is not
+    // listed, so nobody else may see it).
+    let after = donor.get(&page).await;
+    let thumbnail = format!("/passports/{id}/files/{file_id}/thumbnail");
+    // Pages escape "/" in attributes.
+    let escaped = thumbnail.replace('/', "&#x2f;");
+    assert!(after.body.contains(&escaped), "{}", after.body);
+    let (status, content_type, bytes) = donor.get_bytes(&thumbnail).await;
+    assert_eq!((status, content_type.as_str()), (200, "image/jpeg"));
+    assert!(image::load_from_memory(&bytes).is_ok());
+    let (status, _, stored) = donor
+        .get_bytes(&format!("/passports/{id}/files/{file_id}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(!stored.windows(3).any(|w| w == b"GPS"), "GPS survived");
+
+    let mut stranger = PageClient::new(&app.base);
+    assert_eq!(stranger.get_bytes(&thumbnail).await.0, 404);
+    let mut maker = PageClient::new(&app.base);
+    maker.sign_in(&market.maker.email, PASSWORD).await;
+    assert_eq!(maker.get_bytes(&thumbnail).await.0, 404);
+    // Nor may another organisation upload to it.
+    maker.get("/workspace").await;
+    let theirs = maker
+        .post_multipart(
+            &format!("{page}/files"),
+            &[("kind", "photo")],
+            ("door.jpg", "image/jpeg", &jpeg(50, 50)),
+        )
+        .await;
+    assert!(
+        theirs.status == 403 || theirs.status == 404,
+        "{}",
+        theirs.status
+    );
+
+    // Once its lot is listed, anyone sees the photo on the lot's page.
+    let listing = ListingBuilder::of(&passport).create(&app, &market.donor).await;
+    let lot = stranger
+        .get(&format!("/lots/{}", listing["id"].as_str().unwrap()))
+        .await;
+    assert!(lot.body.contains(&escaped), "{}", lot.body);
+    assert_eq!(stranger.get_bytes(&thumbnail).await.0, 200);
+}
+
+#[actix_web::test]
+async fn files_go_to_an_s3_compatible_store_when_one_is_configured() {
+    let s3 = S3Server::start().await;
+    let mut settings = test_settings();
+    settings.s3_bucket = Some(s3.bucket.clone());
+    settings.s3_endpoint = Some(s3.endpoint.clone());
+    settings.s3_access_key_id = Some("test".to_owned().into());
+    settings.s3_secret_access_key = Some("test".to_owned().into());
+    let app = TestApp::spawn_with(settings.clone()).await;
+    app.ctx.files.check().await.unwrap();
+    let market = Market::open(&app).await;
+    let passport = PassportBuilder::doors().create(&app, &market.donor).await;
+    let id = passport["id"].as_str().unwrap();
+
+    let (status, _, body) = upload(
+        &app,
+        &market.donor.token,
+        id,
+        "kind=photo",
+        "image/jpeg",
+        jpeg_with_gps(),
+    )
+    .await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let file = json(&body);
+    let file_id = file["id"].as_str().unwrap();
+
+    // The file and its thumbnail are in the bucket (and not in the data folder).
+    let objects = s3.objects().await;
+    let size = file["size"].as_u64().unwrap();
+    assert!(
+        objects.contains(&(format!("passports/{id}/{file_id}"), size)),
+        "{objects:?}"
+    );
+    assert!(objects
+        .iter()
+        .any(|(key, _)| key == &format!("passports/{id}/{file_id}.thumb.jpg")));
+    assert!(!settings.data_dir.join("files").exists());
+
+    // Served back from the bucket, stripped, with the hash in the chain.
+    let (status, headers, served) = download(
+        &app,
+        Some(&market.donor.token),
+        &format!("/api/v1/passports/{id}/files/{file_id}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(served.len() as u64, size);
+    assert!(!served.windows(3).any(|w| w == b"GPS"));
+    assert_eq!(
+        headers["etag"].to_str().unwrap(),
+        format!("\"{}\"", file["sha256"].as_str().unwrap())
+    );
+
+    // A bucket that does not exist is found out at start.
+    let mut wrong = settings;
+    wrong.s3_bucket = Some("no-such-bucket".into());
+    let store = kringloop::startup::file_store(&wrong).unwrap();
+    assert!(store.check().await.is_err());
 }

@@ -133,6 +133,21 @@ impl Browser {
         field.send_keys(value).await.unwrap();
     }
 
+    /// Chooses a file for a file input, as a person picking it would.
+    pub async fn attach(&self, css: &str, path: &std::path::Path) {
+        let field = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no file input {css}: {e}"));
+        field
+            .send_keys(&path.display().to_string())
+            .await
+            .unwrap_or_else(|e| panic!("attaching {}: {e}", path.display()));
+    }
+
     /// Sets a field's value as a script would (date pickers differ per locale).
     pub async fn set_value(&self, css: &str, value: &str) {
         self.client
