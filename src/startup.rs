@@ -158,7 +158,10 @@ pub fn file_store(settings: &Settings) -> anyhow::Result<Arc<dyn FileStore>> {
         Some(bucket) if !bucket.is_empty() => Ok(Arc::new(
             S3Store::new(S3Config {
                 bucket: bucket.to_owned(),
-                endpoint: settings.s3_endpoint.clone().filter(|e| !e.trim().is_empty()),
+                endpoint: settings
+                    .s3_endpoint
+                    .clone()
+                    .filter(|e| !e.trim().is_empty()),
                 region: settings.s3_region.clone().filter(|r| !r.trim().is_empty()),
                 access_key_id: settings.s3_access_key_id.clone(),
                 secret_access_key: settings.s3_secret_access_key.clone(),

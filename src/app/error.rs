@@ -108,6 +108,10 @@ conflicts! {
     Hidden => "hidden-by-broker", "Hidden by the broker";
     /// Only a hidden listing or wish can be restored.
     NotHidden => "not-hidden", "Not hidden";
+    /// The organisation's only owner cannot leave while others remain: pass ownership on first.
+    SoleOwner => "sole-owner", "Sole owner";
+    /// The city's last broker cannot delete their account: make another broker first.
+    LastBroker => "last-broker", "Last broker";
 }
 
 impl AppError {

@@ -139,6 +139,7 @@ pub async fn find_user_with_organisation(
     users::table
         .inner_join(organisations::table)
         .filter(users::id.eq(user_id))
+        .filter(users::erased_at.is_null())
         .select((UserRow::as_select(), OrganisationRow::as_select()))
         .first(conn)
         .await
@@ -268,6 +269,7 @@ pub async fn members(
 ) -> QueryResult<Vec<UserRow>> {
     users::table
         .filter(users::organisation_id.eq(organisation_id))
+        .filter(users::erased_at.is_null())
         .select(UserRow::as_select())
         .order(users::id)
         .load(conn)

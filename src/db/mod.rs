@@ -15,6 +15,7 @@ pub mod open_data;
 pub mod outbox;
 pub mod passports;
 pub mod prepared;
+pub mod privacy;
 pub mod reservations;
 pub mod schema;
 pub mod seed;

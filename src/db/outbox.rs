@@ -410,7 +410,7 @@ pub fn members_insert(s: &mut Prepared, notice: &MembersNotice<'_>, now: DateTim
                 CASE WHEN ch.channel = 'in_app' THEN 'delivered' ELSE 'pending' END, :now, :now, \
                 CASE WHEN ch.channel = 'in_app' THEN :now END \
          FROM users u CROSS JOIN (VALUES ('email'), ('in_app')) AS ch(channel) \
-         WHERE u.organisation_id IN (",
+         WHERE u.erased_at IS NULL AND u.organisation_id IN (",
         &[
             ("event", Bind::Text(notice.event.to_owned())),
             ("occurrence", Bind::Text(notice.occurrence.clone())),

@@ -436,6 +436,7 @@ diesel::table! {
         quiet_start_hour -> Nullable<Int2>,
         quiet_end_hour -> Nullable<Int2>,
         last_digest_on -> Nullable<Date>,
+        erased_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod open_data;
 pub mod ops;
 pub mod passports;
+pub mod privacy;
 pub mod problem;
 pub mod reservations;
 pub mod wishes;
@@ -109,7 +110,8 @@ fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .configure(notifications::routes)
             .configure(ledger::routes)
             .configure(audit::routes)
-            .configure(moderation::routes),
+            .configure(moderation::routes)
+            .configure(privacy::routes),
     );
 }
 

@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod page;
 pub mod passports;
 pub mod password;
+pub mod privacy;
 pub mod session;
 pub mod stock;
 pub mod views;
@@ -138,6 +139,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(workspace::reservation_action),
         )
         .route("/workspace/account", web::get().to(workspace::account))
+        .route("/workspace/account/export", web::get().to(privacy::export))
+        .route(
+            "/workspace/account/delete",
+            web::post().to(privacy::delete_account),
+        )
         .route(
             "/workspace/settings",
             web::post().to(workspace::save_settings),

@@ -40,7 +40,10 @@ impl FileView {
             .map(|f| {
                 let url = file_page_url(passport_id, f.id);
                 FileView {
-                    thumbnail: f.thumbnail_url.is_some().then(|| format!("{url}/thumbnail")),
+                    thumbnail: f
+                        .thumbnail_url
+                        .is_some()
+                        .then(|| format!("{url}/thumbnail")),
                     url,
                     title: f.title,
                 }
@@ -177,9 +180,9 @@ pub async fn upload(
     let actor = visitor.signed_in()?;
     let form = read_upload_form(multipart, ctx.max_upload_bytes).await?;
     check_form_token(&request, &form.csrf)?;
-    let (bytes, declared) = form.file.ok_or_else(|| {
-        PageError::App(AppError::BadRequest("choose a file to upload".into()))
-    })?;
+    let (bytes, declared) = form
+        .file
+        .ok_or_else(|| PageError::App(AppError::BadRequest("choose a file to upload".into())))?;
     passport_files::upload(
         &ctx,
         actor,

@@ -27,6 +27,7 @@ mod paging;
 mod passport_files;
 mod passports;
 mod passwords;
+mod privacy;
 mod problems;
 mod readme;
 mod reservations;

@@ -489,7 +489,9 @@ async fn the_holder_uploads_a_photo_from_the_workspace_page_and_only_those_who_m
     );
 
     // Once its lot is listed, anyone sees the photo on the lot's page.
-    let listing = ListingBuilder::of(&passport).create(&app, &market.donor).await;
+    let listing = ListingBuilder::of(&passport)
+        .create(&app, &market.donor)
+        .await;
     let lot = stranger
         .get(&format!("/lots/{}", listing["id"].as_str().unwrap()))
         .await;

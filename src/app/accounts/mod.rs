@@ -1,11 +1,13 @@
 //! Accounts: people, their organisations and what each may see of them.
 //!
 //! Signing up, the broker's verification and the platform's own organisation are in
-//! [`organisations`]; logging in, refreshing and logging out in [`sessions`].
+//! [`organisations`]; logging in, refreshing and logging out in [`sessions`]; what the service
+//! holds about a person, and deleting it, in [`privacy`].
 
 pub mod credentials;
 pub mod organisations;
 pub mod passwords;
+pub mod privacy;
 pub mod sessions;
 
 use super::actor::Actor;

@@ -263,7 +263,7 @@ pub async fn set_organisation_status(
 /// Marks the organisation's listings and wishes as (no longer) suspended and queues the open
 /// and active ones for the matcher, which retracts their matches or finds them again; returns
 /// the queued jobs.
-async fn follow_suspension(
+pub(crate) async fn follow_suspension(
     conn: &mut Conn,
     organisation_id: Uuid,
     suspended: bool,
@@ -281,7 +281,7 @@ async fn follow_suspension(
 
 /// Tells the members on the other side of each of the organisation's open reservations that
 /// it was suspended.
-async fn tell_reservation_parties(
+pub(crate) async fn tell_reservation_parties(
     conn: &mut Conn,
     organisation: &OrganisationRow,
     now: DateTime<Utc>,

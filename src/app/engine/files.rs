@@ -88,9 +88,9 @@ impl FileStore for DiskStore {
 
     fn check(&self) -> Boxed<'_, ()> {
         Box::pin(async move {
-            tokio::fs::create_dir_all(&self.root).await.map_err(|e| {
-                anyhow::anyhow!("cannot keep files in {}: {e}", self.root.display())
-            })
+            tokio::fs::create_dir_all(&self.root)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot keep files in {}: {e}", self.root.display()))
         })
     }
 }
@@ -155,7 +155,6 @@ impl S3Store {
             bucket: config.bucket,
         })
     }
-
 }
 
 fn object_path(key: &str) -> StoreResult<ObjectPath> {

@@ -191,7 +191,11 @@ impl PageClient {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        (status, content_type, response.bytes().await.unwrap().to_vec())
+        (
+            status,
+            content_type,
+            response.bytes().await.unwrap().to_vec(),
+        )
     }
 
     /// Signs in through the login form; panics unless it worked.

@@ -69,7 +69,10 @@ impl S3Server {
             .map(|entry| {
                 (
                     between(entry, "<Key>", "</Key>").unwrap(),
-                    between(entry, "<Size>", "</Size>").unwrap().parse().unwrap(),
+                    between(entry, "<Size>", "</Size>")
+                        .unwrap()
+                        .parse()
+                        .unwrap(),
                 )
             })
             .collect()
