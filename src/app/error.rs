@@ -108,6 +108,8 @@ conflicts! {
     Hidden => "hidden-by-broker", "Hidden by the broker";
     /// Only a hidden listing or wish can be restored.
     NotHidden => "not-hidden", "Not hidden";
+    /// Only an issuance claim held for review can be approved or rejected.
+    IssuanceNotHeld => "issuance-not-held", "Issuance not held";
 }
 
 impl AppError {
