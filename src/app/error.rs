@@ -112,6 +112,8 @@ conflicts! {
     SoleOwner => "sole-owner", "Sole owner";
     /// The city's last broker cannot delete their account: make another broker first.
     LastBroker => "last-broker", "Last broker";
+    /// Only an issuance claim held for review can be approved or rejected.
+    IssuanceNotHeld => "issuance-not-held", "Issuance not held";
 }
 
 impl AppError {

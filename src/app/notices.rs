@@ -134,6 +134,10 @@ catalogue! {
     LedgerTransferReversed(TransferNews) = "ledger_transfer_reversed";
     /// Demurrage was charged on a balance (to the account's organisation).
     LedgerDemurrageCharged(TransferNews) = "ledger_demurrage_charged";
+    /// A hand-over's issuance waits for the broker's review (to the donor's members).
+    IssuanceHeld(IssuanceNews) = "issuance_held";
+    /// The broker refused a hand-over's issuance that was held (to the donor's members).
+    IssuanceRejected(IssuanceNews) = "issuance_rejected";
     /// The day's digestible notifications in one mail (queued by the mail engine).
     Digest(DigestNews) = "digest";
     /// A link to choose a new password (to the account's address; mail only, see
@@ -187,6 +191,22 @@ impl Notice {
     pub fn payload(&self) -> serde_json::Result<serde_json::Value> {
         serde_json::to_value(self)
     }
+}
+
+/// A hand-over's claim to issuance, as its donor is told of it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IssuanceNews {
+    pub claim_id: Uuid,
+    pub reservation_id: Uuid,
+    /// The mass handed over, in kg (rounded to the nearest kg).
+    pub mass_kg: i64,
+    /// What the policy gives for it and what of that was paid, in minor units.
+    pub amount: i64,
+    pub paid: i64,
+    /// Why it waits for the broker: `implausible_mass`, `over_cap` or `disputed`.
+    pub because: String,
+    /// The broker's reason, when refused.
+    pub reason: Option<String>,
 }
 
 /// A match as its demander is told of it.

@@ -1,6 +1,7 @@
 //! Reservations: holding part of a listing (and, for a price in the local currency, the
-//! demander's funds), cancelling or expiring the hold, and handing over, which settles the
-//! payment, moves the passport's custody and records a flow.
+//! demander's funds), cancelling or expiring the hold, handing over, which settles the
+//! payment, moves the passport's custody and records a flow, and the demander's word on it,
+//! which settles the hand-over's issuance.
 
 use super::actor::{still_verified, Actor};
 use super::engine::matcher::{self, Subject};
@@ -21,6 +22,7 @@ use crate::db::reservations::{self as q, NewReservationRow, ReservationChanges, 
 use crate::db::{Atomic, Conn};
 use crate::domain::custody::CustodyKind;
 use crate::domain::flows;
+use crate::domain::issuance::Word;
 use crate::domain::ledger::Amount;
 use crate::domain::listing::{ListingEvent, ListingStatus};
 use crate::domain::matching::status::{MatchEvent, MatchStatus};
@@ -480,9 +482,9 @@ pub async fn expire_due(ctx: &Ctx) -> AppResult<usize> {
     Ok(expired)
 }
 
-/// The donor hands the material over: held funds are paid, the donor is credited by the
-/// issuance policy, custody moves to the demander (a split passport when only part of the lot
-/// went), a flow is recorded, and the demander has a while to confirm or dispute.
+/// The donor hands the material over: held funds are paid, custody moves to the demander (a
+/// split passport when only part of the lot went), a flow is recorded, the material's claim to
+/// issuance is made (once per material), and the demander has a while to confirm or dispute.
 pub async fn hand_over(
     ctx: &Ctx,
     actor: &Actor,
@@ -518,18 +520,6 @@ pub async fn hand_over(
                     .mass_g_per_unit
                     .and_then(|grams| grams.checked_mul(row.quantity))
                     .unwrap_or(0);
-                let reference = format!("handover:{}", row.id);
-                if mass_g > 0 {
-                    ledger::money::issue_for_handover(
-                        conn,
-                        row.donor_id,
-                        listing.category_id,
-                        mass_g,
-                        &reference,
-                        now,
-                    )
-                    .await?;
-                }
                 let source = passports_q::lock(conn, listing.passport_id)
                     .await?
                     .ok_or(AppError::NotFound("passport"))?;
@@ -594,6 +584,23 @@ pub async fn hand_over(
                     .await?;
                     part.id
                 };
+                // Issuance waits for the demander's word; the claim marks the material as
+                // having had its chance, so handing it back and forth earns nothing more.
+                ledger::issuance::claim(
+                    conn,
+                    &ledger::issuance::HandedOver {
+                        reservation_id: row.id,
+                        donor_id: row.donor_id,
+                        category_id: listing.category_id,
+                        received_passport_id: received,
+                        quantity: row.quantity,
+                        unit: &row.unit,
+                        grams_per_unit: listing.mass_g_per_unit,
+                        content: &source.content,
+                    },
+                    now,
+                )
+                .await?;
                 let receiver = accounts_q::find_organisation(conn, row.demander_id).await?;
                 let destination = receiver.as_ref().and_then(|org| org.district_id);
                 let km = receiver
@@ -659,7 +666,8 @@ pub async fn hand_over(
     Ok(answer)
 }
 
-/// The demander confirms (`disputed == false`) or disputes a hand-over within the window.
+/// The demander confirms (`disputed == false`) or disputes a hand-over within the window; the
+/// hand-over's issuance is settled in the same transaction (a dispute holds it for the broker).
 pub async fn acknowledge(
     ctx: &Ctx,
     actor: &Actor,
@@ -726,6 +734,8 @@ pub async fn acknowledge(
                 Notice::HandoverConfirmed
             };
             tell(conn, kind, &done, &[done.donor_id], now).await?;
+            let word = if disputed { Word::Disputed } else { Word::Confirmed };
+            ledger::issuance::settle(conn, done.id, word, now).await?;
             Ok(done)
         })
         .await?;

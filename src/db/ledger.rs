@@ -3,7 +3,8 @@
 use super::outbox::{members_insert, MembersNotice};
 use super::prepared::{Bind, Prepared};
 use super::schema::{
-    categories, currency, issuance_rates, ledger_accounts, ledger_entries, transfers,
+    categories, currency, issuance_claims, issuance_rates, ledger_accounts, ledger_entries,
+    organisations, transfers,
 };
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -52,6 +53,7 @@ pub struct AccountRow {
     pub balance: i64,
     pub held: i64,
     pub credit_limit: i64,
+    pub issuance_cap_per_month: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -590,12 +592,13 @@ pub async fn balances_between(
         .await
 }
 
-/// Every organisation's account, by organisation name: (organisation id, name, balance, held,
-/// credit limit); and the issuance account's balance (minus all money issued less reversed).
-pub async fn overview(
-    conn: &mut AsyncPgConnection,
-) -> QueryResult<(Vec<(Uuid, String, i64, i64, i64)>, i64)> {
-    use super::schema::{ledger_accounts, organisations};
+/// One organisation's account in the overview: (organisation id, name, balance, held, credit
+/// limit, monthly issuance cap).
+pub type OverviewLine = (Uuid, String, i64, i64, i64, Option<i64>);
+
+/// Every organisation's account, by organisation name; and the issuance account's balance
+/// (minus all money issued less reversed).
+pub async fn overview(conn: &mut AsyncPgConnection) -> QueryResult<(Vec<OverviewLine>, i64)> {
     let accounts = ledger_accounts::table
         .inner_join(organisations::table)
         .order(organisations::name)
@@ -605,6 +608,7 @@ pub async fn overview(
             ledger_accounts::balance,
             ledger_accounts::held,
             ledger_accounts::credit_limit,
+            ledger_accounts::issuance_cap_per_month,
         ))
         .load(conn)
         .await?;
@@ -652,3 +656,295 @@ SELECT \
   (SELECT count(*) FROM ledger_accounts a WHERE a.held <> \
      (SELECT coalesce(sum(t.amount), 0) FROM transfers t \
       WHERE t.debit_account_id = a.id AND t.status = 'pending')) AS held_mismatch";
+
+/// Sets (or, with `None`, lifts) an account's monthly cap on issuance by the policy.
+pub async fn set_issuance_cap(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    cap: Option<i64>,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<AccountRow>> {
+    diesel::update(ledger_accounts::table.find(id))
+        .set((
+            ledger_accounts::issuance_cap_per_month.eq(cap),
+            ledger_accounts::updated_at.eq(now),
+        ))
+        .returning(AccountRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// A hand-over's claim to issuance (migration `issuance_claims`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = issuance_claims, check_for_backend(diesel::pg::Pg))]
+pub struct ClaimRow {
+    pub id: Uuid,
+    pub reservation_id: Uuid,
+    pub passport_id: Uuid,
+    pub root_passport_id: Uuid,
+    pub donor_id: Uuid,
+    pub category_id: Uuid,
+    pub mass_g: i64,
+    pub quantity: i64,
+    pub unit: String,
+    pub grams_per_unit: i64,
+    pub plausible_g_per_unit: Option<i64>,
+    pub status: String,
+    pub held_because: Option<String>,
+    pub amount: i64,
+    pub paid: i64,
+    pub created_at: DateTime<Utc>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<Uuid>,
+    pub decision_reason: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = issuance_claims)]
+pub struct NewClaimRow<'a> {
+    pub id: Uuid,
+    pub reservation_id: Uuid,
+    pub passport_id: Uuid,
+    pub root_passport_id: Uuid,
+    pub donor_id: Uuid,
+    pub category_id: Uuid,
+    pub mass_g: i64,
+    pub quantity: i64,
+    pub unit: &'a str,
+    pub grams_per_unit: i64,
+    pub plausible_g_per_unit: Option<i64>,
+    pub status: &'a str,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The changeable part of a claim: its settlement and the broker's decision.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = issuance_claims)]
+pub struct ClaimChanges<'a> {
+    pub status: &'a str,
+    pub held_because: Option<&'a str>,
+    pub amount: i64,
+    pub paid: i64,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<Uuid>,
+    pub decision_reason: Option<&'a str>,
+}
+
+#[derive(QueryableByName)]
+struct PassportId {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// A passport and the passports it was split from, itself first and its root last.
+pub async fn passport_lineage(
+    conn: &mut AsyncPgConnection,
+    passport_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<PassportId> = diesel::sql_query(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ( \
+             SELECT id, parent_id, 0 FROM passports WHERE id = $1 \
+             UNION ALL \
+             SELECT p.id, p.parent_id, up.depth + 1 \
+             FROM passports p JOIN up ON p.id = up.parent_id WHERE up.depth < 10000) \
+         SELECT id FROM up ORDER BY depth",
+    )
+    .bind::<SqlUuid, _>(passport_id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.id).collect())
+}
+
+/// Whether any of `passports` has a claim to issuance already.
+pub async fn any_claimed(conn: &mut AsyncPgConnection, passports: &[Uuid]) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        issuance_claims::table
+            .filter(issuance_claims::passport_id.eq_any(passports))
+            .select(issuance_claims::id),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Writes a claim unless its passport has one (the unique key decides between concurrent
+/// hand-overs); whether it was written.
+pub async fn insert_claim(
+    conn: &mut AsyncPgConnection,
+    row: &NewClaimRow<'_>,
+) -> QueryResult<bool> {
+    diesel::insert_into(issuance_claims::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(|written| written == 1)
+}
+
+/// The claim of a hand-over, locked until the transaction ends.
+pub async fn lock_claim_of(
+    conn: &mut AsyncPgConnection,
+    reservation_id: Uuid,
+) -> QueryResult<Option<ClaimRow>> {
+    issuance_claims::table
+        .filter(issuance_claims::reservation_id.eq(reservation_id))
+        .select(ClaimRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A claim by its id, locked until the transaction ends.
+pub async fn lock_claim(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ClaimRow>> {
+    issuance_claims::table
+        .find(id)
+        .select(ClaimRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn update_claim(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &ClaimChanges<'_>,
+) -> QueryResult<ClaimRow> {
+    diesel::update(issuance_claims::table.find(id))
+        .set(changes)
+        .returning(ClaimRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A claim with its donor's name and its category's code, as the broker reads it.
+pub type ClaimLine = (ClaimRow, String, String);
+
+/// Claims with `status`, newest first, before `before`.
+pub async fn claims_with_status(
+    conn: &mut AsyncPgConnection,
+    status: &str,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<ClaimLine>> {
+    let mut query = issuance_claims::table
+        .inner_join(organisations::table)
+        .inner_join(categories::table)
+        .filter(issuance_claims::status.eq(status))
+        .select((ClaimRow::as_select(), organisations::name, categories::code))
+        .order(issuance_claims::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(issuance_claims::id.lt(before));
+    }
+    query.load(conn).await
+}
+
+/// One claim with its donor's name and its category's code.
+pub async fn claim_line(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ClaimLine>> {
+    issuance_claims::table
+        .inner_join(organisations::table)
+        .inner_join(categories::table)
+        .filter(issuance_claims::id.eq(id))
+        .select((ClaimRow::as_select(), organisations::name, categories::code))
+        .first(conn)
+        .await
+        .optional()
+}
+
+#[derive(QueryableByName)]
+struct ReservationId {
+    #[diesel(sql_type = SqlUuid)]
+    reservation_id: Uuid,
+}
+
+/// Hand-overs whose confirmation window passed before `now` without a word from the demander
+/// and whose claim still awaits it: their reservations locked (the order confirming locks in:
+/// the reservation, then its claim), skipping those another worker holds.
+pub async fn lapsed_claims(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<ReservationId> = diesel::sql_query(
+        "SELECT r.id AS reservation_id FROM issuance_claims c \
+         JOIN reservations r ON r.id = c.reservation_id \
+         WHERE c.status = 'awaiting' AND r.confirm_by < $1 AND r.confirmation IS NULL \
+         ORDER BY r.confirm_by, r.id LIMIT $2 \
+         FOR UPDATE OF r SKIP LOCKED",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.reservation_id).collect())
+}
+
+#[derive(QueryableByName)]
+struct Bounds {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    density: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    max_kg: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    densest: i64,
+}
+
+/// What bounds a category's mass per unit: (the density of the nearest category's material up
+/// the tree with a known one, the nearest heaviest plausible piece, the densest material
+/// known), from the reference data of migration `issuance_claims`.
+pub async fn mass_bounds(
+    conn: &mut AsyncPgConnection,
+    category_id: Uuid,
+) -> QueryResult<(Option<i64>, Option<i64>, i64)> {
+    let row: Bounds = diesel::sql_query(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ( \
+             SELECT id, parent_id, 0 FROM categories WHERE id = $1 \
+             UNION ALL \
+             SELECT c.id, c.parent_id, up.depth + 1 \
+             FROM categories c JOIN up ON c.id = up.parent_id WHERE up.depth < 32) \
+         SELECT (SELECT m.density_kg_m3 FROM up \
+                 JOIN category_mass_rules r ON r.category_id = up.id \
+                 JOIN material_densities m ON m.material = r.material \
+                 WHERE m.density_kg_m3 IS NOT NULL ORDER BY up.depth LIMIT 1)::int8 AS density, \
+                (SELECT r.max_kg_per_piece FROM up \
+                 JOIN category_mass_rules r ON r.category_id = up.id \
+                 WHERE r.max_kg_per_piece IS NOT NULL ORDER BY up.depth LIMIT 1)::int8 AS max_kg, \
+                (SELECT coalesce(max(density_kg_m3), 8900) FROM material_densities)::int8 AS densest",
+    )
+    .bind::<SqlUuid, _>(category_id)
+    .get_result(conn)
+    .await?;
+    Ok((row.density, row.max_kg, row.densest))
+}
+
+#[derive(QueryableByName)]
+struct Sum {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// What an organisation was issued for hand-overs (transfers referring to `handover:…`) in
+/// `[from, until)`, less nothing: a reversal does not give room under the cap back.
+pub async fn issued_for_handovers_between(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> QueryResult<i64> {
+    let row: Sum = diesel::sql_query(
+        "SELECT coalesce(sum(amount), 0)::int8 AS total FROM transfers \
+         WHERE kind = 'issuance' AND credit_account_id = $1 AND reference LIKE 'handover:%' \
+           AND created_at >= $2 AND created_at < $3",
+    )
+    .bind::<SqlUuid, _>(organisation_id)
+    .bind::<diesel::sql_types::Timestamptz, _>(from)
+    .bind::<diesel::sql_types::Timestamptz, _>(until)
+    .get_result(conn)
+    .await?;
+    Ok(row.total)
+}

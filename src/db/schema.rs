@@ -184,6 +184,49 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         entries -> Int8,
+        issuance_cap_per_month -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    issuance_claims (id) {
+        id -> Uuid,
+        reservation_id -> Uuid,
+        passport_id -> Uuid,
+        root_passport_id -> Uuid,
+        donor_id -> Uuid,
+        category_id -> Uuid,
+        mass_g -> Int8,
+        quantity -> Int8,
+        unit -> Text,
+        grams_per_unit -> Int8,
+        plausible_g_per_unit -> Nullable<Int8>,
+        status -> Text,
+        held_because -> Nullable<Text>,
+        amount -> Int8,
+        paid -> Int8,
+        created_at -> Timestamptz,
+        settled_at -> Nullable<Timestamptz>,
+        decided_at -> Nullable<Timestamptz>,
+        decided_by -> Nullable<Uuid>,
+        decision_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    material_densities (material) {
+        material -> Text,
+        density_kg_m3 -> Nullable<Int4>,
+        embodied_g_co2e_per_kg -> Int4,
+        source -> Text,
+    }
+}
+
+diesel::table! {
+    category_mass_rules (category_id) {
+        category_id -> Uuid,
+        material -> Nullable<Text>,
+        max_kg_per_piece -> Nullable<Int4>,
     }
 }
 
@@ -483,6 +526,11 @@ diesel::joinable!(flow_rollups -> categories (category_id));
 diesel::joinable!(flows -> categories (category_id));
 diesel::joinable!(flows -> passports (passport_id));
 diesel::joinable!(flows -> reservations (reservation_id));
+diesel::joinable!(issuance_claims -> categories (category_id));
+diesel::joinable!(issuance_claims -> organisations (donor_id));
+diesel::joinable!(issuance_claims -> reservations (reservation_id));
+diesel::joinable!(category_mass_rules -> categories (category_id));
+diesel::joinable!(category_mass_rules -> material_densities (material));
 diesel::joinable!(issuance_rates -> categories (category_id));
 diesel::joinable!(ledger_accounts -> organisations (organisation_id));
 diesel::joinable!(ledger_entries -> ledger_accounts (account_id));
@@ -515,6 +563,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     bundles,
     categories,
+    category_mass_rules,
     currency,
     custody_events,
     passport_files,
@@ -523,6 +572,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     flow_rollups,
     flows,
     idempotency_keys,
+    issuance_claims,
     issuance_rates,
     ledger_accounts,
     ledger_entries,
@@ -530,6 +580,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     match_jobs,
     matches,
+    material_densities,
     organisations,
     outbox,
     passports,

@@ -24,6 +24,12 @@ pub enum AuditAction {
     IssueMoney,
     ReverseTransfer,
     SetCreditLimit,
+    /// Set or lifted an organisation's monthly cap on issuance by the policy.
+    SetIssuanceCap,
+    /// Paid a hand-over's issuance that was held for review.
+    ApproveIssuance,
+    /// Refused a hand-over's issuance that was held for review.
+    RejectIssuance,
     /// Sent a failed notification again.
     RetryOutbox,
     HideListing,
@@ -44,6 +50,9 @@ text_enum!(AuditAction {
     IssueMoney => "issue_money",
     ReverseTransfer => "reverse_transfer",
     SetCreditLimit => "set_credit_limit",
+    SetIssuanceCap => "set_issuance_cap",
+    ApproveIssuance => "approve_issuance",
+    RejectIssuance => "reject_issuance",
     RetryOutbox => "retry_outbox",
     HideListing => "hide_listing",
     RestoreListing => "restore_listing",
@@ -67,6 +76,8 @@ pub enum AuditObject {
     Outbox,
     Listing,
     Wish,
+    /// A hand-over's claim to issuance.
+    IssuanceClaim,
 }
 
 text_enum!(AuditObject {
@@ -79,6 +90,7 @@ text_enum!(AuditObject {
     Outbox => "outbox",
     Listing => "listing",
     Wish => "wish",
+    IssuanceClaim => "issuance_claim",
 });
 
 impl AuditAction {
@@ -92,7 +104,8 @@ impl AuditAction {
             A::CreateCategory | A::UpdateCategory | A::DeleteCategory => AuditObject::Category,
             A::ReplaceDistricts => AuditObject::Districts,
             A::ConfigureCurrency => AuditObject::Currency,
-            A::IssueMoney | A::SetCreditLimit => AuditObject::Account,
+            A::IssueMoney | A::SetCreditLimit | A::SetIssuanceCap => AuditObject::Account,
+            A::ApproveIssuance | A::RejectIssuance => AuditObject::IssuanceClaim,
             A::ReverseTransfer => AuditObject::Transfer,
             A::RetryOutbox => AuditObject::Outbox,
             A::HideListing | A::RestoreListing => AuditObject::Listing,

@@ -70,6 +70,7 @@ pub mod district;
 pub mod flows;
 pub mod geo;
 pub mod inventory;
+pub mod issuance;
 pub mod label;
 pub mod ledger;
 pub mod listing;

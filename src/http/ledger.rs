@@ -1,14 +1,16 @@
 //! The local currency: its configuration, an organisation's account and entries, payments,
-//! and the broker's issuance and corrections.
+//! and the broker's issuance (by hand, and the review of hand-overs' issuance held back),
+//! corrections, credit limits and issuance caps.
 
 use super::extract::{etag, Authenticated, IfMatch};
 use super::idempotency::{respond, IdempotencyHeader};
 use super::json::Json;
 use super::problem::Problem;
 use crate::app::error::AppError;
+use crate::app::ledger::issuance::{self, ClaimApproval, ClaimRejection, IssuanceClaim};
 use crate::app::ledger::{
-    self, Account, CreditLimit, Currency, CurrencySettings, Entry, NewIssuance, NewReversal,
-    NewTransfer, Transfer,
+    self, Account, CreditLimit, Currency, CurrencySettings, Entry, IssuanceCap, NewIssuance,
+    NewReversal, NewTransfer, Transfer,
 };
 use crate::app::paging::{Page, PageQuery};
 use crate::app::Ctx;
@@ -24,7 +26,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(create_transfer)
         .service(create_issuance)
         .service(reverse_transfer)
-        .service(put_credit_limit);
+        .service(put_credit_limit)
+        .service(put_issuance_cap)
+        .service(held_issuance)
+        .service(approve_issuance)
+        .service(reject_issuance);
 }
 
 /// The local currency: code, decimals, euro rate, demurrage and the issuance policy.
@@ -218,4 +224,115 @@ async fn put_credit_limit(
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok()
         .json(ledger::set_credit_limit(&ctx, &auth.0, organisation_id.into_inner(), body.0).await?))
+}
+
+/// Set or lift an organisation's monthly cap on issuance for hand-overs (broker): beyond it in
+/// a calendar month (UTC), what fits is paid and the rest of a hand-over's issuance is held for
+/// review. No cap by default.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("organisation_id" = Uuid, Path, description = "The organisation")),
+    request_body = IssuanceCap,
+    responses(
+        (status = 200, body = Account),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/admin/accounts/{organisation_id}/issuance-cap")]
+async fn put_issuance_cap(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    organisation_id: web::Path<Uuid>,
+    body: Json<IssuanceCap>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .json(ledger::set_issuance_cap(&ctx, &auth.0, organisation_id.into_inner(), body.0).await?))
+}
+
+/// Hand-overs' issuance held for review (broker), newest first: a mass per unit above what
+/// the category plausibly weighs, over the organisation's monthly cap, or disputed.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, body = Page<IssuanceClaim>),
+        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` outside 1 to 100", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/issuance/held")]
+async fn held_issuance(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let page = issuance::held(&ctx, &auth.0, query.cursor.as_deref(), query.limit()?).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Pay a held issuance in full (broker), with an optional note for the audit log; what was
+/// paid within the cap is not paid again. `Idempotency-Key` is optional; without one a second
+/// approval is a 409.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The held claim"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    request_body = ClaimApproval,
+    responses(
+        (status = 200, body = IssuanceClaim),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such claim", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The claim is not held for review", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or the key was used for another request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/issuance/held/{id}/approve")]
+async fn approve_issuance(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    id: web::Path<Uuid>,
+    key: IdempotencyHeader,
+    body: Json<ClaimApproval>,
+) -> Result<HttpResponse, AppError> {
+    let keyed = key.optional(auth.0.organisation_id, &body.0)?;
+    Ok(respond(
+        issuance::approve(&ctx, &auth.0, keyed.as_ref(), id.into_inner(), body.0).await?,
+    ))
+}
+
+/// Refuse a held issuance (broker), with a reason the donor is told.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The held claim")),
+    request_body = ClaimRejection,
+    responses(
+        (status = 200, body = IssuanceClaim),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such claim", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The claim is not held for review", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/issuance/held/{id}/reject")]
+async fn reject_issuance(
+    ctx: web::Data<Ctx>,
+    auth: Authenticated,
+    id: web::Path<Uuid>,
+    body: Json<ClaimRejection>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(issuance::reject(&ctx, &auth.0, id.into_inner(), body.0).await?))
 }

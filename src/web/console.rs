@@ -1,5 +1,6 @@
 //! The broker's console: organisations to verify or suspend, failed mails, moderation (hiding
-//! and restoring listings and wishes), the audit log, the currency, the taxonomy and the
+//! and restoring listings and wishes), the audit log, the currency (with each account's credit
+//! limit and issuance cap, and hand-overs' issuance held for review), the taxonomy and the
 //! districts (`/console`), and the stream analysis (`/console/flows`): the
 //! Sankey of flows between districts, the districts by outflow, inflow or listed stock, the
 //! pipeline and the forecast, each with its numbers as a table and a CSV download.
@@ -11,7 +12,8 @@ use crate::app::accounts::organisations;
 use crate::app::audit::{self, AuditQuery};
 use crate::app::error::AppError;
 use crate::app::flows::{self, Pipeline, Sankey, SupplyForecast};
-use crate::app::ledger::{self, currency, CreditLimit};
+use crate::app::ledger::issuance::{self, ClaimApproval, ClaimRejection};
+use crate::app::ledger::{self, currency, CreditLimit, IssuanceCap};
 use crate::app::moderation;
 use crate::app::outbox;
 use crate::app::Ctx;
@@ -68,6 +70,7 @@ pub async fn console(
         .items;
     let currency = currency::current(&ctx).await?;
     let money = ledger::overview(&ctx, actor).await?;
+    let held_issuance = issuance::held(&ctx, actor, None, 100).await?.items;
     let categories = CategoryOption::all(&ctx, visitor.lang).await?;
     let districts = DistrictOption::load(&ctx, true).await?;
     let hidden = moderation::hidden(&ctx, actor, 100).await?;
@@ -91,6 +94,7 @@ pub async fn console(
             failed => failed,
             currency => currency,
             money => money,
+            held_issuance => held_issuance,
             categories => categories,
             districts => districts,
             hidden => hidden,
@@ -209,14 +213,7 @@ pub async fn set_credit_limit(
     form: Submitted<CreditForm>,
 ) -> Result<HttpResponse, PageError> {
     let actor = visitor.signed_in()?;
-    let decimals = currency::current(&ctx).await?.decimals;
-    let units: i64 =
-        form.0.credit_limit.trim().parse().map_err(|_| {
-            AppError::BadRequest("the credit limit is a whole number of units".into())
-        })?;
-    let minor = units
-        .checked_mul(10_i64.pow(u32::try_from(decimals).unwrap_or(2)))
-        .ok_or_else(|| AppError::BadRequest("the credit limit is too large".into()))?;
+    let minor = minor_units(&ctx, &form.0.credit_limit, "credit limit").await?;
     ledger::set_credit_limit(
         &ctx,
         actor,
@@ -227,6 +224,95 @@ pub async fn set_credit_limit(
     )
     .await?;
     Ok(see_other("/console?notice=credit_set#currency"))
+}
+
+/// Minor units from whole units of the currency as a form gives them; `what` names the field
+/// in the answer to a bad one.
+async fn minor_units(ctx: &Ctx, raw: &str, what: &str) -> Result<i64, AppError> {
+    let decimals = currency::current(ctx).await?.decimals;
+    let units: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest(format!("the {what} is a whole number of units")))?;
+    units
+        .checked_mul(10_i64.pow(u32::try_from(decimals).unwrap_or(2)))
+        .ok_or_else(|| AppError::BadRequest(format!("the {what} is too large")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CapForm {
+    /// In whole units of the currency per month; empty for no cap.
+    #[serde(default)]
+    issuance_cap: String,
+}
+
+/// `POST /console/accounts/{organisation_id}/issuance-cap`.
+pub async fn set_issuance_cap(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    id: web::Path<Uuid>,
+    form: Submitted<CapForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    let raw = form.0.issuance_cap.trim().to_owned();
+    let cap = if raw.is_empty() {
+        None
+    } else {
+        Some(minor_units(&ctx, &raw, "issuance cap").await?)
+    };
+    ledger::set_issuance_cap(
+        &ctx,
+        actor,
+        id.into_inner(),
+        IssuanceCap {
+            issuance_cap_per_month: cap,
+        },
+    )
+    .await?;
+    Ok(see_other("/console?notice=cap_set#currency"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ApproveForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /console/issuance/{id}/approve`: pay a held issuance.
+pub async fn approve_issuance(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    id: web::Path<Uuid>,
+    form: Submitted<ApproveForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    let note = form.0.note.trim().to_owned();
+    let input = ClaimApproval {
+        note: (!note.is_empty()).then_some(note),
+    };
+    issuance::approve(&ctx, actor, None, id.into_inner(), input).await?;
+    Ok(see_other("/console?notice=issuance_approved#issuance"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RejectForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /console/issuance/{id}/reject`: refuse a held issuance, with a reason.
+pub async fn reject_issuance(
+    ctx: web::Data<Ctx>,
+    visitor: Visitor,
+    id: web::Path<Uuid>,
+    form: Submitted<RejectForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = visitor.signed_in()?;
+    let input = ClaimRejection {
+        reason: form.0.reason,
+    };
+    issuance::reject(&ctx, actor, id.into_inner(), input).await?;
+    Ok(see_other("/console?notice=issuance_rejected#issuance"))
 }
 
 #[derive(Debug, Deserialize)]

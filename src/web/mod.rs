@@ -74,6 +74,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(console::set_credit_limit),
         )
         .route(
+            "/console/accounts/{id}/issuance-cap",
+            web::post().to(console::set_issuance_cap),
+        )
+        .route(
+            "/console/issuance/{id}/approve",
+            web::post().to(console::approve_issuance),
+        )
+        .route(
+            "/console/issuance/{id}/reject",
+            web::post().to(console::reject_issuance),
+        )
+        .route(
             "/console/categories",
             web::post().to(console::create_category),
         )

@@ -174,6 +174,51 @@ async fn every_broker_action_writes_its_entry() {
         assert_eq!(restored.status, 200, "{}", restored.body);
     }
 
+    // Issuance: a monthly cap, and the issuance of two hand-overs of implausibly heavy doors
+    // held for review, one approved and one rejected.
+    let cap = app
+        .put(
+            &format!("/api/v1/admin/accounts/{}/issuance-cap", donor.org),
+            Some(broker),
+            &json!({"issuance_cap_per_month": 100_000}),
+        )
+        .await;
+    assert_eq!(cap.status, 200, "{}", cap.body);
+    for (decision, body) in [
+        ("approve", json!({"note": "weighed"})),
+        ("reject", json!({"reason": "a door does not weigh 1 000 t"})),
+    ] {
+        let passport = PassportBuilder::doors()
+            .set("unit_mass", json!({"grams": 1_000_000_000, "per": "piece"}))
+            .create(&app, donor)
+            .await;
+        let lot = ListingBuilder::of(&passport)
+            .quantity(1)
+            .create(&app, donor)
+            .await;
+        let reserved = reserve(&app, maker, &lot, 1).await;
+        assert_eq!(reserved.status, 201, "{}", reserved.body);
+        let path = format!("/api/v1/reservations/{}", id(&reserved.body));
+        let handed = app
+            .post_keyed(&format!("{path}/handover"), Some(&donor.token), &json!({}))
+            .await;
+        assert_eq!(handed.status, 200, "{}", handed.body);
+        let confirmed = app
+            .post(&format!("{path}/confirm"), Some(&maker.token), &json!({}))
+            .await;
+        assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+        let held = app.get("/api/v1/admin/issuance/held", Some(broker)).await;
+        let claim = id(&held.items()[0]).to_owned();
+        let decided = app
+            .post(
+                &format!("/api/v1/admin/issuance/held/{claim}/{decision}"),
+                Some(broker),
+                &body,
+            )
+            .await;
+        assert_eq!(decided.status, 200, "{}", decided.body);
+    }
+
     let log = whole_log(&app, broker, "", 100).await;
     let written: BTreeSet<&str> = log.iter().map(|e| e["action"].as_str().unwrap()).collect();
     let every: BTreeSet<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();

@@ -13,6 +13,7 @@ mod flows;
 mod holds;
 mod hostile_input;
 mod inventory;
+mod issuance;
 mod ledger;
 mod mail;
 mod matcher_race;

@@ -207,11 +207,21 @@ async fn a_replayed_hand_over_answers_as_the_first() {
 }
 
 #[actix_web::test]
-async fn a_hand_over_pays_the_donor_and_credits_it_by_the_policy() {
+async fn a_hand_over_pays_the_donor_and_credits_it_by_the_policy_once_confirmed() {
     let app = TestApp::spawn().await;
     let (deal, _) = handed_over(&app).await;
     assert_eq!(balance(&app, &deal.market.maker).await, (92_500, 0));
-    // Paid 75.00, and credited 5 per kg for 5 × 32 kg = 160 kg.
+    // Paid 75.00 at hand-over; the issuance waits for the demander's word.
+    assert_eq!(balance(&app, &deal.market.donor).await.0, 7500);
+    let confirmed = app
+        .post(
+            &deal.path("confirm"),
+            Some(&deal.market.maker.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    // Credited 5 per kg for 5 × 32 kg = 160 kg.
     assert_eq!(balance(&app, &deal.market.donor).await.0, 7500 + 800);
 }
 

@@ -1,12 +1,14 @@
 //! The local currency's use cases behind the HTTP endpoints: the currency, an account and its
 //! statement, payments (through the lanes of [`crate::app::engine::payments`]), and the broker's
-//! issuance, reversals and credit limits.
+//! issuance, reversals, credit limits and monthly issuance caps.
 //!
 //! The money itself moves in [`money`], inside the caller's transaction; [`currency`] reads and
-//! sets the currency's policy; [`demurrage`] is the monthly charge on idle money.
+//! sets the currency's policy; [`demurrage`] is the monthly charge on idle money; [`issuance`]
+//! pays the policy for material handed over, once per material, after the demander's word.
 
 pub mod currency;
 pub mod demurrage;
+pub mod issuance;
 pub mod money;
 pub mod transfer;
 
@@ -22,7 +24,7 @@ pub use crate::db::ledger::{DEMURRAGE_ACCOUNT, ISSUANCE_ACCOUNT};
 use crate::db::Atomic;
 use crate::domain::audit::AuditAction;
 use crate::domain::ledger::{
-    check_payment, note, Amount, IssuancePolicy, TransferKind, MAX_CREDIT_LIMIT,
+    check_payment, note, Amount, IssuancePolicy, TransferKind, MAX_AMOUNT, MAX_CREDIT_LIMIT,
 };
 use crate::domain::validation::FieldErrors;
 use chrono::{DateTime, Utc};
@@ -84,6 +86,9 @@ pub struct Account {
     pub credit_limit: i64,
     /// What a new payment may take: `available + credit_limit`.
     pub spendable: i64,
+    /// The most the organisation is issued by the policy for hand-overs in a calendar month
+    /// (UTC), in minor units; absent: no cap.
+    pub issuance_cap_per_month: Option<i64>,
 }
 
 /// One movement on an account.
@@ -137,14 +142,30 @@ pub struct CreditLimit {
     pub credit_limit: i64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssuanceCap {
+    /// The most the organisation is issued by the policy for hand-overs in a calendar month
+    /// (UTC), in minor units (0 to 10^12); `null` or absent lifts the cap. Beyond it, what
+    /// fits is paid and the rest of a hand-over's issuance is held for the broker.
+    pub issuance_cap_per_month: Option<i64>,
+}
+
 fn account_view(
     organisation_id: Uuid,
     row: Option<q::AccountRow>,
     currency: &q::CurrencyRow,
 ) -> Account {
-    let (balance, held, credit_limit) = row
-        .map(|row| (row.balance, row.held, row.credit_limit))
-        .unwrap_or((0, 0, 0));
+    let (balance, held, credit_limit, issuance_cap_per_month) = row
+        .map(|row| {
+            (
+                row.balance,
+                row.held,
+                row.credit_limit,
+                row.issuance_cap_per_month,
+            )
+        })
+        .unwrap_or((0, 0, 0, None));
     Account {
         organisation_id,
         currency: currency.code.clone(),
@@ -154,6 +175,7 @@ fn account_view(
         available: balance - held,
         credit_limit,
         spendable: balance - held + credit_limit,
+        issuance_cap_per_month,
     }
 }
 
@@ -353,6 +375,48 @@ pub async fn set_credit_limit(
     .await
 }
 
+/// `PUT /admin/accounts/{organisation_id}/issuance-cap`: the most an organisation is issued by
+/// the policy in a calendar month, or no cap. Audited.
+pub async fn set_issuance_cap(
+    ctx: &Ctx,
+    actor: &Actor,
+    organisation_id: Uuid,
+    input: IssuanceCap,
+) -> AppResult<Account> {
+    actor.require_broker()?;
+    if let Some(cap) = input.issuance_cap_per_month {
+        if !(0..=MAX_AMOUNT).contains(&cap) {
+            return Err(FieldErrors::single(
+                "/issuance_cap_per_month",
+                crate::domain::validation::Invalid::new(
+                    "out_of_range",
+                    format!("must lie between 0 and {MAX_AMOUNT}, or be null for no cap"),
+                ),
+            )
+            .into());
+        }
+    }
+    let now = ctx.now();
+    let mut conn = ctx.conn().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        q::lock_accounts(conn, &[organisation_id]).await?;
+        let before = q::account(conn, organisation_id)
+            .await?
+            .ok_or(AppError::NotFound("organisation"))?;
+        let row = q::set_issuance_cap(conn, organisation_id, input.issuance_cap_per_month, now)
+            .await?
+            .ok_or(AppError::NotFound("organisation"))?;
+        Audit::new(AuditAction::SetIssuanceCap, Some(organisation_id))
+            .before(&serde_json::json!({"issuance_cap_per_month": before.issuance_cap_per_month}))
+            .after(&serde_json::json!({"issuance_cap_per_month": row.issuance_cap_per_month}))
+            .record(conn, actor, now)
+            .await?;
+        let currency = q::currency(conn).await?;
+        Ok(account_view(organisation_id, Some(row), &currency))
+    })
+    .await
+}
+
 /// One organisation's account as the broker sees it beside the others.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountLine {
@@ -361,6 +425,7 @@ pub struct AccountLine {
     pub balance: i64,
     pub held: i64,
     pub credit_limit: i64,
+    pub issuance_cap_per_month: Option<i64>,
 }
 
 /// The currency as a whole (brokers): every organisation's account, what was issued (less
@@ -380,12 +445,13 @@ pub async fn overview(ctx: &Ctx, actor: &Actor) -> AppResult<Overview> {
     let accounts: Vec<AccountLine> = rows
         .into_iter()
         .map(
-            |(organisation_id, organisation, balance, held, credit_limit)| AccountLine {
+            |(organisation_id, organisation, balance, held, credit_limit, cap)| AccountLine {
                 organisation_id,
                 organisation,
                 balance,
                 held,
                 credit_limit,
+                issuance_cap_per_month: cap,
             },
         )
         .collect();

@@ -1,12 +1,11 @@
-//! Money moving inside the caller's transaction: `hold`, `post`, `void`, `transfer`, `issue`,
-//! `issue_for_handover` and `reverse`, so that reservations and hand-overs move money in the
-//! same transaction as their own change.
+//! Money moving inside the caller's transaction: `hold`, `post`, `void`, `transfer`, `issue`
+//! and `reverse`, so that reservations, hand-overs and their confirmation move money in the
+//! same transaction as their own change (issuance for hand-overs is [`super::issuance`]'s).
 //!
 //! Every movement updates the balances of both accounts, locked in id order so that two
 //! transfers between the same accounts never deadlock, and writes one entry per account. The
 //! database, not this code, refuses a balance below its credit limit.
 
-use super::currency::policy;
 use super::transfer::Party;
 use crate::app::error::{stored, AppError, AppResult, Conflict};
 use crate::app::notices::{Notice, TransferNews};
@@ -339,31 +338,6 @@ pub async fn issue(
     );
     let row = record(conn, new, Notice::LedgerIssuanceReceived, &[to_org], now).await?;
     Ok(row)
-}
-
-/// Credits a donor for material diverted at hand-over, by the broker's issuance policy: the
-/// rate of the category or its nearest ancestor with one (else the default) per kg, rounded
-/// down to whole minor units. Returns the amount issued; 0 when the policy pays nothing, in
-/// which case no transfer is made.
-pub async fn issue_for_handover(
-    conn: &mut Conn,
-    donor_org: Uuid,
-    category_id: Uuid,
-    mass_grams: i64,
-    reference: &str,
-    now: DateTime<Utc>,
-) -> AppResult<i64> {
-    let policy = policy(conn).await?;
-    let lineage = q::category_lineage(conn, category_id).await?;
-    let minor_units = policy.issuance_for(lineage.iter().map(String::as_str), mass_grams);
-    if minor_units == 0 {
-        return Ok(0);
-    }
-    let amount = Amount::parse(minor_units)
-        .map_err(|invalid| AppError::Internal(anyhow::anyhow!(invalid.detail)))?;
-    let reason = format!("{} kg diverted", mass_grams as f64 / 1000.0);
-    issue(conn, donor_org, amount, &reason, Some(reference), now).await?;
-    Ok(minor_units)
 }
 
 /// Undoes a posted transfer with a new one in the other direction. A transfer is reversed at
