@@ -16,6 +16,7 @@ mod inventory;
 mod ledger;
 mod mail;
 mod matcher_race;
+mod members;
 mod migrations;
 mod moderation;
 mod notices;
