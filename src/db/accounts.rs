@@ -760,20 +760,24 @@ pub async fn readmit_user(
     locale: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<UserRow> {
-    diesel::update(users::table.find(user_id).filter(users::removed_at.is_not_null()))
-        .set((
-            users::organisation_id.eq(organisation_id),
-            users::org_role.eq(role),
-            users::password_hash.eq(password_hash),
-            users::display_name.eq(display_name),
-            users::locale.eq(locale),
-            users::removed_at.eq(None::<DateTime<Utc>>),
-            users::email_verified_at.eq(Some(now)),
-            users::updated_at.eq(now),
-        ))
-        .returning(UserRow::as_returning())
-        .get_result(conn)
-        .await
+    diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::removed_at.is_not_null()),
+    )
+    .set((
+        users::organisation_id.eq(organisation_id),
+        users::org_role.eq(role),
+        users::password_hash.eq(password_hash),
+        users::display_name.eq(display_name),
+        users::locale.eq(locale),
+        users::removed_at.eq(None::<DateTime<Utc>>),
+        users::email_verified_at.eq(Some(now)),
+        users::updated_at.eq(now),
+    ))
+    .returning(UserRow::as_returning())
+    .get_result(conn)
+    .await
 }
 
 /// Whether a live owner of the organisation has a verified e-mail address.
@@ -1007,4 +1011,20 @@ pub async fn set_invitation_accepted_by(
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// Whether a verification link with this token hash can still be used.
+pub async fn email_verification_usable(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        email_verifications::table
+            .filter(email_verifications::token_hash.eq(token_hash))
+            .filter(email_verifications::used_at.is_null())
+            .filter(email_verifications::expires_at.gt(now)),
+    ))
+    .get_result(conn)
+    .await
 }

@@ -17,6 +17,7 @@ mod ledger;
 mod mail;
 mod matcher_race;
 mod members;
+mod members_pages;
 mod migrations;
 mod moderation;
 mod notices;

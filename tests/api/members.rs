@@ -156,9 +156,13 @@ async fn a_verification_link_expires_and_a_new_one_can_be_asked_for_a_few_times_
         .post("/api/v1/auth/email/verify", None, &json!({"token": newest}))
         .await;
     assert_eq!(confirmed.status, 204, "{}", confirmed.body);
-    app.post("/api/v1/auth/email/verify", None, &json!({"token": "made-up"}))
-        .await
-        .assert_problem(422, "validation");
+    app.post(
+        "/api/v1/auth/email/verify",
+        None,
+        &json!({"token": "made-up"}),
+    )
+    .await
+    .assert_problem(422, "validation");
 }
 
 #[actix_web::test]
@@ -220,7 +224,11 @@ async fn an_owner_invites_by_mail_and_the_link_works_once() {
         .is_empty());
     // Members work in the market: a wish of the organisation.
     let wish = app
-        .post("/api/v1/wishes", Some(&kim), &WishBuilder::doors().json(&app).await)
+        .post(
+            "/api/v1/wishes",
+            Some(&kim),
+            &WishBuilder::doors().json(&app).await,
+        )
         .await;
     assert_eq!(wish.status, 201, "{}", wish.body);
 }
@@ -241,13 +249,18 @@ async fn an_invitation_expires_and_a_newer_one_or_the_owner_takes_it_back() {
     let third = invite(&app, donor, "jo@sloop.test", "member").await;
     let revoked = app
         .delete(
-            &format!("/api/v1/organisations/me/invitations/{}", third["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/organisations/me/invitations/{}",
+                third["id"].as_str().unwrap()
+            ),
             Some(&donor.token),
         )
         .await;
     assert_eq!(revoked.status, 204, "{}", revoked.body);
     let jo = last_token(&app, "invitation", "jo@sloop.test").await;
-    accept(&app, &jo, "Jo").await.assert_problem(422, "validation");
+    accept(&app, &jo, "Jo")
+        .await
+        .assert_problem(422, "validation");
 
     app.clock.advance(chrono::Duration::days(8));
     let late = accept(&app, &second, "Kim").await;
@@ -322,7 +335,10 @@ async fn a_member_cannot_do_what_only_owners_may() {
     // Nothing changed.
     let me = app.get("/api/v1/me", Some(&donor.token)).await;
     assert_eq!(me.body["user"]["role"], "owner");
-    assert_eq!(me.body["organisation"]["name"], format!("Org of {}", Market::DONOR));
+    assert_eq!(
+        me.body["organisation"]["name"],
+        format!("Org of {}", Market::DONOR)
+    );
 }
 
 #[actix_web::test]
@@ -382,9 +398,13 @@ async fn a_removed_member_is_refused_at_once_and_can_be_invited_again() {
     app.get("/api/v1/me", Some(&kim.token))
         .await
         .assert_problem(401, "unauthenticated");
-    app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": refresh}))
-        .await
-        .assert_problem(401, "unauthenticated");
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({"refresh_token": refresh}),
+    )
+    .await
+    .assert_problem(401, "unauthenticated");
     app.post(
         "/api/v1/auth/token",
         None,
@@ -508,7 +528,11 @@ async fn two_owners_removing_each_other_at_once_leave_one_owner() {
             app.delete(&remove_donor, Some(&kim.token)),
         );
         let removed = [a.status, b.status].iter().filter(|s| **s == 204).count();
-        assert_eq!(removed, 1, "{} {} / {} {}", a.status, a.body, b.status, b.body);
+        assert_eq!(
+            removed, 1,
+            "{} {} / {} {}",
+            a.status, a.body, b.status, b.body
+        );
         assert_eq!(
             app.sql_count(&format!(
                 "SELECT count(*) AS count FROM users WHERE organisation_id = '{}' \
@@ -525,7 +549,9 @@ async fn two_owners_removing_each_other_at_once_leave_one_owner() {
         ))
         .await
         .unwrap();
-        app.sql("UPDATE refresh_tokens SET revoked_at = NULL").await.unwrap();
+        app.sql("UPDATE refresh_tokens SET revoked_at = NULL")
+            .await
+            .unwrap();
     }
 }
 
@@ -544,12 +570,20 @@ async fn a_user_edits_their_profile_and_mail_follows_the_language() {
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(changed.body["user"]["display_name"], "Sanne de Vries");
     assert_eq!(changed.body["user"]["locale"], "nl");
-    app.patch("/api/v1/me", Some(&donor.token), &json!({"display_name": " "}))
-        .await
-        .assert_problem(422, "validation");
-    app.patch("/api/v1/me", Some(&donor.token), &json!({"email": "x@y.test"}))
-        .await
-        .assert_problem(422, "validation");
+    app.patch(
+        "/api/v1/me",
+        Some(&donor.token),
+        &json!({"display_name": " "}),
+    )
+    .await
+    .assert_problem(422, "validation");
+    app.patch(
+        "/api/v1/me",
+        Some(&donor.token),
+        &json!({"email": "x@y.test"}),
+    )
+    .await
+    .assert_problem(422, "validation");
     // The next mail is rendered in Dutch: the mail engine reads the language when it sends.
     let rendered = kringloop::app::engine::mail::render(
         "member_removed",

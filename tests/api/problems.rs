@@ -157,7 +157,7 @@ async fn unknown_routes_are_a_404_and_wrong_methods_a_405() {
     }
     let response = raw(&app, reqwest::Method::DELETE, "/api/v1/me", None, vec![]).await;
     response.assert_problem(405, "method-not-allowed");
-    assert_eq!(response.headers["allow"], "GET");
+    assert_eq!(response.headers["allow"], "GET, PATCH");
     let response = raw(
         &app,
         reqwest::Method::GET,

@@ -326,7 +326,14 @@ pub async fn remove(ctx: &Ctx, actor: &Actor, user_id: Uuid) -> AppResult<()> {
             member_name: member.display_name,
             by_name: by.display_name,
         });
-        notify(conn, &notice, &now.timestamp_micros().to_string(), &[member.id], now).await?;
+        notify(
+            conn,
+            &notice,
+            &now.timestamp_micros().to_string(),
+            &[member.id],
+            now,
+        )
+        .await?;
         Ok(())
     })
     .await

@@ -87,6 +87,12 @@ pub async fn verify(ctx: &Ctx, token: &str) -> AppResult<()> {
     .await
 }
 
+/// Whether `token` is a verification link that can still be used.
+pub async fn link_usable(ctx: &Ctx, token: &str) -> AppResult<bool> {
+    let mut conn = ctx.conn().await?;
+    Ok(q::email_verification_usable(&mut conn, &hash_refresh_token(token), ctx.now()).await?)
+}
+
 /// Marks an address confirmed without a link: for accounts the operator makes from the
 /// command line (the demo data).
 pub async fn confirm_by_operator(ctx: &Ctx, user_id: Uuid) -> AppResult<()> {

@@ -68,3 +68,11 @@ pub async fn confirm_owners(app: &TestApp, org: &str) {
         confirm_email(app, &owner).await;
     }
 }
+
+/// Drops the address-confirmation mails still waiting to be sent, for a test that counts
+/// other mail.
+pub async fn drop_confirmation_mail(app: &TestApp) {
+    app.sql("DELETE FROM outbox WHERE event = 'email_verification'")
+        .await
+        .unwrap();
+}
