@@ -30,6 +30,16 @@ impl Actor {
         standing(self.organisation_status, OrganisationStatus::Unverified)
     }
 
+    /// What only an organisation's owners may do: its members, its details and settings, and
+    /// paying from its account. `refusal` is what a member is told.
+    pub fn require_owner(&self, refusal: &'static str) -> AppResult<()> {
+        if self.org_role == OrgRole::Owner {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(refusal))
+        }
+    }
+
     pub fn require_broker(&self) -> AppResult<()> {
         if self.is_broker {
             Ok(())

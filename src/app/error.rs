@@ -108,12 +108,21 @@ conflicts! {
     Hidden => "hidden-by-broker", "Hidden by the broker";
     /// Only a hidden listing or wish can be restored.
     NotHidden => "not-hidden", "Not hidden";
-    /// The organisation's only owner cannot leave while others remain: pass ownership on first.
-    SoleOwner => "sole-owner", "Sole owner";
     /// The city's last broker cannot delete their account: make another broker first.
     LastBroker => "last-broker", "Last broker";
     /// Only an issuance claim held for review can be approved or rejected.
     IssuanceNotHeld => "issuance-not-held", "Issuance not held";
+    /// The organisation's owner has not confirmed their e-mail address yet, so the broker
+    /// cannot verify it.
+    EmailNotVerified => "email-not-verified", "E-mail address not verified";
+    /// The address is confirmed already; no new link is sent.
+    EmailAlreadyVerified => "email-already-verified", "E-mail address already verified";
+    /// The organisation would be left without an owner: pass ownership on first.
+    LastOwner => "last-owner", "Last owner";
+    /// The address already belongs to a member of this organisation.
+    AlreadyMember => "already-member", "Already a member";
+    /// The address has an account in another organisation; a person belongs to one.
+    MemberElsewhere => "member-of-another-organisation", "Member of another organisation";
 }
 
 impl AppError {

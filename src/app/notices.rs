@@ -143,13 +143,23 @@ catalogue! {
     /// A link to choose a new password (to the account's address; mail only, see
     /// [`Notice::ACCOUNT_KINDS`]).
     PasswordReset(PasswordResetNews) = "password_reset";
+    /// A link to confirm the account's e-mail address (to that address; mail only).
+    EmailVerification(EmailVerificationNews) = "email_verification";
+    /// An owner's invitation to join the organisation (to the invited address, which may have
+    /// no account yet; mail only).
+    Invitation(InvitationNews) = "invitation";
+    /// An owner removed a member from the organisation (to the member removed).
+    MemberRemoved(MembershipNews) = "member_removed";
+    /// An owner passed ownership of the organisation on (to its members).
+    OwnershipPassed(MembershipNews) = "ownership_passed";
 }
 
 impl Notice {
     /// Kinds about the account itself, carrying a secret link: sent by mail only (never to the
     /// in-app feed, which an access token alone can read), whatever the user's mail settings
     /// and quiet hours.
-    pub const ACCOUNT_KINDS: &'static [&'static str] = &["password_reset"];
+    pub const ACCOUNT_KINDS: &'static [&'static str] =
+        &["password_reset", "email_verification", "invitation"];
 
     /// Whether `kind` is one of [`Notice::ACCOUNT_KINDS`].
     pub fn account_kind(kind: &str) -> bool {
@@ -490,4 +500,35 @@ mod tests {
 pub struct PasswordResetNews {
     pub token: String,
     pub valid_minutes: i64,
+}
+
+/// A link to confirm an address: the secret of the link (only its hash is stored) and how
+/// long it holds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EmailVerificationNews {
+    pub token: String,
+    pub valid_hours: i64,
+}
+
+/// An invitation as the invited address is told of it: the secret of the link (only its hash
+/// is stored), who invites, to what and for how long.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InvitationNews {
+    pub token: String,
+    pub email: String,
+    pub organisation_name: String,
+    pub inviter_name: String,
+    /// `owner` or `member`.
+    pub role: String,
+    pub valid_days: i64,
+}
+
+/// A change of membership: who (`member_name`) and by whom (`by_name`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MembershipNews {
+    pub organisation_id: Uuid,
+    pub organisation_name: String,
+    pub member_id: Uuid,
+    pub member_name: String,
+    pub by_name: String,
 }

@@ -2,7 +2,7 @@
 
 use super::notices::Notice;
 use crate::db::accounts::members as members_of;
-use crate::db::outbox::{enqueue, MembersNotice, NewOutboxRow};
+use crate::db::outbox::{enqueue, enqueue_to_address, MembersNotice, NewOutboxRow};
 use crate::db::Conn;
 use crate::db::Error;
 use crate::domain::outbox::OutboxStatus;
@@ -56,6 +56,43 @@ pub async fn notify(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// Queues `notice` as mail to `address`, which has no account yet (an invitation): the row
+/// names `cause` (the user who made it happen) as its recipient user, whose language the mail
+/// is written in, and goes to `address`. Mail only: there is no feed to show it in.
+pub async fn notify_address(
+    conn: &mut Conn,
+    notice: &Notice,
+    occurrence: &str,
+    cause: Uuid,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let event = notice.kind();
+    let payload = &notice
+        .payload()
+        .map_err(|error| Error::SerializationError(Box::new(error)))?;
+    let dedupe_key = format!("{event}:{occurrence}:{address}:email");
+    enqueue_to_address(
+        conn,
+        &NewOutboxRow {
+            id: Uuid::now_v7(),
+            dedupe_key: &dedupe_key,
+            event,
+            recipient_user_id: cause,
+            channel: "email",
+            payload,
+            status: OutboxStatus::initial(false).as_str(),
+            next_attempt_at: now,
+            created_at: now,
+            delivered_at: None,
+            thread: None,
+        },
+        address,
+    )
+    .await?;
     Ok(())
 }
 

@@ -210,6 +210,7 @@ pub async fn demo(ctx: &Ctx) -> AppResult<DemoReport> {
                     location: Some((lat, lon)),
                 })?;
                 let me = accounts::organisations::register(ctx, registration, None).await?;
+                accounts::verification::confirm_by_operator(ctx, me.user.id).await?;
                 accounts::organisations::set_organisation_status(
                     ctx,
                     &broker_actor,

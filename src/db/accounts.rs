@@ -1,7 +1,8 @@
 //! Rows and queries for organisations, users, refresh tokens and login failures.
 
 use super::schema::{
-    login_failures, organisations, password_resets, refresh_tokens, registration_attempts, users,
+    email_verifications, invitations, login_failures, organisations, password_resets,
+    refresh_tokens, registration_attempts, users,
 };
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -59,6 +60,8 @@ pub struct UserRow {
     pub is_broker: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub removed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Insertable)]
@@ -74,6 +77,7 @@ pub struct NewUserRow<'a> {
     pub is_broker: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -263,6 +267,7 @@ pub async fn set_organisation_status(
         .await
 }
 
+/// The organisation's users, oldest first; not those an owner removed.
 pub async fn members(
     conn: &mut AsyncPgConnection,
     organisation_id: Uuid,
@@ -270,6 +275,7 @@ pub async fn members(
     users::table
         .filter(users::organisation_id.eq(organisation_id))
         .filter(users::erased_at.is_null())
+        .filter(users::removed_at.is_null())
         .select(UserRow::as_select())
         .order(users::id)
         .load(conn)
@@ -658,4 +664,369 @@ pub async fn set_notification_settings(
         .returning(NotificationSettingsRow::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Sets a user's display name and language.
+pub async fn set_profile(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    display_name: &str,
+    locale: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<UserRow> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::display_name.eq(display_name),
+            users::locale.eq(locale),
+            users::updated_at.eq(now),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// An organisation's editable profile, as it is to be stored.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = organisations, treat_none_as_null = true)]
+pub struct OrganisationProfileChange<'a> {
+    pub name: &'a str,
+    pub address: Option<&'a str>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub district_id: Option<Uuid>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn set_organisation_profile(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    change: &OrganisationProfileChange<'_>,
+) -> QueryResult<OrganisationRow> {
+    diesel::update(organisations::table.find(id))
+        .set(change)
+        .returning(OrganisationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The user's row, locked until the transaction ends.
+pub async fn lock_user_row(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(user_id)
+        .select(UserRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn set_role(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    role: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<UserRow> {
+    diesel::update(users::table.find(user_id))
+        .set((users::org_role.eq(role), users::updated_at.eq(now)))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Marks a user removed from their organisation.
+pub async fn mark_removed(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((users::removed_at.eq(now), users::updated_at.eq(now)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The account of a removed user, admitted again: into `organisation_id` with `role`, with a new
+/// name, language and password, its address verified (the invitation reached it).
+#[allow(clippy::too_many_arguments)]
+pub async fn readmit_user(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    organisation_id: Uuid,
+    role: &str,
+    password_hash: &str,
+    display_name: &str,
+    locale: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<UserRow> {
+    diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::removed_at.is_not_null()),
+    )
+    .set((
+        users::organisation_id.eq(organisation_id),
+        users::org_role.eq(role),
+        users::password_hash.eq(password_hash),
+        users::display_name.eq(display_name),
+        users::locale.eq(locale),
+        users::removed_at.eq(None::<DateTime<Utc>>),
+        users::email_verified_at.eq(Some(now)),
+        users::updated_at.eq(now),
+    ))
+    .returning(UserRow::as_returning())
+    .get_result(conn)
+    .await
+}
+
+/// Whether a live owner of the organisation has a verified e-mail address.
+pub async fn has_verified_owner(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .filter(users::organisation_id.eq(organisation_id))
+            .filter(users::org_role.eq("owner"))
+            .filter(users::removed_at.is_null())
+            .filter(users::email_verified_at.is_not_null()),
+    ))
+    .get_result(conn)
+    .await
+}
+
+pub async fn set_email_verified(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::email_verified_at.is_null()),
+    )
+    .set(users::email_verified_at.eq(now))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// How many verification links the user was sent since `since`.
+pub async fn count_email_verifications(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<Vec<DateTime<Utc>>> {
+    email_verifications::table
+        .filter(email_verifications::user_id.eq(user_id))
+        .filter(email_verifications::created_at.gt(since))
+        .order(email_verifications::created_at)
+        .select(email_verifications::created_at)
+        .load(conn)
+        .await
+}
+
+pub async fn insert_email_verification(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    user_id: Uuid,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(email_verifications::table)
+        .values((
+            email_verifications::id.eq(id),
+            email_verifications::user_id.eq(user_id),
+            email_verifications::token_hash.eq(token_hash),
+            email_verifications::created_at.eq(now),
+            email_verifications::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Uses up the verification link with this token hash, once, before it expires: the user it
+/// is for.
+pub async fn use_email_verification(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Uuid>> {
+    diesel::update(
+        email_verifications::table
+            .filter(email_verifications::token_hash.eq(token_hash))
+            .filter(email_verifications::used_at.is_null())
+            .filter(email_verifications::expires_at.gt(now)),
+    )
+    .set(email_verifications::used_at.eq(now))
+    .returning(email_verifications::user_id)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = invitations, check_for_backend(diesel::pg::Pg))]
+pub struct InvitationRow {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub invited_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = invitations)]
+pub struct NewInvitationRow<'a> {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub email: &'a str,
+    pub role: &'a str,
+    pub token_hash: &'a [u8],
+    pub invited_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_invitation(
+    conn: &mut AsyncPgConnection,
+    row: &NewInvitationRow<'_>,
+) -> QueryResult<InvitationRow> {
+    diesel::insert_into(invitations::table)
+        .values(row)
+        .returning(InvitationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Revokes the organisation's open invitations to `email` (a newer one replaces them).
+pub async fn revoke_invitations_to(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    email: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        invitations::table
+            .filter(invitations::organisation_id.eq(organisation_id))
+            .filter(lower(invitations::email).eq(email.trim().to_lowercase()))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
+    )
+    .set(invitations::revoked_at.eq(now))
+    .execute(conn)
+    .await
+}
+
+/// Revokes one of the organisation's open invitations; false when there is no such open one.
+pub async fn revoke_invitation(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::update(
+        invitations::table
+            .find(id)
+            .filter(invitations::organisation_id.eq(organisation_id))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
+    )
+    .set(invitations::revoked_at.eq(now))
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
+}
+
+/// The organisation's invitations that can still be accepted, newest first.
+pub async fn open_invitations(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<InvitationRow>> {
+    invitations::table
+        .filter(invitations::organisation_id.eq(organisation_id))
+        .filter(invitations::accepted_at.is_null())
+        .filter(invitations::revoked_at.is_null())
+        .filter(invitations::expires_at.gt(now))
+        .order(invitations::created_at.desc())
+        .select(InvitationRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The invitation with this token hash while it can still be accepted.
+pub async fn usable_invitation(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<Option<InvitationRow>> {
+    invitations::table
+        .filter(invitations::token_hash.eq(token_hash))
+        .filter(invitations::accepted_at.is_null())
+        .filter(invitations::revoked_at.is_null())
+        .filter(invitations::expires_at.gt(now))
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Uses up the invitation with this token hash, once, while it can still be accepted; of two
+/// claims at once only one gets it.
+pub async fn accept_invitation(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<Option<InvitationRow>> {
+    diesel::update(
+        invitations::table
+            .filter(invitations::token_hash.eq(token_hash))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null())
+            .filter(invitations::expires_at.gt(now)),
+    )
+    .set(invitations::accepted_at.eq(now))
+    .returning(InvitationRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Records who accepted an invitation.
+pub async fn set_invitation_accepted_by(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<()> {
+    diesel::update(invitations::table.find(id))
+        .set(invitations::accepted_by.eq(user_id))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Whether a verification link with this token hash can still be used.
+pub async fn email_verification_usable(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        email_verifications::table
+            .filter(email_verifications::token_hash.eq(token_hash))
+            .filter(email_verifications::used_at.is_null())
+            .filter(email_verifications::expires_at.gt(now)),
+    ))
+    .get_result(conn)
+    .await
 }

@@ -36,6 +36,22 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, row: &NewOutboxRow<'_>) -> Qu
     Ok(inserted == 1)
 }
 
+/// As [`enqueue`], for mail sent to `address` instead of the recipient user's own address (an
+/// invitation to someone without an account; the recipient user is who caused it).
+pub async fn enqueue_to_address(
+    conn: &mut AsyncPgConnection,
+    row: &NewOutboxRow<'_>,
+    address: &str,
+) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(outbox::table)
+        .values((row, outbox::recipient_email.eq(address)))
+        .on_conflict(outbox::dedupe_key)
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(inserted == 1)
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
 pub struct FeedRow {
@@ -143,7 +159,9 @@ pub async fn claim_due_mail(
             outbox::attempts,
             outbox::created_at,
             users::id,
-            users::email,
+            diesel::dsl::sql::<diesel::sql_types::Text>(
+                "coalesce(outbox.recipient_email, users.email)",
+            ),
             users::display_name,
             users::locale,
             users::email_notifications,
@@ -410,7 +428,7 @@ pub fn members_insert(s: &mut Prepared, notice: &MembersNotice<'_>, now: DateTim
                 CASE WHEN ch.channel = 'in_app' THEN 'delivered' ELSE 'pending' END, :now, :now, \
                 CASE WHEN ch.channel = 'in_app' THEN :now END \
          FROM users u CROSS JOIN (VALUES ('email'), ('in_app')) AS ch(channel) \
-         WHERE u.erased_at IS NULL AND u.organisation_id IN (",
+         WHERE u.erased_at IS NULL AND u.removed_at IS NULL AND u.organisation_id IN (",
         &[
             ("event", Bind::Text(notice.event.to_owned())),
             ("occurrence", Bind::Text(notice.occurrence.clone())),

@@ -3,8 +3,8 @@
 //! to it: the ledger, reservations, wishes, the audit log).
 
 use super::schema::{
-    audit_log, login_failures, organisations, outbox, password_resets, refresh_tokens,
-    reservations, users, wishes,
+    audit_log, email_verifications, invitations, login_failures, organisations, outbox,
+    password_resets, refresh_tokens, reservations, users, wishes,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -29,6 +29,7 @@ pub struct PersonRow {
     pub quiet_start_hour: Option<i16>,
     pub quiet_end_hour: Option<i16>,
     pub last_digest_on: Option<NaiveDate>,
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -121,6 +122,23 @@ pub async fn password_resets(
         .await
 }
 
+/// The links sent to confirm the person's address: (sent, expires, used).
+pub async fn email_confirmations(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<Vec<(DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>)>> {
+    email_verifications::table
+        .filter(email_verifications::user_id.eq(user_id))
+        .select((
+            email_verifications::created_at,
+            email_verifications::expires_at,
+            email_verifications::used_at,
+        ))
+        .order(email_verifications::created_at)
+        .load(conn)
+        .await
+}
+
 pub async fn login_failures(
     conn: &mut AsyncPgConnection,
     email: &str,
@@ -199,7 +217,8 @@ pub async fn brokers(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
 }
 
 /// Wipes the person: address, name, password and settings gone, every session ended, reset
-/// links, recorded login failures and notifications deleted.
+/// and confirmation links, open invitations to their address, recorded login failures and
+/// notifications deleted.
 pub async fn erase(
     conn: &mut AsyncPgConnection,
     person: &PersonRow,
@@ -230,6 +249,18 @@ pub async fn erase(
     diesel::delete(password_resets::table.filter(password_resets::user_id.eq(person.id)))
         .execute(conn)
         .await?;
+    diesel::delete(email_verifications::table.filter(email_verifications::user_id.eq(person.id)))
+        .execute(conn)
+        .await?;
+    // Invitations still open to the person's address (accepted ones name the account, which
+    // is now nameless).
+    diesel::delete(
+        invitations::table
+            .filter(invitations::email.eq(&person.email))
+            .filter(invitations::accepted_at.is_null()),
+    )
+    .execute(conn)
+    .await?;
     diesel::delete(login_failures::table.filter(login_failures::email.eq(&person.email)))
         .execute(conn)
         .await?;

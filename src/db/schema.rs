@@ -354,6 +354,7 @@ diesel::table! {
         delivered_at -> Nullable<Timestamptz>,
         read_at -> Nullable<Timestamptz>,
         thread -> Nullable<Text>,
+        recipient_email -> Nullable<Text>,
     }
 }
 
@@ -479,6 +480,8 @@ diesel::table! {
         quiet_start_hour -> Nullable<Int2>,
         quiet_end_hour -> Nullable<Int2>,
         last_digest_on -> Nullable<Date>,
+        email_verified_at -> Nullable<Timestamptz>,
+        removed_at -> Nullable<Timestamptz>,
         erased_at -> Nullable<Timestamptz>,
     }
 }
@@ -518,12 +521,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_verifications (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        token_hash -> Bytea,
+        invited_by -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Uuid>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(bundles -> wishes (wish_id));
 diesel::joinable!(custody_events -> organisations (organisation_id));
 diesel::joinable!(custody_events -> passports (passport_id));
 diesel::joinable!(passport_files -> passports (passport_id));
 diesel::joinable!(flow_rollups -> categories (category_id));
+diesel::joinable!(email_verifications -> users (user_id));
 diesel::joinable!(flows -> categories (category_id));
+diesel::joinable!(invitations -> organisations (organisation_id));
 diesel::joinable!(flows -> passports (passport_id));
 diesel::joinable!(flows -> reservations (reservation_id));
 diesel::joinable!(issuance_claims -> categories (category_id));
@@ -568,11 +600,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     custody_events,
     passport_files,
     districts,
+    email_verifications,
     eural_codes,
     flow_rollups,
     flows,
     idempotency_keys,
     issuance_claims,
+    invitations,
     issuance_rates,
     ledger_accounts,
     ledger_entries,

@@ -31,7 +31,9 @@ impl FromRequest for Authenticated {
             let user_id = ctx.tokens.verify(&token, ctx.now())?;
             let actor = accounts::actor(&ctx, user_id)
                 .await?
-                .ok_or(AppError::Unauthenticated("the account no longer exists"))?;
+                .ok_or(AppError::Unauthenticated(
+                    "the account no longer exists or was removed from its organisation",
+                ))?;
             Ok(Authenticated(actor))
         })
     }

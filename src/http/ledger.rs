@@ -125,7 +125,7 @@ async fn my_entries(
     responses(
         (status = 201, body = Transfer, headers(("Idempotency-Replayed" = String, description = "`true` on a replayed answer"))),
         (status = 400, description = "Idempotency-Key missing or malformed", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Organisation not verified, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Organisation not verified, or the organisation is suspended, or not an owner of the organisation (only owners pay from its account)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Insufficient funds", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or the key was used for another request", body = Problem, content_type = "application/problem+json"),

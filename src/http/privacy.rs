@@ -54,7 +54,7 @@ pub struct DeleteAccountRequest {
 /// password, settings, sessions, reset links, failed sign-ins and notifications are gone at
 /// once and every token they hold stops working; what the ledger and the flows keep (amounts,
 /// kilograms, districts) stays, without the person. The organisation's only owner passes
-/// ownership on first while other members remain (409 `sole-owner`); the city's last broker
+/// ownership on first while other members remain (409 `last-owner`); the city's last broker
 /// cannot leave (409 `last-broker`). When nobody is left in the organisation it is closed: its
 /// name, address and registration number are taken off, it is suspended and the other side of
 /// each open reservation is told.
@@ -66,7 +66,7 @@ pub struct DeleteAccountRequest {
         (status = 204, description = "Deleted"),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`sole-owner` or `last-broker`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last-owner` or `last-broker`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong password", body = Problem, content_type = "application/problem+json"),
     )

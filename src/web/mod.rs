@@ -13,6 +13,7 @@ pub mod assets;
 pub mod console;
 pub mod error;
 pub mod i18n;
+pub mod members;
 pub mod page;
 pub mod passports;
 pub mod password;
@@ -52,6 +53,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(stock::logout))
         .route("/reset", web::get().to(password::reset_form))
         .route("/reset", web::post().to(password::reset))
+        .route("/invitation", web::get().to(members::invitation_form))
+        .route("/invitation", web::post().to(members::accept_invitation))
+        .route("/verify-email", web::get().to(members::verify_email_form))
+        .route("/verify-email", web::post().to(members::verify_email))
         .route("/lang/{code}", web::get().to(stock::language))
         .route("/assets/{name}", web::get().to(assets::serve))
         .route("/assets/vendor/{name}", web::get().to(assets::vendored))
@@ -159,6 +164,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/workspace/settings",
             web::post().to(workspace::save_settings),
+        )
+        .route("/workspace/invitations", web::post().to(members::invite))
+        .route(
+            "/workspace/invitations/{id}/revoke",
+            web::post().to(members::revoke_invitation),
+        )
+        .route(
+            "/workspace/members/{id}/remove",
+            web::post().to(members::remove),
+        )
+        .route("/workspace/owner", web::post().to(members::pass_ownership))
+        .route("/workspace/profile", web::post().to(members::save_profile))
+        .route(
+            "/workspace/organisation",
+            web::post().to(members::save_organisation),
+        )
+        .route(
+            "/workspace/verification",
+            web::post().to(members::resend_verification),
         );
 }
 

@@ -48,6 +48,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("wish.html", include_str!("../../templates/pages/wish.html")),
     (
+        "invitation.html",
+        include_str!("../../templates/pages/invitation.html"),
+    ),
+    (
+        "verify_email.html",
+        include_str!("../../templates/pages/verify_email.html"),
+    ),
+    (
         "passport_public.html",
         include_str!("../../templates/pages/passport_public.html"),
     ),

@@ -13,6 +13,7 @@ use crate::app::listings::{self, NewListing, Pickup, Price};
 use crate::app::reservations::{self, Receipt};
 use crate::app::wishes::{self, NewWish, NotifyMode};
 use crate::app::{ledger, passports, Ctx};
+use crate::domain::account::OrgRole;
 use crate::domain::custody::CustodyKind;
 use crate::domain::geo::Location;
 use crate::domain::passport::{Document, DocumentKind, PassportContent};
@@ -45,6 +46,7 @@ struct MatchView {
 
 #[derive(Debug, Serialize)]
 struct MemberView {
+    id: Uuid,
     name: String,
     email: String,
     role: String,
@@ -222,11 +224,18 @@ pub async fn overview(
             .members
             .into_iter()
             .map(|m| MemberView {
+                id: m.id,
                 name: m.display_name,
                 email: m.email.unwrap_or_default(),
                 role: m.role.as_str().to_owned(),
             })
             .collect();
+    let is_owner = actor.org_role == OrgRole::Owner;
+    let invitations = if is_owner {
+        accounts::members::invitations(&ctx, actor).await?
+    } else {
+        Vec::new()
+    };
     render(
         &visitor,
         me.as_ref(),
@@ -242,6 +251,9 @@ pub async fn overview(
             matches => matches,
             reservations => reservations,
             members => members,
+            is_owner => is_owner,
+            my_id => actor.user_id,
+            invitations => invitations,
         },
     )
 }
@@ -1093,6 +1105,7 @@ pub async fn account(
             entries => entries,
             next_page => next_page,
             settings => feed::settings(&ctx, actor).await?,
+            who => me.clone(),
             notice => views::notice_text(&visitor, query.notice.as_deref()),
         },
     )

@@ -25,6 +25,7 @@ async fn the_broker_verifies_an_organisation_and_reads_the_flows() {
         .await
         .unwrap();
     let newcomer = app.register("info@nieuwe-makers.test", "makerspace").await;
+    confirm_email(&app, "info@nieuwe-makers.test").await;
     let newcomer_org = newcomer["organisation"]["id"].as_str().unwrap().to_owned();
     // Something hidden, so that the moderation list is on the page that is checked.
     let hidden = ListingBuilder::doors().create(&app, &market.donor).await;

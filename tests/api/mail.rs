@@ -197,6 +197,7 @@ async fn mail_waits_out_an_outage_and_arrives_once() {
     for i in 0..4 {
         verified(&app, &broker, &format!("org{i}@stad.test"), "initiative").await;
     }
+    drop_confirmation_mail(&app).await;
     let queued = app
         .sql_count("SELECT count(*) AS count FROM outbox WHERE channel = 'email'")
         .await;
@@ -276,6 +277,7 @@ async fn only_brokers_see_the_outbox_and_retry_mail() {
     let app = TestApp::spawn_with(settings).await;
     let broker = app.broker().await;
     verified(&app, &broker, "org@stad.test", "initiative").await;
+    drop_confirmation_mail(&app).await;
     assert_eq!(delivery::deliver_due(&app.ctx).await.unwrap().failed, 1);
     let failed = app.get("/api/v1/admin/outbox", Some(&broker)).await;
     let failed = failed.items().clone();
@@ -304,6 +306,7 @@ async fn a_daily_digest_gathers_the_days_matches_into_one_mail() {
     settings.digest_hour = 0;
     let app = TestApp::spawn_with(settings).await;
     let market = Market::open(&app).await;
+    drop_confirmation_mail(&app).await;
     WishBuilder::doors()
         .notify("daily")
         .create(&app, &market.maker)

@@ -17,6 +17,8 @@ mod issuance;
 mod ledger;
 mod mail;
 mod matcher_race;
+mod members;
+mod members_pages;
 mod migrations;
 mod moderation;
 mod notices;

@@ -34,6 +34,7 @@ async fn mail_of_a_kind_no_longer_known_fails_at_once_and_is_not_sent() {
     let broker = app.broker().await;
     let owner = unverified(&app, "org@stad.test", "initiative").await;
     verify(&app, &broker, &owner.org).await;
+    drop_confirmation_mail(&app).await;
     let renamed = app
         .sql_ids(
             "UPDATE outbox SET event = 'retired_kind' \

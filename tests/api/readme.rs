@@ -229,6 +229,12 @@ async fn the_readme_walk_through_runs_as_written() {
         "@../shared/",
         &format!("@{}/../shared/", env!("CARGO_MANIFEST_DIR")),
     );
+    let mailpit = "http://localhost:8025";
+    assert!(
+        script.contains(mailpit),
+        "the walk-through reads the verification link from Mailpit"
+    );
+    script = script.replace(mailpit, &mailbox(&app));
     let api = "API=http://127.0.0.1:8080/api/v1";
     assert!(script.contains(api), "the walk-through sets $API");
     script = script.replace(api, &format!("API={}/api/v1", app.base));
@@ -278,4 +284,62 @@ async fn the_readme_walk_through_runs_as_written() {
         app.sql_count("SELECT count(*) AS count FROM flows").await,
         1
     );
+}
+
+/// Mailpit's `GET /api/v1/message/latest`, as far as the walk-through reads it: the newest
+/// mail in the outbox (where mail waits when no SMTP server is set), rendered as the mail
+/// engine renders it; answers its base URL.
+fn mailbox(app: &TestApp) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Latest {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        event: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        payload: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        locale: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        display_name: String,
+    }
+    async fn latest(db_url: String, public_url: String) -> actix_web::HttpResponse {
+        use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+        let mut conn = AsyncPgConnection::establish(&db_url).await.unwrap();
+        let row: Latest = diesel::sql_query(
+            "SELECT o.event, o.payload::text AS payload, u.locale, u.display_name \
+             FROM outbox o JOIN users u ON u.id = o.recipient_user_id \
+             WHERE o.channel = 'email' ORDER BY o.id DESC LIMIT 1",
+        )
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+        let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap();
+        let mail = kringloop::app::engine::mail::render(
+            &row.event,
+            &row.locale,
+            &row.display_name,
+            &payload,
+            &public_url,
+        )
+        .unwrap();
+        actix_web::HttpResponse::Ok()
+            .json(serde_json::json!({"Subject": mail.subject, "Text": mail.body}))
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let db_url = app.db_url.clone();
+    let public_url = app.base.clone();
+    let server = actix_web::HttpServer::new(move || {
+        let db_url = db_url.clone();
+        let public_url = public_url.clone();
+        actix_web::App::new().route(
+            "/api/v1/message/latest",
+            actix_web::web::get().to(move || latest(db_url.clone(), public_url.clone())),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(server);
+    base
 }

@@ -69,7 +69,10 @@ pub async fn change_password(
 pub async fn request_reset(ctx: &Ctx, email: &str) -> AppResult<()> {
     let now = ctx.now();
     let mut conn = ctx.conn().await?;
-    let Some(user) = q::find_user_by_email(&mut conn, email).await? else {
+    let Some(user) = q::find_user_by_email(&mut conn, email)
+        .await?
+        .filter(|user| user.removed_at.is_none())
+    else {
         return Ok(());
     };
     conn.transaction::<_, AppError, _>(async move |conn| {

@@ -1,14 +1,19 @@
 //! Accounts: people, their organisations and what each may see of them.
 //!
 //! Signing up, the broker's verification and the platform's own organisation are in
-//! [`organisations`]; logging in, refreshing and logging out in [`sessions`]; what the service
-//! holds about a person, and deleting it, in [`privacy`].
+//! [`organisations`]; logging in, refreshing and logging out in [`sessions`]; confirming an
+//! e-mail address in [`verification`]; invitations, removing members and passing ownership on
+//! in [`members`]; editing one's profile and the organisation's in [`profile`]; what the
+//! service holds about a person, and deleting it, in [`privacy`].
 
 pub mod credentials;
+pub mod members;
 pub mod organisations;
 pub mod passwords;
 pub mod privacy;
+pub mod profile;
 pub mod sessions;
+pub mod verification;
 
 use super::actor::Actor;
 use super::error::{stored, AppError, AppResult};
@@ -31,6 +36,9 @@ pub struct User {
     pub role: OrgRole,
     /// True for the city's materials broker (a platform role).
     pub is_broker: bool,
+    /// Whether the address is confirmed (by the link mailed at registration); a broker verifies
+    /// an organisation only once an owner's is.
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -118,17 +126,23 @@ impl TryFrom<UserRow> for User {
             email: row.email,
             display_name: row.display_name,
             is_broker: row.is_broker,
+            email_verified: row.email_verified_at.is_some(),
             created_at: row.created_at,
         })
     }
 }
-/// The actor behind a verified access token; `None` when the user no longer exists.
+/// The actor behind a verified access token; `None` when the user no longer exists or was
+/// removed from their organisation. Read on every request, so a removal or a change of role
+/// holds from the next request on, whatever access tokens are still about.
 pub async fn actor(ctx: &Ctx, user_id: Uuid) -> AppResult<Option<Actor>> {
     let mut conn = ctx.conn().await?;
     let Some((user, organisation)) = q::find_user_with_organisation(&mut conn, user_id).await?
     else {
         return Ok(None);
     };
+    if user.removed_at.is_some() {
+        return Ok(None);
+    }
     Ok(Some(Actor {
         user_id: user.id,
         organisation_id: organisation.id,

@@ -23,8 +23,9 @@ use crate::domain::validation::{bounded_text, FieldErrors, Invalid};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// Signs up a person and founds their (unverified) organisation. `client_addr` is the address
-/// a request came from, throttled per hour; `None` from the command line.
+/// Signs up a person and founds their (unverified) organisation, and mails them a link to
+/// confirm their address. `client_addr` is the address a request came from, throttled per
+/// hour; `None` from the command line.
 ///
 /// The platform's own kind, `municipality`, cannot be signed up for: the city's organisation
 /// is made by `create-broker`, and one named like it must not catch its brokers.
@@ -103,9 +104,11 @@ pub async fn register(
                     is_broker: false,
                     created_at: now,
                     updated_at: now,
+                    email_verified_at: None,
                 },
             )
             .await?;
+            super::verification::send_link(conn, user.id, now).await?;
             Ok((user, organisation))
         })
         .await;
@@ -201,6 +204,13 @@ pub async fn set_organisation_status(
                 .ok_or(AppError::NotFound("organisation"))?;
             if current.status == status.as_str() {
                 return Ok((current, Vec::new()));
+            }
+            if status == OrganisationStatus::Verified && !q::has_verified_owner(conn, id).await? {
+                return Err(AppError::conflict(
+                    Conflict::EmailNotVerified,
+                    "the organisation's owner has not confirmed their e-mail address yet (the \
+                     link in the mail sent at registration); it can be verified once they have",
+                ));
             }
             let before = Organisation::try_from(current.clone())?;
             let suspended = status == OrganisationStatus::Suspended;
@@ -376,6 +386,8 @@ pub async fn create_broker(
                     is_broker: true,
                     created_at: now,
                     updated_at: now,
+                    // Made by the operator, who vouches for the address.
+                    email_verified_at: Some(now),
                 },
             )
             .await

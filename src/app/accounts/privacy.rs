@@ -36,6 +36,8 @@ pub struct PersonalData {
     /// kept only as hashes and not shown).
     pub sessions: Vec<SessionRecord>,
     pub password_resets: Vec<ResetRecord>,
+    /// The links sent to confirm the person's e-mail address.
+    pub email_confirmations: Vec<ResetRecord>,
     /// Failed sign-ins into the account still on record (kept for the login throttle's window).
     pub login_failures: Vec<LoginFailureRecord>,
     /// Every notification queued for the person, by mail or in the app, with its content.
@@ -135,6 +137,7 @@ pub async fn export(ctx: &Ctx, actor: &Actor) -> AppResult<PersonalData> {
                 locale: stored(&person.locale)?,
                 role: stored(&person.org_role)?,
                 is_broker: person.is_broker,
+                email_verified: person.email_verified_at.is_some(),
                 created_at: person.created_at,
             },
             notification_settings: NotificationPreferences {
@@ -162,6 +165,15 @@ pub async fn export(ctx: &Ctx, actor: &Actor) -> AppResult<PersonalData> {
                     requested_at: r.created_at,
                     expires_at: r.expires_at,
                     used_at: r.used_at,
+                })
+                .collect(),
+            email_confirmations: q::email_confirmations(conn, user_id)
+                .await?
+                .into_iter()
+                .map(|(requested_at, expires_at, used_at)| ResetRecord {
+                    requested_at,
+                    expires_at,
+                    used_at,
                 })
                 .collect(),
             login_failures: q::login_failures(conn, &person.email)
@@ -213,8 +225,8 @@ pub async fn export(ctx: &Ctx, actor: &Actor) -> AppResult<PersonalData> {
 }
 
 /// `DELETE /me`: the actor's account, after their password. Their address, name, password,
-/// settings, sessions, reset links, recorded login failures and notifications are gone at
-/// once, and every token they hold stops working. The organisation's only owner must pass
+/// settings, sessions, reset and confirmation links, recorded login failures and notifications
+/// are gone at once, and every token they hold stops working. The organisation's only owner must pass
 /// ownership on first while others remain; the city's last broker cannot leave. When nobody
 /// is left in the organisation, it is closed: its name, address and registration number are
 /// taken off (its district stays for the flows), it is suspended (its lots and wishes leave the
@@ -264,7 +276,7 @@ pub async fn delete_account(ctx: &Ctx, actor: &Actor, password: String) -> AppRe
                 && !others.iter().any(|member| member.org_role == owner)
             {
                 return Err(AppError::conflict(
-                    Conflict::SoleOwner,
+                    Conflict::LastOwner,
                     "you are the organisation's only owner: pass ownership to another member \
                      before you delete your account",
                 ));

@@ -138,6 +138,12 @@ async fn authenticate(
     match user {
         Some(user) if verified => {
             q::withdraw_login_failure(&mut *ctx.conn().await?, attempt.id).await?;
+            if user.removed_at.is_some() {
+                return Err(AppError::Unauthenticated(
+                    "this account was removed from its organisation; an owner of an \
+                     organisation can invite its address again",
+                ));
+            }
             Ok(user.id)
         }
         // The attempt stays recorded as a failure, and is answered the later the more

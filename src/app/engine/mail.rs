@@ -494,7 +494,9 @@ mod tests {
                 assert!(
                     text.contains("https://k.test/workspace")
                         || text.contains("https://k.test/lots/")
-                        || text.contains("https://k.test/reset?token="),
+                        || text.contains("https://k.test/reset?token=")
+                        || text.contains("https://k.test/verify-email?token=")
+                        || text.contains("https://k.test/invitation?token="),
                     "{name} links to no page"
                 );
                 assert!(!text.contains("/api/v1/"), "{name} links to the API");

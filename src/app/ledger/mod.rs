@@ -225,7 +225,7 @@ pub async fn my_entries(
     Ok(Page::new(items, more, |entry| entry.id.to_string()))
 }
 
-/// `POST /transfers`: a verified organisation pays another.
+/// `POST /transfers`: a verified organisation pays another; only its owners may.
 pub async fn pay(
     ctx: &Ctx,
     actor: &Actor,
@@ -233,6 +233,7 @@ pub async fn pay(
     input: NewTransfer,
 ) -> AppResult<Answer> {
     actor.require_verified()?;
+    actor.require_owner("only an owner of the organisation may pay from its account")?;
     let mut errors = FieldErrors::new();
     let amount = match check_payment(
         actor.organisation_id,

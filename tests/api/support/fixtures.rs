@@ -142,7 +142,10 @@ pub async fn verified_dutch(app: &TestApp, broker: &str, email: &str, kind: &str
     }
 }
 
+/// The broker verifies `org`, once its owners have followed the link that confirms their
+/// address (as the broker requires).
 pub async fn verify(app: &TestApp, broker: &str, org: &str) -> Value {
+    super::mailbox::confirm_owners(app, org).await;
     let verified = app
         .post(
             &format!("/api/v1/admin/organisations/{org}/verify"),

@@ -439,9 +439,11 @@ impl TestApp {
         self.token("broker@gemeente.test").await
     }
 
-    /// A verified organisation's owner; returns (access token, organisation id).
+    /// A verified organisation's owner, whose address is confirmed; returns (access token,
+    /// organisation id).
     pub async fn verified_member(&self, email: &str, kind: &str, broker: &str) -> (String, String) {
         let (token, org) = self.member(email, kind).await;
+        super::mailbox::confirm_email(self, email).await;
         let verified = self
             .post(
                 &format!("/api/v1/admin/organisations/{org}/verify"),
