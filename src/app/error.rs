@@ -108,6 +108,8 @@ conflicts! {
     Hidden => "hidden-by-broker", "Hidden by the broker";
     /// Only a hidden listing or wish can be restored.
     NotHidden => "not-hidden", "Not hidden";
+    /// The platform's own organisation (the brokers') cannot be unverified or suspended.
+    PlatformOrganisation => "platform-organisation", "The platform's own organisation";
 }
 
 impl AppError {

@@ -143,6 +143,7 @@ pub struct PeriodParams {
         (status = 200, description = "month,eural_code,mass_kg,hand_overs", content_type = "text/csv", body = String),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/flows/eural.csv")]

@@ -42,6 +42,7 @@ fn answer(status: StatusCode, listing: Listing) -> HttpResponse {
     responses(
         (status = 201, body = Listing, headers(("ETag" = String, description = "The listing's version"))),
         (status = 403, description = "Not verified, or not the passport's holder, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A hazard is not cleared, or the broker has hidden a listing of the passport", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -138,6 +139,7 @@ fn parse_search(params: SearchParams, page: PageQuery) -> Result<Search, AppErro
 /// Search the stock. Pages are keyset-paginated: pass `next_cursor` as `cursor`.
 #[utoipa::path(
     tag = "listings",
+    security((), ("bearer" = [])),
     params(SearchParams, PageQuery),
     responses(
         (status = 200, body = Page<Listing>),
@@ -158,6 +160,7 @@ async fn search(
 /// A listing; the pickup address is shown to signed-in users only.
 #[utoipa::path(
     tag = "listings",
+    security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "Listing id")),
     responses(
         (status = 200, body = Listing, headers(("ETag" = String, description = "The listing's version"))),

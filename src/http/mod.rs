@@ -20,6 +20,7 @@ pub mod ops;
 pub mod passports;
 pub mod problem;
 pub mod reservations;
+pub mod responses;
 pub mod wishes;
 
 use crate::app::Ctx;
@@ -120,6 +121,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(|cfg| configure(cfg, &[]))
         .split_for_parts();
+    let mut doc = doc;
+    responses::complete(&mut doc);
     doc
 }
 
