@@ -70,6 +70,7 @@ pub struct SearchParams {
     /// `lat,lon` to measure distance from.
     near: Option<String>,
     /// Radius around `near` in km (default 10, at most 500).
+    #[param(exclusive_minimum = 0, maximum = 500)]
     radius_km: Option<f64>,
     /// Comma-separated statuses (default `announced,available`).
     status: Option<String>,
@@ -82,6 +83,7 @@ pub struct SearchParams {
     currency: Option<String>,
     condition_min: Option<Condition>,
     /// `relevance` (needs q), `distance` (needs near) or `date`.
+    #[param(pattern = "^(relevance|distance|date)$")]
     sort: Option<String>,
 }
 

@@ -206,3 +206,71 @@ async fn the_platforms_own_organisation_cannot_be_suspended() {
     assert_eq!(suspended.status, 200, "{}", suspended.body);
     assert_eq!(suspended.body["status"], "suspended");
 }
+
+/// A bound the document states is one the server keeps: outside it, 422 naming the parameter.
+#[actix_web::test]
+async fn documented_bounds_are_enforced() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let doc: Value = serde_json::from_str(&kringloop::http::openapi_json()).unwrap();
+    let limit = doc["paths"]["/api/v1/open/listings.geojson"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == "limit")
+        .unwrap()
+        .clone();
+    assert_eq!(limit["schema"]["maximum"], 10000, "{limit}");
+    // The open listings' page was cut down to 10000 (and up to 1) instead of refused.
+    for limit in ["0", "10001", "-5"] {
+        let answer = app
+            .get(&format!("/api/v1/open/listings.geojson?limit={limit}"), None)
+            .await;
+        answer.assert_problem(422, "validation");
+        assert_eq!(answer.body["errors"][0]["pointer"], "/limit", "{}", answer.body);
+    }
+    let page = app
+        .get("/api/v1/open/listings.geojson?limit=10000", None)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    for (path, parameter) in [
+        ("/api/v1/pipeline?months=37", "/months"),
+        ("/api/v1/pipeline?months=0", "/months"),
+        ("/api/v1/forecast?months=13", "/months"),
+        ("/api/v1/listings?near=52.07,4.30&radius_km=501", "/radius_km"),
+        ("/api/v1/listings?near=52.07,4.30&radius_km=0", "/radius_km"),
+        ("/api/v1/listings?limit=101", "/limit"),
+        // A month is four digits, a hyphen and two: a sign was taken too.
+        ("/api/v1/flows?from=%2B123-%2B1", "/from"),
+    ] {
+        let answer = app.get(path, Some(&market.broker)).await;
+        answer.assert_problem(422, "validation");
+        assert_eq!(answer.body["errors"][0]["pointer"], parameter, "{path}: {}", answer.body);
+    }
+}
+
+#[actix_web::test]
+async fn an_enumerated_parameter_refuses_other_values() {
+    let app = TestApp::spawn().await;
+    let market = Market::open(&app).await;
+    let doc: Value = serde_json::from_str(&kringloop::http::openapi_json()).unwrap();
+    let by = doc["paths"]["/api/v1/flows/sankey"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == "by")
+        .unwrap()
+        .clone();
+    assert_eq!(by["schema"]["enum"], json!(["district", "category"]), "{by}");
+    app.get("/api/v1/flows/sankey?by=diagonal", Some(&market.broker))
+        .await
+        .assert_problem(400, "invalid-query");
+    let diagram = app
+        .get("/api/v1/flows/sankey?by=category", Some(&market.broker))
+        .await;
+    assert_eq!(diagram.status, 200, "{}", diagram.body);
+    app.get("/api/v1/listings?sort=price", None)
+        .await
+        .assert_problem(422, "validation");
+}
