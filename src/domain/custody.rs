@@ -60,7 +60,9 @@ fn an_object<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Value,
     if value.is_object() {
         Ok(value)
     } else {
-        Err(serde::de::Error::custom("an event's payload must be an object"))
+        Err(serde::de::Error::custom(
+            "an event's payload must be an object",
+        ))
     }
 }
 

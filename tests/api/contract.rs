@@ -31,7 +31,10 @@ fn every_operation_lists_the_answers_its_shape_can_give() {
     let mut missing = Vec::new();
     for (method, path, operation) in operations(&doc) {
         let listed = |status: &str| operation["responses"].get(status).is_some();
-        let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+        let parameters = operation["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let has = |place: &str, name: Option<&str>| {
             parameters.iter().any(|parameter| {
                 parameter["in"] == place
@@ -131,7 +134,10 @@ async fn verify_takes_only_what_an_export_is() {
     let passport = PassportBuilder::doors().create(&app, &market.donor).await;
     let id = passport["id"].as_str().unwrap();
     let export = app
-        .get(&format!("/api/v1/passports/{id}/export"), Some(&market.donor.token))
+        .get(
+            &format!("/api/v1/passports/{id}/export"),
+            Some(&market.donor.token),
+        )
         .await;
     assert_eq!(export.status, 200, "{}", export.body);
     let verdict = app
@@ -145,7 +151,11 @@ async fn verify_takes_only_what_an_export_is() {
     extended["signed_by"] = json!("the mayor");
     let refused = app.post("/api/v1/passports/verify", None, &extended).await;
     refused.assert_problem(422, "validation");
-    assert_eq!(refused.body["errors"][0]["pointer"], "/signed_by", "{}", refused.body);
+    assert_eq!(
+        refused.body["errors"][0]["pointer"], "/signed_by",
+        "{}",
+        refused.body
+    );
 
     // An event's payload is an object, as the document says.
     let mut odd = export.body.clone();
@@ -168,7 +178,10 @@ async fn the_export_refuses_a_files_mode_it_does_not_know_as_a_bad_query() {
     let token = Some(market.donor.token.as_str());
     for (files, status) in [("list", 200), ("embed", 200)] {
         let answer = app
-            .get(&format!("/api/v1/passports/{id}/export?files={files}"), token)
+            .get(
+                &format!("/api/v1/passports/{id}/export?files={files}"),
+                token,
+            )
             .await;
         assert_eq!(answer.status, status, "{files}: {}", answer.body);
     }
@@ -224,10 +237,17 @@ async fn documented_bounds_are_enforced() {
     // The open listings' page was cut down to 10000 (and up to 1) instead of refused.
     for limit in ["0", "10001", "-5"] {
         let answer = app
-            .get(&format!("/api/v1/open/listings.geojson?limit={limit}"), None)
+            .get(
+                &format!("/api/v1/open/listings.geojson?limit={limit}"),
+                None,
+            )
             .await;
         answer.assert_problem(422, "validation");
-        assert_eq!(answer.body["errors"][0]["pointer"], "/limit", "{}", answer.body);
+        assert_eq!(
+            answer.body["errors"][0]["pointer"], "/limit",
+            "{}",
+            answer.body
+        );
     }
     let page = app
         .get("/api/v1/open/listings.geojson?limit=10000", None)
@@ -238,7 +258,10 @@ async fn documented_bounds_are_enforced() {
         ("/api/v1/pipeline?months=37", "/months"),
         ("/api/v1/pipeline?months=0", "/months"),
         ("/api/v1/forecast?months=13", "/months"),
-        ("/api/v1/listings?near=52.07,4.30&radius_km=501", "/radius_km"),
+        (
+            "/api/v1/listings?near=52.07,4.30&radius_km=501",
+            "/radius_km",
+        ),
         ("/api/v1/listings?near=52.07,4.30&radius_km=0", "/radius_km"),
         ("/api/v1/listings?limit=101", "/limit"),
         // A month is four digits, a hyphen and two: a sign was taken too.
@@ -246,7 +269,11 @@ async fn documented_bounds_are_enforced() {
     ] {
         let answer = app.get(path, Some(&market.broker)).await;
         answer.assert_problem(422, "validation");
-        assert_eq!(answer.body["errors"][0]["pointer"], parameter, "{path}: {}", answer.body);
+        assert_eq!(
+            answer.body["errors"][0]["pointer"], parameter,
+            "{path}: {}",
+            answer.body
+        );
     }
 }
 
@@ -262,7 +289,11 @@ async fn an_enumerated_parameter_refuses_other_values() {
         .find(|parameter| parameter["name"] == "by")
         .unwrap()
         .clone();
-    assert_eq!(by["schema"]["enum"], json!(["district", "category"]), "{by}");
+    assert_eq!(
+        by["schema"]["enum"],
+        json!(["district", "category"]),
+        "{by}"
+    );
     app.get("/api/v1/flows/sankey?by=diagonal", Some(&market.broker))
         .await
         .assert_problem(400, "invalid-query");
