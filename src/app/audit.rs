@@ -97,11 +97,13 @@ pub struct AuditEntry {
     pub object_kind: AuditObject,
     /// Absent for the districts and the currency, of which there is one set.
     pub object_id: Option<Uuid>,
-    /// The object as it was; absent when the action made it.
-    #[schema(value_type = Option<Object>)]
+    /// The object as it was (for the districts, the list of them); absent when the action
+    /// made it.
+    #[schema(value_type = Option<serde_json::Value>)]
     pub before: Option<serde_json::Value>,
-    /// The object as the action left it; absent when the action deleted it.
-    #[schema(value_type = Option<Object>)]
+    /// The object as the action left it (for the districts, the list of them); absent when
+    /// the action deleted it.
+    #[schema(value_type = Option<serde_json::Value>)]
     pub after: Option<serde_json::Value>,
     /// What the broker gave as the reason, when the action takes one.
     pub reason: Option<String>,

@@ -123,6 +123,8 @@ conflicts! {
     AlreadyMember => "already-member", "Already a member";
     /// The address has an account in another organisation; a person belongs to one.
     MemberElsewhere => "member-of-another-organisation", "Member of another organisation";
+    /// The platform's own organisation (the brokers') cannot be unverified or suspended.
+    PlatformOrganisation => "platform-organisation", "The platform's own organisation";
 }
 
 impl AppError {

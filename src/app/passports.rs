@@ -35,6 +35,7 @@ pub struct Passport {
     /// The passport this one was split from.
     pub parent_id: Option<Uuid>,
     #[serde(flatten)]
+    #[schema(schema_with = content_beside_more)]
     pub content: PassportContent,
     /// False while a hazardous substance has no clearance document: such a lot is not listed.
     pub listable: bool,
@@ -45,6 +46,18 @@ pub struct Passport {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// [`PassportContent`]'s schema as part of a larger object: a request may hold nothing else
+/// (`additionalProperties: false`), a passport holds more, so that rule is left out here.
+fn content_beside_more() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let mut schema = <PassportContent as utoipa::PartialSchema>::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        object.additional_properties = None;
+    }
+    schema
 }
 
 /// The custody chain and whether it verifies.

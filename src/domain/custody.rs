@@ -47,10 +47,23 @@ pub struct CustodyEvent {
     /// The organisation that caused the event.
     pub organisation_id: Option<Uuid>,
     #[schema(value_type = Object)]
+    #[serde(deserialize_with = "an_object")]
     pub payload: Value,
     pub at: DateTime<Utc>,
     pub prev_hash: String,
     pub hash: String,
+}
+
+/// An event's payload is always a JSON object; an export that says otherwise is not one.
+fn an_object<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+    let value = <Value as serde::Deserialize>::deserialize(deserializer)?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(
+            "an event's payload must be an object",
+        ))
+    }
 }
 
 /// The text that is hashed: the previous hash, then the event's fields as canonical JSON.

@@ -422,6 +422,7 @@ async fn verify_organisation(
         (status = 200, body = Organisation),
         (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The platform's own organisation (the brokers') cannot be suspended", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`reason` empty or longer than 500 characters", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -10,7 +10,7 @@ use crate::app::flows::{
 use crate::app::Ctx;
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -27,8 +27,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct FlowsParams {
     /// First month, `YYYY-MM` (default: eleven months before `to`).
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     from: Option<String>,
     /// Last month, `YYYY-MM` (default: this month).
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     to: Option<String>,
     origin_district: Option<Uuid>,
     destination_district: Option<Uuid>,
@@ -84,12 +86,23 @@ async fn report(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SankeyParams {
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     from: Option<String>,
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     to: Option<String>,
     /// `district` (origin → destination, the default) or `category` (origin → category).
-    by: Option<String>,
+    #[param(inline)]
+    by: Option<SankeyBy>,
     /// With `by=category`: the depth of the tree to show (default 0, the roots).
     category_level: Option<u8>,
+}
+
+/// What a Sankey diagram's links lead to from the origin districts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SankeyBy {
+    District,
+    Category,
 }
 
 /// Flows as nodes and links for a Sankey diagram (brokers).
@@ -111,15 +124,7 @@ async fn sankey(
     params: web::Query<SankeyParams>,
 ) -> Result<HttpResponse, AppError> {
     let p = params.into_inner();
-    let by_category = match p.by.as_deref() {
-        None | Some("district") => false,
-        Some("category") => true,
-        Some(_) => {
-            return Err(AppError::BadRequest(
-                "by must be district or category".into(),
-            ))
-        }
-    };
+    let by_category = p.by == Some(SankeyBy::Category);
     let diagram = flows::sankey(&ctx, &auth.0, p.from, p.to, by_category, p.category_level).await?;
     Ok(HttpResponse::Ok().json(diagram))
 }
@@ -129,8 +134,10 @@ async fn sankey(
 #[serde(deny_unknown_fields)]
 pub struct PeriodParams {
     /// First month, `YYYY-MM`.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     from: Option<String>,
     /// Last month, `YYYY-MM`.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     to: Option<String>,
 }
 
@@ -143,6 +150,7 @@ pub struct PeriodParams {
         (status = 200, description = "month,eural_code,mass_kg,hand_overs", content_type = "text/csv", body = String),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a broker", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid period", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/flows/eural.csv")]
@@ -189,6 +197,7 @@ async fn balance(
 #[serde(deny_unknown_fields)]
 pub struct PipelineParams {
     /// Months ahead, 1 to 36 (default 12).
+    #[param(minimum = 1, maximum = 36)]
     months: Option<u8>,
     /// Depth of the category tree to compare at (default 0, the roots).
     category_level: Option<u8>,
@@ -226,6 +235,7 @@ pub struct ForecastParams {
     /// A district (the city when it has too little history).
     district: Option<Uuid>,
     /// Months ahead, 1 to 12 (default 6).
+    #[param(minimum = 1, maximum = 12)]
     months: Option<u8>,
 }
 

@@ -94,24 +94,36 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpProblem> {
         }
     }
     value.map_err(|error| {
-        let inner = error.inner();
-        if inner.is_data() {
-            let pointer = pointer(error.path());
-            let detail = strip_position(&inner.to_string());
-            HttpProblem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ProblemType::Validation,
-                Some(detail.clone()),
-            )
-            .with_errors(vec![ProblemField {
-                pointer,
-                code: "invalid".into(),
-                detail,
-            }])
+        if error.inner().is_data() {
+            invalid_field(&error)
         } else {
-            malformed(inner)
+            malformed(error.inner())
         }
     })
+}
+
+/// Whether `value` has the shape of a `T` (its fields, their types, nothing unknown), for a
+/// handler that reads a body as JSON as it came but takes only what the document says it
+/// takes; a 422 pointing at the first field that does not fit otherwise.
+pub fn shaped_as<T: DeserializeOwned>(value: &serde_json::Value) -> Result<(), HttpProblem> {
+    serde_path_to_error::deserialize::<_, T>(value)
+        .map(drop)
+        .map_err(|error| invalid_field(&error))
+}
+
+fn invalid_field(error: &serde_path_to_error::Error<serde_json::Error>) -> HttpProblem {
+    let pointer = pointer(error.path());
+    let detail = strip_position(&error.inner().to_string());
+    HttpProblem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ProblemType::Validation,
+        Some(detail.clone()),
+    )
+    .with_errors(vec![ProblemField {
+        pointer,
+        code: "invalid".into(),
+        detail,
+    }])
 }
 
 fn malformed(error: &serde_json::Error) -> HttpProblem {
@@ -187,6 +199,15 @@ mod tests {
             .detail
             .unwrap()
             .contains("unknown field `extra`"));
+    }
+
+    #[test]
+    fn a_value_of_another_shape_is_pointed_at() {
+        let value = serde_json::json!({"inner": {"amount": 1, "extra": true}});
+        let problem = shaped_as::<Outer>(&value).unwrap_err();
+        assert_eq!(problem.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem.body.errors[0].pointer, "/inner/extra");
+        assert!(shaped_as::<Outer>(&serde_json::json!({"inner": {"amount": 1}})).is_ok());
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn answer(status: StatusCode, listing: Listing) -> HttpResponse {
     responses(
         (status = 201, body = Listing, headers(("ETag" = String, description = "The listing's version"))),
         (status = 403, description = "Not verified, or not the passport's holder, or the organisation is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A hazard is not cleared, or the broker has hidden a listing of the passport", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -69,6 +70,7 @@ pub struct SearchParams {
     /// `lat,lon` to measure distance from.
     near: Option<String>,
     /// Radius around `near` in km (default 10, at most 500).
+    #[param(exclusive_minimum = 0, maximum = 500)]
     radius_km: Option<f64>,
     /// Comma-separated statuses (default `announced,available`).
     status: Option<String>,
@@ -81,6 +83,7 @@ pub struct SearchParams {
     currency: Option<String>,
     condition_min: Option<Condition>,
     /// `relevance` (needs q), `distance` (needs near) or `date`.
+    #[param(pattern = "^(relevance|distance|date)$")]
     sort: Option<String>,
 }
 
@@ -138,6 +141,7 @@ fn parse_search(params: SearchParams, page: PageQuery) -> Result<Search, AppErro
 /// Search the stock. Pages are keyset-paginated: pass `next_cursor` as `cursor`.
 #[utoipa::path(
     tag = "listings",
+    security((), ("bearer" = [])),
     params(SearchParams, PageQuery),
     responses(
         (status = 200, body = Page<Listing>),
@@ -158,6 +162,7 @@ async fn search(
 /// A listing; the pickup address is shown to signed-in users only.
 #[utoipa::path(
     tag = "listings",
+    security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "Listing id")),
     responses(
         (status = 200, body = Listing, headers(("ETag" = String, description = "The listing's version"))),

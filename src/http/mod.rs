@@ -21,6 +21,7 @@ pub mod passports;
 pub mod privacy;
 pub mod problem;
 pub mod reservations;
+pub mod responses;
 pub mod wishes;
 
 use crate::app::Ctx;
@@ -122,6 +123,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(|cfg| configure(cfg, &[]))
         .split_for_parts();
+    let mut doc = doc;
+    responses::complete(&mut doc);
     doc
 }
 

@@ -3,6 +3,7 @@
 use super::problem::Problem;
 use crate::app::error::AppError;
 use crate::app::{open_data, Ctx};
+use crate::domain::validation::{FieldErrors, Invalid};
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
@@ -15,13 +16,17 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(flows_json);
 }
 
+/// The largest page of the open listings.
+const MAX_OPEN_PAGE: i64 = 10_000;
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OpenPage {
     /// The `after` of the `next` link.
     after: Option<Uuid>,
-    /// 1 to 10000 (default 5000).
+    /// 1 to 10000 (default 5000). Outside that: 422.
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<i64>,
 }
 
@@ -34,6 +39,7 @@ pub struct OpenPage {
     responses(
         (status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json", body = Object),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` outside 1 to 10000", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/listings.geojson")]
@@ -41,7 +47,18 @@ async fn listings_geojson(
     ctx: web::Data<Ctx>,
     page: web::Query<OpenPage>,
 ) -> Result<HttpResponse, AppError> {
-    let limit = page.limit.unwrap_or(5000).clamp(1, 10_000);
+    // A larger page is refused, not cut down, as every list's is.
+    let limit = page.limit.unwrap_or(5000);
+    if !(1..=MAX_OPEN_PAGE).contains(&limit) {
+        return Err(FieldErrors::single(
+            "/limit",
+            Invalid::new(
+                "out_of_range",
+                format!("must lie between 1 and {MAX_OPEN_PAGE}"),
+            ),
+        )
+        .into());
+    }
     let (collection, next) = open_data::listings_geojson(&ctx, page.after, limit).await?;
     let mut response = HttpResponse::Ok();
     response.content_type("application/geo+json");
@@ -60,8 +77,10 @@ async fn listings_geojson(
 #[serde(deny_unknown_fields)]
 pub struct OpenPeriod {
     /// First month, `YYYY-MM` (default: eleven months before `to`).
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     from: Option<String>,
     /// Last month, `YYYY-MM` (default: last month).
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     to: Option<String>,
 }
 

@@ -18,7 +18,7 @@ use actix_web::http::header::{
 };
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -120,17 +120,21 @@ async fn import(
     request_body = PassportExport,
     responses(
         (status = 200, description = "The verdict, valid or not", body = Verdict),
-        (status = 422, description = "Not a format-2 export", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a format-2 export: another format, or members it does not have or of other types", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/passports/verify")]
-async fn verify(body: Json<serde_json::Value>) -> Result<HttpResponse, AppError> {
+async fn verify(body: Json<serde_json::Value>) -> Result<HttpResponse, actix_web::Error> {
+    // The chain is checked on the JSON as it came (hashes are of its values), but only a body
+    // that is an export at all: a member an export does not have would be vouched for unread.
+    super::json::shaped_as::<PassportExport>(&body.0)?;
     Ok(HttpResponse::Ok().json(passports::verify(&body.0)?))
 }
 
 /// A passport with its custody events: public once listed, always for its holder.
 #[utoipa::path(
     tag = "passports",
+    security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "Passport id")),
     responses(
         (status = 200, body = Passport),
@@ -151,6 +155,7 @@ async fn get_passport(
 /// passport, its code and name. Same read rights as the passport.
 #[utoipa::path(
     tag = "passports",
+    security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "Passport id")),
     responses(
         (status = 200, body = String, content_type = "image/svg+xml"),
@@ -199,6 +204,7 @@ async fn import_labels(
 /// The hash-chained custody events and whether the chain verifies.
 #[utoipa::path(
     tag = "passports",
+    security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "Passport id")),
     responses(
         (status = 200, body = Custody),
@@ -217,7 +223,8 @@ async fn custody(
 /// The passport in its portable export form; importing it gives the same content.
 #[utoipa::path(
     tag = "passports",
-    params(("id" = Uuid, Path, description = "Passport id")),
+    security((), ("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Passport id"), ExportQuery),
     responses(
         (status = 200, body = PassportExport),
         (status = 404, description = "No such passport, or not visible to you", body = Problem, content_type = "application/problem+json"),
@@ -230,21 +237,27 @@ async fn export(
     id: web::Path<Uuid>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let embed = match query.files.as_deref() {
-        None | Some("list") => false,
-        Some("embed") => true,
-        Some(_) => return Err(AppError::BadRequest("files must be list or embed".into())),
-    };
+    let embed = query.files == Some(FilesInExport::Embed);
     Ok(HttpResponse::Ok()
         .json(passports::export(&ctx, auth.0.as_ref(), id.into_inner(), embed).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `embed` puts each file's bytes (base64) in the export; `list` (the default) only their
     /// hashes.
-    pub files: Option<String>,
+    #[param(inline)]
+    pub files: Option<FilesInExport>,
+}
+
+/// How an export carries the passport's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FilesInExport {
+    List,
+    Embed,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -308,6 +321,7 @@ async fn upload_file(
 /// A passport's files, oldest first. Same read rights as the passport.
 #[utoipa::path(
     tag = "passports",
+    security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "Passport id")),
     responses(
         (status = 200, body = Vec<PassportFile>),
@@ -367,6 +381,7 @@ pub(crate) fn serve(request: &HttpRequest, file: FileBytes, download: bool) -> H
 /// private`; PDFs come as attachments.
 #[utoipa::path(
     tag = "passports",
+    security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "Passport id"), ("file_id" = Uuid, Path, description = "File id")),
     responses(
         (status = 200, description = "The bytes", body = Vec<u8>, content_type = "application/octet-stream"),
@@ -390,6 +405,7 @@ async fn get_file(
 /// An image's thumbnail (JPEG, at most 320 px a side), with the passport's read rights.
 #[utoipa::path(
     tag = "passports",
+    security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "Passport id"), ("file_id" = Uuid, Path, description = "File id")),
     responses(
         (status = 200, description = "The thumbnail", body = Vec<u8>, content_type = "image/jpeg"),

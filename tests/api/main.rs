@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod catalog;
 mod cluster;
+mod contract;
 mod cors;
 mod deployment;
 mod flows;

@@ -212,6 +212,16 @@ pub async fn set_organisation_status(
                      link in the mail sent at registration); it can be verified once they have",
                 ));
             }
+            if status != OrganisationStatus::Verified
+                && q::find_platform_organisation(conn)
+                    .await?
+                    .is_some_and(|platform| platform.id == id)
+            {
+                return Err(AppError::conflict(
+                    Conflict::PlatformOrganisation,
+                    "the platform's own organisation stays verified: the brokers act through it",
+                ));
+            }
             let before = Organisation::try_from(current.clone())?;
             let suspended = status == OrganisationStatus::Suspended;
             let jobs = if suspended != (current.status == OrganisationStatus::Suspended.as_str()) {

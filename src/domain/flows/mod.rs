@@ -31,7 +31,12 @@ impl Month {
     pub fn parse(text: &str) -> Result<Month, Invalid> {
         let bad = || Invalid::new("invalid_month", "must be a month as YYYY-MM");
         let (year, month) = text.split_once('-').ok_or_else(bad)?;
-        if year.len() != 4 || month.len() != 2 {
+        // Digits only: `parse` would also take a sign (`+123-+1`).
+        let digits = year
+            .bytes()
+            .chain(month.bytes())
+            .all(|b| b.is_ascii_digit());
+        if year.len() != 4 || month.len() != 2 || !digits {
             return Err(bad());
         }
         let year: i32 = year.parse().map_err(|_| bad())?;
@@ -165,7 +170,9 @@ mod tests {
         assert_eq!(m.plus(2).to_string(), "2027-01");
         assert_eq!(m.plus(-11).to_string(), "2025-12");
         assert_eq!(m.until(m.plus(14)), 14);
-        for bad in ["2026-13", "2026-00", "26-01", "2026/01", "x", "2026-1"] {
+        for bad in [
+            "2026-13", "2026-00", "26-01", "2026/01", "x", "2026-1", "+123-+1", "-202-01",
+        ] {
             assert!(Month::parse(bad).is_err(), "{bad}");
         }
     }
