@@ -86,6 +86,20 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpProblem> {
             Some("text may not contain NUL characters (\\u0000)".into()),
         ));
     }
+    // Every body this API takes is an object; serde would also fill a struct from an array of
+    // its fields in order, which the document does not allow.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(HttpProblem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemType::Validation,
+            Some("the body must be a JSON object, not an array".into()),
+        )
+        .with_errors(vec![ProblemField {
+            pointer: String::new(),
+            code: "invalid_type".into(),
+            detail: "must be an object".into(),
+        }]));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer);
     if value.is_ok() {
@@ -188,6 +202,14 @@ mod tests {
         let problem = parse::<Outer>(br#"{"inner": {"amount": -1}}"#).unwrap_err();
         assert_eq!(problem.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(problem.body.errors[0].pointer, "/inner/amount");
+    }
+
+    #[test]
+    fn an_array_is_not_an_object_even_of_the_right_fields() {
+        // serde alone fills `Inner` from `[1]`.
+        let problem = parse::<Inner>(b" [1]").unwrap_err();
+        assert_eq!(problem.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(parse::<Inner>(br#"{"amount": 1}"#).is_ok());
     }
 
     #[test]
