@@ -402,46 +402,54 @@ pub async fn count_password_resets(
         .await
 }
 
-pub async fn insert_password_reset(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    user_id: Uuid,
-    token_hash: &[u8],
-    now: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::insert_into(password_resets::table)
-        .values((
-            password_resets::id.eq(id),
-            password_resets::user_id.eq(user_id),
-            password_resets::token_hash.eq(token_hash),
-            password_resets::created_at.eq(now),
-            password_resets::expires_at.eq(expires_at),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+/// A table of single-use links (password resets, e-mail confirmations: `id`, `user_id`,
+/// `token_hash`, `created_at`, `expires_at`, `used_at`): `$insert` stores a link's hash;
+/// `$use_once` uses up the link with this hash, once, before it expires, and gives the user it
+/// is for; of two claims at once only one gets it.
+macro_rules! single_use_links {
+    ($table:ident, $insert:ident, $use_once:ident) => {
+        pub async fn $insert(
+            conn: &mut AsyncPgConnection,
+            id: Uuid,
+            user_id: Uuid,
+            token_hash: &[u8],
+            now: DateTime<Utc>,
+            expires_at: DateTime<Utc>,
+        ) -> QueryResult<()> {
+            diesel::insert_into($table::table)
+                .values((
+                    $table::id.eq(id),
+                    $table::user_id.eq(user_id),
+                    $table::token_hash.eq(token_hash),
+                    $table::created_at.eq(now),
+                    $table::expires_at.eq(expires_at),
+                ))
+                .execute(conn)
+                .await
+                .map(drop)
+        }
+
+        pub async fn $use_once(
+            conn: &mut AsyncPgConnection,
+            token_hash: &[u8],
+            now: DateTime<Utc>,
+        ) -> QueryResult<Option<Uuid>> {
+            diesel::update(
+                $table::table
+                    .filter($table::token_hash.eq(token_hash))
+                    .filter($table::used_at.is_null())
+                    .filter($table::expires_at.gt(now)),
+            )
+            .set($table::used_at.eq(now))
+            .returning($table::user_id)
+            .get_result(conn)
+            .await
+            .optional()
+        }
+    };
 }
 
-/// Uses up the reset with this token hash, once: the user it is for, when it was neither used
-/// nor expired; of two claims at once only one gets it.
-pub async fn use_password_reset(
-    conn: &mut AsyncPgConnection,
-    token_hash: &[u8],
-    now: DateTime<Utc>,
-) -> QueryResult<Option<Uuid>> {
-    diesel::update(
-        password_resets::table
-            .filter(password_resets::token_hash.eq(token_hash))
-            .filter(password_resets::used_at.is_null())
-            .filter(password_resets::expires_at.gt(now)),
-    )
-    .set(password_resets::used_at.eq(now))
-    .returning(password_resets::user_id)
-    .get_result(conn)
-    .await
-    .optional()
-}
+single_use_links!(password_resets, insert_password_reset, use_password_reset);
 
 /// The user a reset with this token hash is for, while it can still be used.
 pub async fn password_reset_user(
@@ -829,46 +837,11 @@ pub async fn count_email_verifications(
         .await
 }
 
-pub async fn insert_email_verification(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    user_id: Uuid,
-    token_hash: &[u8],
-    now: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::insert_into(email_verifications::table)
-        .values((
-            email_verifications::id.eq(id),
-            email_verifications::user_id.eq(user_id),
-            email_verifications::token_hash.eq(token_hash),
-            email_verifications::created_at.eq(now),
-            email_verifications::expires_at.eq(expires_at),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
-}
-
-/// Uses up the verification link with this token hash, once, before it expires: the user it
-/// is for.
-pub async fn use_email_verification(
-    conn: &mut AsyncPgConnection,
-    token_hash: &[u8],
-    now: DateTime<Utc>,
-) -> QueryResult<Option<Uuid>> {
-    diesel::update(
-        email_verifications::table
-            .filter(email_verifications::token_hash.eq(token_hash))
-            .filter(email_verifications::used_at.is_null())
-            .filter(email_verifications::expires_at.gt(now)),
-    )
-    .set(email_verifications::used_at.eq(now))
-    .returning(email_verifications::user_id)
-    .get_result(conn)
-    .await
-    .optional()
-}
+single_use_links!(
+    email_verifications,
+    insert_email_verification,
+    use_email_verification
+);
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = invitations, check_for_backend(diesel::pg::Pg))]
